@@ -1,0 +1,1 @@
+"""ID Chat's XMPP external component (XEP-0114): rooms, claim, routing, offers, attribute delivery."""

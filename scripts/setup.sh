@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install what ID Chat needs and is missing: Debian packages, the venv, npm packages.
+# Idempotent and quiet when everything is there already.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(redis-server prosody ejabberd chromium)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "setup: preparing the Python venv" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+  touch .venv/.installed
+fi
+
+if [ -f web/package.json ] && { [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.installed ]; }; then
+  echo "setup: installing the web packages (npm ci)" >&2
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  touch web/node_modules/.installed
+fi

@@ -1,0 +1,56 @@
+"""Shared fixtures: a private Redis started from the project, settings built as in production."""
+
+from __future__ import annotations
+
+import base64
+import os
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from redis_server import RedisServer
+from xmpp_plugin.settings import Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+TEST_PRIVKEY = ROOT / "demo" / "test-keys" / "test-privkey.pem"  # published ID Contact test key
+TEST_PUBKEY = ROOT / "demo" / "test-keys" / "test-pubkey.pem"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_settings(redis_server: RedisServer) -> Any:
+    """Settings through the real loader: environment overrides on top of defaults."""
+    def build(**env: str) -> Settings:
+        base = {
+            "IDCHAT_TOKENS_DECRYPTION_PRIVKEY_TYPE": "RSA",
+            "IDCHAT_TOKENS_DECRYPTION_PRIVKEY_FILE": str(TEST_PRIVKEY),
+            "IDCHAT_TOKENS_SIGNATURE_PUBKEY_TYPE": "RSA",
+            "IDCHAT_TOKENS_SIGNATURE_PUBKEY_FILE": str(TEST_PUBKEY),
+            "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "IDCHAT_REDIS_URL": redis_server.url,
+            "IDCHAT_REDIS_KEY_PREFIX": "idchat-test-" + base64.b32encode(os.urandom(5)).decode().lower(),
+            "IDCHAT_XMPP_COMPONENT_SECRET": "test-secret",
+        }
+        return load_settings(environ={**base, **env})
+    return build
+
+
+@pytest.fixture
+def settings(make_settings: Any) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(redis_server.url)
+    yield client
+    await client.aclose()

@@ -1,0 +1,265 @@
+"""The internal API and the client page against a real Redis: three delivery routes,
+every bad input with its specific problem and no state change."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from aiohttp.test_utils import TestClient, TestServer
+
+from tokenlab import ATTRS, other_rsa_key, token
+from xmpp_plugin.app import create_app
+from xmpp_plugin.appkeys import STORE
+from xmpp_plugin.logs import AccessLogger
+from xmpp_plugin.models import AttributeStatus, Source
+from xmpp_plugin.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> TestClient:
+    # The access logger the service runs with (xmpp_plugin.__main__), so log tests see it.
+    server = TestServer(create_app(settings))
+    await server.start_server(access_log_class=AccessLogger)
+    return await aiohttp_client(server)
+
+
+async def start(client: TestClient, **body: Any) -> dict[str, str]:
+    resp = await client.post("/start_communication", json={"purpose": "report_move", **body})
+    assert resp.status == 200, await resp.text()
+    return await resp.json()  # type: ignore[no-any-return]
+
+
+def path(url: str) -> str:
+    return url.split("8002", 1)[1]
+
+
+async def snapshot(redis_client: aioredis.Redis, settings: Settings) -> dict[bytes, Any]:
+    keys = await redis_client.keys(settings.redis.key_prefix + ":*")
+    out = {}
+    for k in keys:
+        kind = await redis_client.type(k)
+        out[k] = await (redis_client.hgetall(k) if kind == b"hash" else redis_client.get(k))
+    return out
+
+
+def assert_problem(resp_status: int, body: dict[str, Any], status: int, slug: str) -> None:
+    assert resp_status == status, body
+    assert body["status"] == status and body["type"] == f"/problems/{slug}", body
+    assert body["detail"]
+
+
+async def test_start_without_token_gives_client_and_attr_url(client: TestClient) -> None:
+    urls = await start(client)
+    assert urls["client_url"].startswith("http://127.0.0.1:8002/s/")
+    assert urls["attr_url"].startswith("http://127.0.0.1:8002/attributes/")
+    sid, attr_id = urls["client_url"].rsplit("/", 1)[1], urls["attr_url"].rsplit("/", 1)[1]
+    assert len(sid) >= 43 and len(attr_id) >= 43 and sid != attr_id  # 256 bits each
+    session = await client.app[STORE].get(sid)
+    assert session.status is AttributeStatus.PENDING and session.purpose == "report_move"
+
+
+async def test_route_auth_result(client: TestClient) -> None:
+    urls = await start(client, auth_result=token(), unknown_extra="ignored")
+    assert "attr_url" not in urls
+    stored = await client.app[STORE].attributes(urls["client_url"].rsplit("/", 1)[1])
+    assert stored is not None and stored.attributes == ATTRS and stored.verified
+    assert stored.source is Source.AUTH_RESULT
+
+
+async def test_route_attr_url_is_single_use(client: TestClient) -> None:
+    urls = await start(client)
+    tok = token()
+    resp = await client.post(path(urls["attr_url"]), data=tok,
+                             headers={"Content-Type": "application/jwt"})
+    assert resp.status == 200 and await resp.read() == b""
+    stored = await client.app[STORE].attributes(urls["client_url"].rsplit("/", 1)[1])
+    assert stored is not None and stored.attributes == ATTRS and stored.source is Source.ATTR_URL
+    again = await client.post(path(urls["attr_url"]), data=tok,
+                              headers={"Content-Type": "application/jwt"})
+    assert_problem(again.status, await again.json(), 404, "unknown-attr-url")
+
+
+async def test_route_client_url_result_redirects_without_token(client: TestClient) -> None:
+    urls = await start(client)
+    page = path(urls["client_url"])
+    resp = await client.get(page + "?lang=en&result=" + token(), allow_redirects=False)
+    assert resp.status == 303
+    assert resp.headers["Location"] == page + "?lang=en"
+    stored = await client.app[STORE].attributes(page.rsplit("/", 1)[1])
+    assert stored is not None and stored.source is Source.CLIENT_URL
+    # The attr_url of that session is used up too: one session, one set of attributes.
+    late = await client.post(path(urls["attr_url"]), data=token(),
+                             headers={"Content-Type": "application/jwt"})
+    assert late.status == 404
+
+
+async def test_attributes_after_the_citizen_landed(client: TestClient) -> None:
+    urls = await start(client)
+    page = await client.get(path(urls["client_url"]))
+    assert page.status == 200
+    assert "worden nog opgehaald" in await page.text()
+    resp = await client.post(path(urls["attr_url"]), data=token(None),
+                             headers={"Content-Type": "application/jwt"})
+    assert resp.status == 200
+    session = await client.app[STORE].get(urls["client_url"].rsplit("/", 1)[1])
+    assert session.status is AttributeStatus.NOT_VERIFIED
+
+
+async def test_replayed_token_into_another_session_is_refused(
+        client: TestClient, redis_client: aioredis.Redis, settings: Settings) -> None:
+    tok = token()
+    await start(client, auth_result=tok)
+    second = await start(client)
+    before = await snapshot(redis_client, settings)
+    resp = await client.post(path(second["attr_url"]), data=tok,
+                             headers={"Content-Type": "application/jwt"})
+    assert_problem(resp.status, await resp.json(), 409, "token-replayed")
+    resp = await client.post("/start_communication", json={"purpose": "x", "auth_result": tok})
+    assert_problem(resp.status, await resp.json(), 409, "token-replayed")
+    assert await snapshot(redis_client, settings) == before
+
+
+@pytest.mark.parametrize("kind,slug", [
+    ("expired", "token-expired"), ("foreign", "token-decryption"),
+    ("forged", "token-signature"), ("garbage", "token-malformed"),
+])
+async def test_bad_tokens_on_every_route_change_nothing(
+        client: TestClient, redis_client: aioredis.Redis, settings: Settings,
+        kind: str, slug: str) -> None:
+    bad = {"expired": lambda: token(now=1_000_000),
+           "foreign": lambda: token(enc_key=other_rsa_key().public_key()),
+           "forged": lambda: token(sign_key=other_rsa_key()),
+           "garbage": lambda: "not-a-token"}[kind]()
+    urls = await start(client)
+    before = await snapshot(redis_client, settings)
+    r1 = await client.post("/start_communication", json={"purpose": "p", "auth_result": bad})
+    assert_problem(r1.status, await r1.json(), 400, slug)
+    r2 = await client.post(path(urls["attr_url"]), data=bad,
+                           headers={"Content-Type": "application/jwt"})
+    assert_problem(r2.status, await r2.json(), 400, slug)
+    r3 = await client.get(path(urls["client_url"]) + "?result=" + bad, allow_redirects=False)
+    assert_problem(r3.status, await r3.json(), 400, slug)
+    assert await snapshot(redis_client, settings) == before
+    # The attr_url still works for a good token afterwards.
+    ok = await client.post(path(urls["attr_url"]), data=token(),
+                           headers={"Content-Type": "application/jwt"})
+    assert ok.status == 200
+
+
+@pytest.mark.parametrize("body,ctype,status,slug", [
+    (b"{not json", "application/json", 400, "invalid-json"),
+    (b"[1, 2]", "application/json", 400, "invalid-json"),
+    (b"{}", "application/json", 400, "missing-purpose"),
+    (b'{"purpose": ""}', "application/json", 400, "missing-purpose"),
+    (b'{"purpose": 5}', "application/json", 400, "missing-purpose"),
+    (b'{"purpose": "p", "auth_result": 5}', "application/json", 400, "invalid-request"),
+    (b'{"purpose": "p"}', "text/plain", 415, "unsupported-media-type"),
+    (b'{"purpose": "p"}', "application/x-www-form-urlencoded", 415, "unsupported-media-type"),
+])
+async def test_start_communication_rejects_bad_input(
+        client: TestClient, redis_client: aioredis.Redis, settings: Settings,
+        body: bytes, ctype: str, status: int, slug: str) -> None:
+    before = await snapshot(redis_client, settings)
+    resp = await client.post("/start_communication", data=body, headers={"Content-Type": ctype})
+    assert resp.headers["Content-Type"].startswith("application/problem+json")
+    assert_problem(resp.status, await resp.json(), status, slug)
+    assert await snapshot(redis_client, settings) == before
+
+
+async def test_oversized_bodies_get_413(client: TestClient, settings: Settings) -> None:
+    big = b"x" * (settings.http.max_body_bytes + 1)
+    resp = await client.post("/start_communication", data=big,
+                             headers={"Content-Type": "application/json"})
+    assert_problem(resp.status, await resp.json(), 413, "payload-too-large")
+    urls = await start(client)
+    resp = await client.post(path(urls["attr_url"]), data=big,
+                             headers={"Content-Type": "application/jwt"})
+    assert_problem(resp.status, await resp.json(), 413, "payload-too-large")
+
+
+async def test_attr_url_wrong_content_type_and_unknown_id(client: TestClient) -> None:
+    urls = await start(client)
+    resp = await client.post(path(urls["attr_url"]), data=token(),
+                             headers={"Content-Type": "application/json"})
+    assert_problem(resp.status, await resp.json(), 415, "unsupported-media-type")
+    resp = await client.post("/attributes/nope", data=token(),
+                             headers={"Content-Type": "application/jwt"})
+    assert_problem(resp.status, await resp.json(), 404, "unknown-attr-url")
+
+
+async def test_unknown_session_page(client: TestClient) -> None:
+    resp = await client.get("/s/unknown")
+    assert_problem(resp.status, await resp.json(), 404, "unknown-session")
+    html = await client.get("/s/unknown", headers={"Accept": "text/html"})
+    assert html.status == 404 and "Er ging iets mis" in await html.text()
+
+
+async def test_second_token_for_a_filled_session_is_a_conflict(client: TestClient) -> None:
+    urls = await start(client, auth_result=token())
+    resp = await client.get(path(urls["client_url"]) + "?result=" + token(claims={"iat": 1, "exp": 2**31}),
+                            allow_redirects=False)
+    assert_problem(resp.status, await resp.json(), 409, "attributes-present")
+
+
+async def test_same_token_on_reload_is_harmless(client: TestClient) -> None:
+    urls = await start(client)
+    url = path(urls["client_url"]) + "?result=" + token()
+    assert (await client.get(url, allow_redirects=False)).status == 303
+    assert (await client.get(url, allow_redirects=False)).status == 303
+
+
+async def test_redis_down_gives_503_and_nothing_written(aiohttp_client: Any,
+                                                        make_settings: Any) -> None:
+    settings = make_settings(IDCHAT_REDIS_URL="redis://127.0.0.1:1/0",
+                             IDCHAT_REDIS_TIMEOUT_SECONDS="0.5")
+    client = await aiohttp_client(create_app(settings))
+    resp = await client.post("/start_communication", json={"purpose": "report_move"})
+    assert_problem(resp.status, await resp.json(), 503, "unavailable")
+    resp = await client.get("/readyz")
+    assert resp.status == 503 and (await resp.json())["redis"] == "down"
+    assert (await client.get("/healthz")).status == 200
+
+
+async def test_pages_carry_security_headers(client: TestClient) -> None:
+    urls = await start(client)
+    resp = await client.get(path(urls["client_url"]))
+    csp = resp.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp
+    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    assert resp.headers["Cache-Control"] == "no-store"
+
+
+async def test_whole_flow_logs_no_attribute_value(client: TestClient,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    hostile = {**ATTRS, "test_attribute": "<img src=x onerror=alert(1)>"}
+    caplog.set_level(logging.DEBUG)
+    tok = token(hostile, session_url="https://core.example/secret-session-url")
+    urls = await start(client)
+    await client.get(path(urls["client_url"]))
+    await client.post(path(urls["attr_url"]), data=tok, headers={"Content-Type": "application/jwt"})
+    await client.post("/start_communication", json={"purpose": "p", "auth_result": tok})
+    other = await start(client)
+    await client.get(path(other["client_url"]) + "?result=" + token(hostile), allow_redirects=False)
+    await client.app[STORE].attributes(urls["client_url"].rsplit("/", 1)[1])
+    assert caplog.records, "expected some log records"
+    text = "\n".join(r.getMessage() + " " + json.dumps(r.args, default=str) for r in caplog.records)
+    for value in list(hostile.values()) + ["secret-session-url", tok[:40]]:
+        assert value not in text
+    assert "bsn" in text  # attribute *names* are logged
+
+
+async def test_no_attribute_value_readable_in_redis(client: TestClient,
+                                                    redis_client: aioredis.Redis,
+                                                    settings: Settings) -> None:
+    await start(client, auth_result=token(session_url="https://core.example/s/42"))
+    dump = json.dumps({k.decode(): str(v) for k, v in (await snapshot(redis_client, settings)).items()})
+    for value in list(ATTRS.values()) + ["core.example"]:
+        assert value not in dump
+    for key in await redis_client.keys(settings.redis.key_prefix + ":*"):
+        assert 0 < await redis_client.ttl(key) <= settings.store.session_ttl_seconds

@@ -1,0 +1,154 @@
+"""Token checking: the known answer, every reject case in CONTRACT.md, RSA and EC."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from conftest import DATA
+from tokenlab import (ATTRS, ec_key, jwe_of, other_rsa_key, idc_private_key, idc_public_key,
+                      token)
+from xmpp_plugin.errors import InvalidToken
+from xmpp_plugin.tokens import TokenVerifier
+
+KNOWN_ANSWER = (DATA / "known-answer.jwe").read_text().strip()
+
+
+def verifier(**kw: object) -> TokenVerifier:
+    return TokenVerifier(idc_private_key(), idc_public_key(), **kw)  # type: ignore[arg-type]
+
+
+def rejects(tok: str, slug: str, v: TokenVerifier | None = None) -> InvalidToken:
+    with pytest.raises(InvalidToken) as info:
+        (v or verifier()).check(tok)
+    assert info.value.slug == slug, info.value.detail
+    return info.value
+
+
+def test_known_answer_accepted_with_clock_at_issue_time() -> None:
+    result = verifier(clock=lambda: 1615879900).check(KNOWN_ANSWER)
+    assert result.verified is True
+    assert result.attributes == {"email": "bla"}
+    assert (result.issued_at, result.expires_at) == (1615879800, 1615880100)
+
+
+def test_known_answer_rejected_as_expired_with_real_clock() -> None:
+    rejects(KNOWN_ANSWER, "token-expired")
+
+
+def test_valid_token_gives_attributes_and_session_url() -> None:
+    result = verifier().check(token(session_url="https://core.example/session/1"))
+    assert result.attributes == ATTRS
+    assert result.session_url == "https://core.example/session/1"
+    assert len(result.fingerprint) == 64
+
+
+def test_failed_status_is_accepted_as_not_verified() -> None:
+    result = verifier().check(token(None))
+    assert result.verified is False
+    assert result.attributes == {}
+
+
+def test_ec_recipient_and_es256_signer() -> None:
+    enc, sig = ec_key(1), ec_key(2)
+    v = TokenVerifier(enc, sig.public_key())
+    tok = token(enc_key=enc.public_key(), sign_key=sig)
+    assert json.loads(base64.urlsafe_b64decode(tok.split(".")[0] + "=="))["alg"] == "ECDH-ES"
+    assert tok.split(".")[1] == ""  # ECDH-ES direct: empty encrypted-key part
+    assert v.check(tok).attributes == ATTRS
+
+
+def test_exp_boundary_is_exclusive_and_leeway_is_configurable() -> None:
+    now = int(time.time())
+    tok = token(claims={"iat": now - 300, "exp": now})
+    rejects(tok, "token-expired", verifier(clock=lambda: now))
+    assert verifier(clock=lambda: now, leeway=5).check(tok).verified
+
+
+@pytest.mark.parametrize("claims,slug", [
+    ({"nbf": int(time.time()) + 60}, "token-not-yet-valid"),
+    ({"iat": int(time.time()) + 60}, "token-not-yet-valid"),
+    ({"sub": "something-else"}, "token-claims"),
+    ({"status": "success"}, "token-claims"),
+    ({"attributes": {"bsn": 123}}, "token-claims"),
+    ({"attributes": ["bsn"]}, "token-claims"),
+    ({"session_url": 7}, "token-claims"),
+    ({"exp": "soon"}, "token-claims"),
+])
+def test_bad_claims_are_rejected(claims: dict[str, object], slug: str) -> None:
+    rejects(token(claims=claims), slug)
+
+
+@pytest.mark.parametrize("missing", ["status", "exp", "iat", "attributes"])
+def test_missing_claims_are_rejected(missing: str) -> None:
+    rejects(token(drop=[missing]), "token-claims")
+
+
+def test_wrong_jwe_alg_is_rejected() -> None:
+    rejects(jwe_of(b"{}", alg="RSA-OAEP-256"), "token-algorithm")
+
+
+def test_wrong_enc_is_rejected() -> None:
+    rejects(jwe_of(b"{}", enc="A256GCM"), "token-algorithm")
+
+
+def test_ecdh_token_to_rsa_recipient_is_rejected() -> None:
+    rejects(token(enc_key=ec_key(1).public_key()), "token-algorithm")
+
+
+def test_token_for_another_recipient_does_not_decrypt() -> None:
+    rejects(token(enc_key=other_rsa_key().public_key()), "token-decryption")
+
+
+@pytest.mark.parametrize("part", [2, 3, 4])
+def test_tampered_jwe_parts_are_rejected(part: int) -> None:
+    parts = token().split(".")
+    raw = bytearray(base64.urlsafe_b64decode(parts[part] + "=" * (-len(parts[part]) % 4)))
+    raw[len(raw) // 2] ^= 0x01
+    parts[part] = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+    rejects(".".join(parts), "token-decryption")
+
+
+def test_bad_signature_is_rejected() -> None:
+    rejects(token(sign_key=other_rsa_key()), "token-signature")
+
+
+def test_inner_hs256_and_none_are_rejected() -> None:
+    claims = {"sub": "id-contact-attributes", "status": "succes", "attributes": {},
+              "iat": int(time.time()), "exp": int(time.time()) + 300}
+    hs = jwt.encode(claims, "secret-secret-secret-secret-secret!", algorithm="HS256")
+    rejects(jwe_of(json.dumps({"njwt": hs}).encode()), "token-algorithm")
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    rejects(jwe_of(json.dumps({"njwt": unsigned}).encode()), "token-algorithm")
+
+
+def test_plain_jws_without_njwt_wrapper_is_rejected() -> None:
+    inner = jwt.encode({"sub": "id-contact-attributes"}, idc_private_key(), algorithm="RS256")
+    rejects(jwe_of(inner.encode()), "token-malformed")
+
+
+@pytest.mark.parametrize("payload,slug", [
+    (b'{"jwt": "x"}', "token-claims"),
+    (b'{"njwt": 5}', "token-claims"),
+    (b'["njwt"]', "token-claims"),
+    (b'{"njwt": "not.a.jws"}', "token-malformed"),
+    (b"\xff\xfe", "token-malformed"),
+])
+def test_bad_wrapper_is_rejected(payload: bytes, slug: str) -> None:
+    rejects(jwe_of(payload), slug)
+
+
+@pytest.mark.parametrize("text", ["", "abc", "a.b.c", "a.b.c.d.e", "!!!!.b.c.d.e",
+                                  base64.urlsafe_b64encode(b"[1]").decode() + ".b.c.d.e"])
+def test_malformed_compact_serialisation_is_rejected(text: str) -> None:
+    rejects(text, "token-malformed")
+
+
+def test_error_details_never_quote_claim_values() -> None:
+    hostile = {"bsn": "<script>alert(1)</script>"}
+    err = rejects(token(claims={"attributes": hostile, "status": "weird"}), "token-claims")
+    assert "script" not in err.detail and "weird" not in err.detail

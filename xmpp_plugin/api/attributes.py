@@ -1,0 +1,30 @@
+"""``POST <attr_url>``: attributes delivered by an auth plugin or the core."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..appkeys import STORE, VERIFIER
+from ..errors import InvalidRequest
+from ..middleware import require_content_type
+from ..models import Source, session_ref
+
+log = logging.getLogger(__name__)
+
+
+async def post_attributes(request: web.Request) -> web.Response:
+    require_content_type(request, "application/jwt")
+    store = request.app[STORE]
+    attr_id = request.match_info["attr_id"]
+    sid = await store.session_for_attr_url(attr_id)  # 404 before any crypto work
+    try:
+        token = (await request.read()).decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest("the body must be a compact JWE (ASCII)", slug="token-malformed") from exc
+    auth = request.app[VERIFIER].check(token)
+    await store.deliver(sid, auth, Source.ATTR_URL, via_attr_id=attr_id)
+    log.info("session %s attributes received via attr_url names=%s verified=%s",
+             session_ref(sid), sorted(auth.attributes), auth.verified)
+    return web.Response(status=200)

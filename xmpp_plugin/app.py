@@ -1,0 +1,69 @@
+"""``create_app(settings)``: the HTTP service, read as a table of contents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import AsyncIterator
+
+import jinja2
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from . import pages, simulator
+from .api import attributes, sessions
+from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
+from .i18n import TEXT
+from .keys import load_private_key, load_public_key
+from .middleware import problem_middleware
+from .security import security_headers
+from .settings import Settings
+from .store import SessionStore
+from .tokens import TokenVerifier
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.http.max_body_bytes,
+                          middlewares=[security_headers, problem_middleware])
+    app[SETTINGS] = settings
+    app[VERIFIER] = TokenVerifier(load_private_key(settings.tokens.decryption_privkey),
+                                  load_public_key(settings.tokens.signature_pubkey),
+                                  leeway=settings.tokens.leeway_seconds)
+    app[TEMPLATES] = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined)
+    app[TEMPLATES].globals["texts"] = TEXT
+    app.cleanup_ctx.append(_redis_ctx)
+    _routes(app, settings)
+    return app
+
+
+def _routes(app: web.Application, settings: Settings) -> None:
+    r = app.router
+    r.add_post("/start_communication", sessions.post_start_communication)
+    r.add_post("/attributes/{attr_id}", attributes.post_attributes)
+    r.add_get("/s/{sid}", pages.get_client_page, name="page:client")
+    r.add_get("/healthz", pages.get_healthz)
+    r.add_get("/readyz", pages.get_readyz)
+    r.add_get("/openapi.json", pages.get_openapi)
+    r.add_get("/problems/{slug}", pages.get_problem_type)
+    r.add_static("/static/", WEB_DIR / "static", name="static")
+    if settings.demo.core_simulator:
+        r.add_get("/demo/core", simulator.get_core_simulator, name="page:simulator")
+        r.add_post("/demo/core", simulator.post_core_simulator, name="page:simulator-post")
+        app.cleanup_ctx.append(simulator.http_client_ctx)
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    client = aioredis.from_url(settings.redis.url,
+                               socket_timeout=settings.redis.timeout_seconds,
+                               socket_connect_timeout=settings.redis.timeout_seconds)
+    app[STORE] = SessionStore(client, prefix=settings.redis.key_prefix,
+                              attributes_key=settings.store.attributes_key_bytes(),
+                              ttl=settings.store.session_ttl_seconds,
+                              ticket_ttl=settings.store.ticket_ttl_seconds,
+                              token_leeway=settings.tokens.leeway_seconds)
+    yield
+    await client.aclose()

@@ -1,0 +1,15 @@
+"""Every ``web.AppKey`` of the HTTP service, in one place."""
+
+from __future__ import annotations
+
+import jinja2
+from aiohttp import web
+
+from .settings import Settings
+from .store import SessionStore
+from .tokens import TokenVerifier
+
+SETTINGS = web.AppKey("settings", Settings)
+STORE = web.AppKey("store", SessionStore)
+VERIFIER = web.AppKey("verifier", TokenVerifier)
+TEMPLATES = web.AppKey("templates", jinja2.Environment)

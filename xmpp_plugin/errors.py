@@ -1,0 +1,104 @@
+"""The one exception family of ID Chat, each with its HTTP status, problem slug and XMPP condition.
+
+    IdChatError
+    ├── InvalidRequest (400, bad-request)
+    │   └── InvalidToken (400, not-acceptable)
+    ├── Forbidden (403, forbidden)
+    ├── NotFound (404, item-not-found)
+    ├── Conflict (409, conflict)
+    ├── PayloadTooLarge (413, policy-violation)
+    ├── UnsupportedMediaType (415, bad-request)
+    └── Unavailable (503, service-unavailable)
+
+Domain code raises these; the HTTP middleware renders them as RFC 9457 problem
+documents and the component renders them as XMPP errors. A ``detail`` must never
+contain personal data (attribute values, names, BSN).
+"""
+
+from __future__ import annotations
+
+
+class IdChatError(Exception):
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
+    condition = "internal-server-error"
+    xmpp_type = "wait"
+
+    def __init__(self, detail: str, *, slug: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if slug is not None:
+            self.slug = slug
+
+    @property
+    def type_uri(self) -> str:
+        """RFC 9457 §3.1.1: a URI reference; ours resolve to /problems/<slug> on the service."""
+        return f"/problems/{self.slug}"
+
+    def problem(self, instance: str | None = None) -> dict[str, object]:
+        doc: dict[str, object] = {"type": self.type_uri, "title": self.title,
+                                  "status": self.status, "detail": self.detail}
+        if instance:
+            doc["instance"] = instance
+        return doc
+
+
+class InvalidRequest(IdChatError):
+    status, slug, title, condition, xmpp_type = 400, "invalid-request", "Invalid request", "bad-request", "modify"
+
+
+class InvalidToken(InvalidRequest):
+    slug, title, condition = "invalid-token", "Invalid token", "not-acceptable"
+
+
+class Forbidden(IdChatError):
+    status, slug, title, condition, xmpp_type = 403, "forbidden", "Forbidden", "forbidden", "auth"
+
+
+class NotFound(IdChatError):
+    status, slug, title, condition, xmpp_type = 404, "not-found", "Not found", "item-not-found", "cancel"
+
+
+class Conflict(IdChatError):
+    status, slug, title, condition, xmpp_type = 409, "conflict", "Conflict", "conflict", "cancel"
+
+
+class PayloadTooLarge(IdChatError):
+    status, slug, title, condition, xmpp_type = 413, "payload-too-large", "Payload too large", "policy-violation", "modify"
+
+
+class UnsupportedMediaType(IdChatError):
+    status, slug, title, condition, xmpp_type = 415, "unsupported-media-type", "Unsupported media type", "bad-request", "modify"
+
+
+class Unavailable(IdChatError):
+    status, slug, title, condition, xmpp_type = 503, "unavailable", "Service unavailable", "service-unavailable", "wait"
+
+
+# Every slug a client may see, with a one-line explanation served at /problems/<slug>.
+PROBLEM_TYPES: dict[str, str] = {
+    "internal-error": "An unexpected error; nothing was changed. Try again later.",
+    "invalid-request": "The request is malformed.",
+    "invalid-json": "The body is not a JSON object.",
+    "missing-purpose": "The JSON body lacks a non-empty string 'purpose'.",
+    "invalid-token": "The token could not be accepted.",
+    "token-malformed": "The token is not a compact JWE with the expected structure.",
+    "token-algorithm": "The token uses an algorithm or encryption that is not allowed.",
+    "token-decryption": "The token could not be decrypted with our key.",
+    "token-signature": "The inner token's signature does not verify.",
+    "token-expired": "The token has expired (exp is not in the future).",
+    "token-not-yet-valid": "The token is not yet valid (nbf or iat lies in the future).",
+    "token-claims": "The token's claims are missing or of the wrong type.",
+    "token-replayed": "This token was already accepted for another session.",
+    "attributes-present": "This session already holds attributes from another token.",
+    "forbidden": "This action is not allowed.",
+    "not-found": "No such resource.",
+    "unknown-session": "No such session; it may have ended or expired.",
+    "unknown-attr-url": "No such attribute URL, or it has already been used.",
+    "conflict": "The request conflicts with the current state.",
+    "payload-too-large": "The request body is larger than allowed.",
+    "unsupported-media-type": "The request has the wrong Content-Type.",
+    "unavailable": "A service we depend on is unavailable; nothing was changed.",
+    "method-not-allowed": "This method is not allowed on this resource.",
+}

@@ -1,0 +1,79 @@
+"""One error middleware: every error leaves as an RFC 9457 problem document
+(or, for a browser asking for a page, as an HTML error page with the same status)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from .errors import IdChatError, PayloadTooLarge, UnsupportedMediaType
+from .appkeys import SETTINGS, TEMPLATES
+from .i18n import language
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PROBLEM_JSON = "application/problem+json"
+
+
+def _from_http(exc: web.HTTPException) -> IdChatError:
+    if isinstance(exc, web.HTTPRequestEntityTooLarge):
+        return PayloadTooLarge("the request body is larger than allowed")
+    err = IdChatError(exc.reason or "error")
+    err.status = exc.status
+    err.title = exc.reason or "Error"
+    err.slug = {404: "not-found", 405: "method-not-allowed", 415: "unsupported-media-type",
+                400: "invalid-request"}.get(exc.status, "internal-error")
+    return err
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except IdChatError as exc:
+        return render_problem(request, exc)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return render_problem(request, _from_http(exc), headers=exc.headers)
+    except Exception:
+        # Never log the request body or the exception text: either may hold personal data.
+        log.error("unhandled error on %s %s", request.method, request.match_info.route.name or "?",
+                  exc_info=_debug_tracebacks())
+        return render_problem(request, IdChatError("an unexpected error occurred; nothing was changed"))
+
+
+def render_problem(request: web.Request, exc: IdChatError,
+                   headers: object = None) -> web.Response:
+    extra = {}
+    if headers is not None and "Allow" in headers:  # type: ignore[operator]
+        extra["Allow"] = headers["Allow"]  # type: ignore[index]
+    if _wants_html(request):
+        env = request.app[TEMPLATES]
+        lang = language(request)
+        body = env.get_template("error.html").render(problem=exc.problem(), lang=lang,
+                                                     ui=request.app[SETTINGS].ui)
+        return web.Response(status=exc.status, text=body, content_type="text/html",
+                            headers=extra)
+    return web.json_response(exc.problem(request.path), status=exc.status,
+                             content_type=PROBLEM_JSON, headers=extra)
+
+
+def _wants_html(request: web.Request) -> bool:
+    route = request.match_info.route
+    is_page = route.name is not None and route.name.startswith("page:")
+    return is_page and "text/html" in request.headers.get("Accept", "")
+
+
+def require_content_type(request: web.Request, expected: str) -> None:
+    if request.content_type != expected:
+        raise UnsupportedMediaType(f"Content-Type must be {expected}")
+
+
+def _debug_tracebacks() -> bool:
+    # Tracebacks can quote local values; only with IDCHAT_DEBUG_TRACEBACKS=1 (never in production).
+    import os
+    return os.environ.get("IDCHAT_DEBUG_TRACEBACKS") == "1"

@@ -1,0 +1,90 @@
+"""The OpenAPI 3.1 description of every route (a test compares it with the router)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+from .settings import Settings
+
+_PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def _problems(*codes: int) -> dict[str, Any]:
+    text = {400: "Invalid request or token", 404: "Unknown session or attr_url",
+            409: "Token already used for another session, or attributes already present",
+            413: "Body too large", 415: "Wrong Content-Type", 503: "Redis unavailable"}
+    return {str(c): {"description": text[c], "content": _PROBLEM} for c in codes}
+
+
+def document(settings: Settings) -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/start_communication": {"post": {
+            "operationId": "post_start_communication", "tags": ["internal"],
+            "summary": "Start a chat session (called by the ID Contact core)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["purpose"],
+                "properties": {"purpose": {"type": "string", "maxLength": 100},
+                               "auth_result": {"type": "string",
+                                               "description": "Compact JWE auth-result token"}}}}}},
+            "responses": {"200": {"description": "Session created", "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["client_url"],
+                    "properties": {"client_url": {"type": "string", "format": "uri"},
+                                   "attr_url": {"type": "string", "format": "uri"}}}}}},
+                          **_problems(400, 409, 413, 415, 503)}}},
+        "/attributes/{attr_id}": {"post": {
+            "operationId": "post_attributes", "tags": ["internal"],
+            "summary": "Deliver the auth-result token (single use)",
+            "parameters": [_path_param("attr_id")],
+            "requestBody": {"required": True, "content": {"application/jwt": {
+                "schema": {"type": "string"}}}},
+            "responses": {"200": {"description": "Accepted"},
+                          **_problems(400, 404, 409, 413, 415, 503)}}},
+        "/s/{sid}": {"get": {
+            "operationId": "get_client_page", "tags": ["public"],
+            "summary": "The citizen's chat page (client_url)",
+            "parameters": [_path_param("sid"),
+                           {"name": "result", "in": "query", "required": False,
+                            "schema": {"type": "string"}},
+                           {"name": "lang", "in": "query", "required": False,
+                            "schema": {"type": "string", "enum": ["nl", "en"]}}],
+            "responses": {"200": {"description": "The page", "content": {"text/html": {}}},
+                          "303": {"description": "Token stored; redirect without it"},
+                          **_problems(400, 404, 409, 503)}}},
+        "/healthz": {"get": {"operationId": "get_healthz", "tags": ["ops"],
+                             "responses": {"200": {"description": "Process is up"}}}},
+        "/readyz": {"get": {"operationId": "get_readyz", "tags": ["ops"],
+                            "responses": {"200": {"description": "Redis and XMPP up"},
+                                          "503": {"description": "A dependency is down"}}}},
+        "/openapi.json": {"get": {"operationId": "get_openapi", "tags": ["ops"],
+                                  "responses": {"200": {"description": "This document"}}}},
+        "/problems/{slug}": {"get": {"operationId": "get_problem_type", "tags": ["ops"],
+                                     "parameters": [_path_param("slug")],
+                                     "responses": {"200": {"description": "Problem type"},
+                                                   **_problems(404)}}},
+    }
+    if settings.demo.core_simulator:
+        paths["/demo/core"] = {
+            "get": {"operationId": "get_core_simulator", "tags": ["demo"],
+                    "responses": {"200": {"description": "Core simulator form"}}},
+            "post": {"operationId": "post_core_simulator", "tags": ["demo"],
+                     "requestBody": {"content": {"application/x-www-form-urlencoded": {}}},
+                     "responses": {"303": {"description": "To the chat, as the core would"},
+                                   **_problems(400)}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ID Chat comm-plugin API", "version": __version__},
+        "servers": [{"url": settings.http.external_url}],
+        "paths": paths,
+        "components": {"schemas": {"Problem": {
+            "type": "object", "description": "RFC 9457 problem details",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {"type": {"type": "string"}, "title": {"type": "string"},
+                           "status": {"type": "integer"}, "detail": {"type": "string"},
+                           "instance": {"type": "string"}}}}},
+    }
+
+
+def _path_param(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}

@@ -1,0 +1,276 @@
+"""Typed, frozen settings: defaults, then a TOML file, then ``IDCHAT_*`` environment.
+
+Every setting is a field of one of the section dataclasses below; the README lists
+them all (a test keeps that list true). Environment names are
+``IDCHAT_<SECTION>_<FIELD>`` (and ``IDCHAT_<SECTION>_<FIELD>_<SUBFIELD>`` for keys).
+All problems are collected and reported together by :class:`SettingsError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "IDCHAT_"
+CONFIG_ENV = "IDCHAT_CONFIG"
+
+
+class SettingsError(Exception):
+    """One or more settings are missing or invalid; ``problems`` lists them all."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid settings:\n  - " + "\n  - ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class KeyConfig:
+    """A PEM key as the reference plugins configure it: ``{type, key}`` or ``{type, file}``."""
+
+    type: str = ""
+    key: str = field(default="", repr=False)
+    file: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.key or self.file)
+
+    def pem(self) -> bytes:
+        if self.key:
+            return self.key.encode()
+        return Path(self.file).read_bytes()
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    host: str = "127.0.0.1"
+    port: int = 8002
+    external_url: str = "http://127.0.0.1:8002"
+    internal_url: str = "http://127.0.0.1:8002"
+    max_body_bytes: int = 16384
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "idchat"
+    timeout_seconds: float = 2.0
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    decryption_privkey: KeyConfig = KeyConfig()
+    signature_pubkey: KeyConfig = KeyConfig()
+    leeway_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    session_ttl_seconds: int = 3600
+    ticket_ttl_seconds: int = 120
+    attributes_key: str = field(default="", repr=False)
+
+    def attributes_key_bytes(self) -> bytes:
+        return base64.b64decode(self.attributes_key, validate=True)
+
+
+@dataclass(frozen=True)
+class XmppSettings:
+    agent_domain: str = "agents.idchat.localhost"
+    guest_domain: str = "guest.idchat.localhost"
+    muc_domain: str = "rooms.idchat.localhost"
+    component_domain: str = "component.idchat.localhost"
+    component_secret: str = field(default="", repr=False)
+    component_host: str = "127.0.0.1"
+    component_port: int = 15347
+    c2s_port: int = 15222
+    http_port: int = 15280
+    websocket_url: str = "ws://127.0.0.1:15280/xmpp-websocket"
+    server: str = "prosody"
+
+
+@dataclass(frozen=True)
+class RoutingSettings:
+    offer_timeout_seconds: int = 30
+    no_agent_timeout_seconds: int = 120
+    citizen_gone_seconds: int = 120
+    agents: tuple[str, ...] = ()
+    alternative_nl: str = "Bel ons op 14 020, op werkdagen van 8.00 tot 17.00 uur."
+    alternative_en: str = "Call us on 14 020, on weekdays from 8:00 to 17:00."
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    municipality: str = "Gemeente Voorbeeld"
+    logo_url: str = ""
+    primary_colour: str = "#154273"
+    default_language: str = "nl"
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    core_simulator: bool = False
+    encryption_pubkey: KeyConfig = KeyConfig()
+    signing_privkey: KeyConfig = KeyConfig()
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: str = "INFO"
+    audit_file: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    http: HttpSettings = HttpSettings()
+    redis: RedisSettings = RedisSettings()
+    tokens: TokenSettings = TokenSettings()
+    store: StoreSettings = StoreSettings()
+    xmpp: XmppSettings = XmppSettings()
+    routing: RoutingSettings = RoutingSettings()
+    ui: UiSettings = UiSettings()
+    demo: DemoSettings = DemoSettings()
+    log: LogSettings = LogSettings()
+
+
+def load_settings(
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings once: defaults, then TOML at ``path`` (or ``$IDCHAT_CONFIG``), then env."""
+    environ = os.environ if environ is None else environ
+    problems: list[str] = []
+    data: dict[str, Any] = {}
+    path = path or environ.get(CONFIG_ENV)
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            problems.append(f"config file {path}: {exc}")
+    settings = _build(Settings, data, (), environ, problems)
+    _check(settings, problems)
+    if problems:
+        raise SettingsError(problems)
+    return settings
+
+
+def setting_names() -> list[str]:
+    """Every setting as ``section.field`` (keys as ``section.field.sub``), for docs and tests."""
+    return [".".join(p) for p in _leaves(Settings, ())]
+
+
+def _leaves(cls: type, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
+    out: list[tuple[str, ...]] = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            out.extend(_leaves(tp, prefix + (f.name,)))  # type: ignore[arg-type]
+        else:
+            out.append(prefix + (f.name,))
+    return out
+
+
+def _build(cls: type, data: Any, prefix: tuple[str, ...], environ: Mapping[str, str],
+           problems: list[str]) -> Any:
+    if not isinstance(data, dict):
+        problems.append(f"[{'.'.join(prefix)}] must be a table")
+        data = {}
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for unknown in sorted(set(data) - names):
+        problems.append(f"unknown setting {'.'.join(prefix + (unknown,))}")
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        dotted = ".".join(prefix + (f.name,))
+        if dataclasses.is_dataclass(tp):
+            values[f.name] = _build(tp, data.get(f.name, {}), prefix + (f.name,), environ, problems)
+            continue
+        env_name = ENV_PREFIX + "_".join(prefix + (f.name,)).upper()
+        if env_name in environ:
+            raw: Any = environ[env_name]
+            source = env_name
+        elif f.name in data:
+            raw, source = data[f.name], dotted
+        else:
+            continue
+        try:
+            values[f.name] = _coerce(tp, raw)
+        except (TypeError, ValueError) as exc:
+            problems.append(f"{source}: {exc}")
+    return cls(**values)
+
+
+def _coerce(tp: Any, raw: Any) -> Any:
+    if tp is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if isinstance(raw, str) and raw.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(f"expected true or false, got {raw!r}")
+    if tp is int or tp is float:
+        if isinstance(raw, bool):
+            raise ValueError("expected a number")
+        return tp(raw)
+    if tp is str:
+        if not isinstance(raw, str):
+            raise ValueError("expected a string")
+        return raw
+    if typing.get_origin(tp) is tuple:
+        if isinstance(raw, str):
+            return tuple(s.strip() for s in raw.split(",") if s.strip())
+        if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
+            return tuple(raw)
+        raise ValueError("expected a list of strings")
+    if isinstance(tp, types.UnionType):  # pragma: no cover - not used yet
+        raise TypeError(f"unsupported type {tp}")
+    raise TypeError(f"unsupported type {tp}")
+
+
+def _check(s: Settings, problems: list[str]) -> None:
+    for name, key in (("tokens.decryption_privkey", s.tokens.decryption_privkey),
+                      ("tokens.signature_pubkey", s.tokens.signature_pubkey)):
+        if not key.configured:
+            problems.append(f"{name} is required ({{type, key}} or {{type, file}})")
+        elif key.type not in {"RSA", "EC"}:
+            problems.append(f"{name}.type must be RSA or EC")
+        elif key.file and not Path(key.file).is_file():
+            problems.append(f"{name}.file: no such file {key.file}")
+    if not s.store.attributes_key:
+        problems.append("store.attributes_key is required (base64 of 32 random bytes)")
+    else:
+        try:
+            if len(s.store.attributes_key_bytes()) != 32:
+                problems.append("store.attributes_key must decode to exactly 32 bytes")
+        except (binascii.Error, ValueError):
+            problems.append("store.attributes_key is not valid base64")
+    for name, value in (("tokens.leeway_seconds", s.tokens.leeway_seconds),
+                        ("store.session_ttl_seconds", s.store.session_ttl_seconds - 1),
+                        ("store.ticket_ttl_seconds", s.store.ticket_ttl_seconds - 1),
+                        ("http.max_body_bytes", s.http.max_body_bytes - 1)):
+        if value < 0:
+            problems.append(f"{name} must be positive")
+    for name, url in (("http.external_url", s.http.external_url),
+                      ("http.internal_url", s.http.internal_url)):
+        if not url.startswith(("http://", "https://")) or url.endswith("/"):
+            problems.append(f"{name} must be an http(s) URL without a trailing slash")
+    if s.xmpp.server not in {"prosody", "ejabberd"}:
+        problems.append("xmpp.server must be prosody or ejabberd")
+    if not re.fullmatch(r"#[0-9a-fA-F]{6}", s.ui.primary_colour):
+        problems.append("ui.primary_colour must be a colour like #154273")
+    if s.ui.default_language not in {"nl", "en"}:
+        problems.append("ui.default_language must be nl or en")
+    if s.demo.core_simulator and not (s.demo.encryption_pubkey.configured
+                                      and s.demo.signing_privkey.configured):
+        problems.append("demo.core_simulator needs demo.encryption_pubkey and demo.signing_privkey")

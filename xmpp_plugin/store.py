@@ -1,0 +1,268 @@
+"""The session store in Redis: the one place that builds Redis keys.
+
+Attributes are sealed with AES-256-GCM under ``store.attributes_key`` (a key of their
+own, never the JWE key), bound to the session id as associated data, so no attribute
+value is ever readable in Redis. Every multi-key change is one Lua script or one
+MULTI transaction: a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import os
+import secrets
+import time
+from typing import Any, Awaitable, Callable, ParamSpec, TypeVar
+
+import redis.asyncio as aioredis
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from redis.exceptions import RedisError
+
+from .errors import Conflict, NotFound, Unavailable
+from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _redis_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await fn(*args, **kwargs)
+        except RedisError as exc:
+            raise Unavailable("the session store (Redis) is unavailable; nothing was changed") from exc
+    return wrapper
+
+
+class Keys:
+    """Redis key names: ``<prefix>:<entity>:<id>``."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def session(self, sid: str) -> str:
+        return f"{self.prefix}:session:{sid}"
+
+    def attr_url(self, attr_id: str) -> str:
+        return f"{self.prefix}:attrurl:{attr_id}"
+
+    def token(self, fingerprint: str) -> str:
+        return f"{self.prefix}:token:{fingerprint}"
+
+    def ticket(self, ticket: str) -> str:
+        return f"{self.prefix}:ticket:{ticket}"
+
+    def component_alive(self) -> str:
+        return f"{self.prefix}:component:alive"
+
+
+class Sealer:
+    """AES-256-GCM with a random 96-bit nonce; the session id is the associated data."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = AESGCM(key)
+
+    def seal(self, sid: str, data: dict[str, Any]) -> str:
+        nonce = os.urandom(12)
+        ct = self._aead.encrypt(nonce, json.dumps(data).encode(), sid.encode())
+        return base64.b64encode(nonce + ct).decode()
+
+    def open(self, sid: str, sealed: str) -> dict[str, Any]:
+        raw = base64.b64decode(sealed)
+        return json.loads(self._aead.decrypt(raw[:12], raw[12:], sid.encode()))  # type: ignore[no-any-return]
+
+
+# Create a session that arrives with its token: refuse a token owned by another session.
+_CREATE_WITH_TOKEN = """
+local owner = redis.call('GET', KEYS[2])
+if owner then return 'replayed' end
+redis.call('HSET', KEYS[1], 'purpose', ARGV[1], 'created_at', ARGV[2], 'status', ARGV[3],
+           'sealed', ARGV[4], 'fingerprint', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
+return 'ok'
+"""
+
+# Fill a pending session. KEYS: session, token, attr-url (the session's own, or the
+# one the token was posted to when ARGV[6] == '1', which must still point here).
+_DELIVER = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-session' end
+if ARGV[6] == '1' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'no-attr-url' end
+local owner = redis.call('GET', KEYS[2])
+if owner and owner ~= ARGV[1] then return 'replayed' end
+if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then
+  if owner == ARGV[1] then return 'same' end
+  return 'present'
+end
+redis.call('HSET', KEYS[1], 'status', ARGV[2], 'sealed', ARGV[3], 'fingerprint', ARGV[4])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
+redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[1], 'attr_id')
+return 'ok'
+"""
+
+_TOUCH = """
+if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+local attr = redis.call('HGET', KEYS[1], 'attr_id')
+if attr then redis.call('EXPIRE', ARGV[2] .. attr, ARGV[1]) end
+return 1
+"""
+
+
+class SessionStore:
+    """Sessions, their single-use attribute URLs, accepted-token memory and claim tickets."""
+
+    def __init__(self, client: aioredis.Redis, *, prefix: str, attributes_key: bytes,
+                 ttl: int, ticket_ttl: int = 120, token_leeway: int = 0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.redis = client
+        self.keys = Keys(prefix)
+        self._sealer = Sealer(attributes_key)
+        self.ttl = ttl
+        self.ticket_ttl = ticket_ttl
+        self._token_leeway = token_leeway
+        self._clock = clock
+        self._create_with_token = client.register_script(_CREATE_WITH_TOKEN)
+        self._deliver = client.register_script(_DELIVER)
+        self._touch = client.register_script(_TOUCH)
+
+    @_redis_errors
+    async def ping(self) -> bool:
+        return bool(await self.redis.ping())
+
+    @_redis_errors
+    async def component_alive(self) -> bool:
+        """Whether some component instance reported a live XMPP stream recently."""
+        return bool(await self.redis.exists(self.keys.component_alive()))
+
+    @_redis_errors
+    async def mark_component_alive(self, instance: str, ttl: int) -> None:
+        await self.redis.set(self.keys.component_alive(), instance, ex=ttl)
+
+    @_redis_errors
+    async def create(self, purpose: str, auth: AuthResult | None = None) -> Session:
+        """A new session: with its attributes when ``auth`` came along, else with an attr_url id."""
+        sid = secrets.token_urlsafe(32)
+        now = int(self._clock())
+        if auth is None:
+            attr_id = secrets.token_urlsafe(32)
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hset(self.keys.session(sid), mapping={
+                    "purpose": purpose, "created_at": now,
+                    "status": AttributeStatus.PENDING.value, "attr_id": attr_id})
+                pipe.expire(self.keys.session(sid), self.ttl)
+                pipe.set(self.keys.attr_url(attr_id), sid, ex=self.ttl)
+                await pipe.execute()
+            return Session(sid, purpose, now, AttributeStatus.PENDING, attr_id)
+        status = _status(auth)
+        outcome = await self._create_with_token(
+            keys=[self.keys.session(sid), self.keys.token(auth.fingerprint)],
+            args=[purpose, now, status.value, self._seal(sid, auth, Source.AUTH_RESULT),
+                  auth.fingerprint, self.ttl, sid, self._token_ttl(auth)])
+        if outcome == b"replayed":
+            raise Conflict("this token was already accepted for another session",
+                           slug="token-replayed")
+        return Session(sid, purpose, now, status)
+
+    @_redis_errors
+    async def session_for_attr_url(self, attr_id: str) -> str:
+        sid = await self.redis.get(self.keys.attr_url(attr_id))
+        if sid is None:
+            raise NotFound("unknown or already used attr_url", slug="unknown-attr-url")
+        return sid.decode()  # type: ignore[no-any-return]
+
+    @_redis_errors
+    async def deliver(self, sid: str, auth: AuthResult, source: Source,
+                      *, via_attr_id: str | None = None) -> bool:
+        """Store ``auth`` for a pending session. Returns False when this same token was
+        already stored for this session (a harmless repeat)."""
+        attr_key = self.keys.attr_url(via_attr_id) if via_attr_id else \
+            self.keys.attr_url(await self._attr_id(sid) or "-")
+        outcome = (await self._deliver(
+            keys=[self.keys.session(sid), self.keys.token(auth.fingerprint), attr_key],
+            args=[sid, _status(auth).value, self._seal(sid, auth, source), auth.fingerprint,
+                  self._token_ttl(auth), "1" if via_attr_id else "0"])).decode()
+        if outcome == "ok":
+            return True
+        if outcome == "same":
+            return False
+        if outcome == "no-attr-url":
+            raise NotFound("unknown or already used attr_url", slug="unknown-attr-url")
+        if outcome == "no-session":
+            raise NotFound("no such session", slug="unknown-session")
+        if outcome == "replayed":
+            raise Conflict("this token was already accepted for another session",
+                           slug="token-replayed")
+        raise Conflict("this session already holds attributes from another token",
+                       slug="attributes-present")
+
+    async def _attr_id(self, sid: str) -> str | None:
+        value = await self.redis.hget(self.keys.session(sid), "attr_id")
+        return value.decode() if value else None
+
+    @_redis_errors
+    async def get(self, sid: str) -> Session:
+        data = await self.redis.hmget(self.keys.session(sid),
+                                      ["purpose", "created_at", "status", "attr_id"])
+        if data[0] is None:
+            raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+        return Session(sid, data[0].decode(), int(data[1]), AttributeStatus(data[2].decode()),
+                       data[3].decode() if data[3] else None)
+
+    @_redis_errors
+    async def attributes(self, sid: str) -> StoredAttributes | None:
+        """The decrypted attributes with provenance; None while still pending."""
+        sealed = await self.redis.hget(self.keys.session(sid), "sealed")
+        if sealed is None:
+            if not await self.redis.exists(self.keys.session(sid)):
+                raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+            return None
+        try:
+            data = self._sealer.open(sid, sealed.decode())
+        except (InvalidTag, ValueError) as exc:
+            raise Unavailable("stored attributes cannot be opened with the configured key") from exc
+        return StoredAttributes(verified=data["verified"], attributes=data["attributes"],
+                                session_url=data["session_url"], source=Source(data["source"]),
+                                verified_at=data["verified_at"], received_at=data["received_at"])
+
+    @_redis_errors
+    async def touch(self, sid: str) -> bool:
+        """Extend the idle timeout on activity; False when the session is gone."""
+        return bool(await self._touch(keys=[self.keys.session(sid)],
+                                      args=[self.ttl, self.keys.attr_url("")]))
+
+    @_redis_errors
+    async def purge(self, sid: str) -> None:
+        """Delete the session and its attributes now (the accepted-token memory stays)."""
+        attr_id = await self._attr_id(sid)
+        keys = [self.keys.session(sid)] + ([self.keys.attr_url(attr_id)] if attr_id else [])
+        await self.redis.delete(*keys)
+
+    @_redis_errors
+    async def issue_ticket(self, sid: str) -> str:
+        """A short-lived, single-use claim ticket for the citizen page (see docs/protocol.md)."""
+        ticket = secrets.token_urlsafe(32)
+        await self.redis.set(self.keys.ticket(ticket), sid, ex=self.ticket_ttl)
+        return ticket
+
+    @_redis_errors
+    async def redeem_ticket(self, ticket: str) -> str | None:
+        sid = await self.redis.getdel(self.keys.ticket(ticket))
+        return sid.decode() if sid else None
+
+    def _seal(self, sid: str, auth: AuthResult, source: Source) -> str:
+        return self._sealer.seal(sid, {
+            "verified": auth.verified, "attributes": auth.attributes,
+            "session_url": auth.session_url, "source": source.value,
+            "verified_at": auth.issued_at, "received_at": int(self._clock())})
+
+    def _token_ttl(self, auth: AuthResult) -> int:
+        return max(1, int(auth.expires_at + self._token_leeway - self._clock()) + 1)
+
+
+def _status(auth: AuthResult) -> AttributeStatus:
+    return AttributeStatus.VERIFIED if auth.verified else AttributeStatus.NOT_VERIFIED
