@@ -1,0 +1,235 @@
+"""Run the project's Prosody configuration from a working folder.
+
+The configuration (``prosody/prosody.cfg.lua``) reads every setting from the
+environment; this module supplies that environment, starts Prosody in the
+foreground as a child process, waits until its ports accept connections, and
+stops it again. Used by the integration tests and the demo::
+
+    python scripts/prosody_server.py --workdir /tmp/idchat-prosody
+
+runs Prosody until Ctrl-C, with the ``IDCHAT_*`` variables of the calling
+shell (``IDCHAT_XMPP_COMPONENT_SECRET`` is required).
+
+Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_PATH = PROJECT_ROOT / "prosody" / "prosody.cfg.lua"
+
+# Defaults must match those in prosody.cfg.lua.
+DEFAULT_C2S_PORT = 15222
+DEFAULT_COMPONENT_PORT = 15347
+DEFAULT_HTTP_PORT = 15280
+
+# Variables taken over from the caller's environment besides the given env;
+# everything else is left out so stray IDCHAT_* settings cannot leak in.
+_PASSTHROUGH_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "HOME")
+
+
+class ProsodyError(RuntimeError):
+    """Prosody failed to start, died, or a prosodyctl command failed."""
+
+
+class ProsodyServer:
+    """One Prosody instance with its data, pid file and logs under ``workdir/data``.
+
+    ``env`` holds the ``IDCHAT_*`` settings read by the configuration;
+    ``IDCHAT_PROSODY_DATA_DIR`` is always set to ``workdir/data``.
+    """
+
+    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.data_dir = self.workdir / "data"
+        self.config_path = CONFIG_PATH
+        self.stdout_path = self.workdir / "prosody.stdout"
+        self.env: dict[str, str] = {
+            name: os.environ[name] for name in _PASSTHROUGH_ENV if name in os.environ
+        }
+        self.env.update(env)
+        self.env["IDCHAT_PROSODY_DATA_DIR"] = str(self.data_dir)
+        self.c2s_port = self._port("IDCHAT_XMPP_C2S_PORT", DEFAULT_C2S_PORT)
+        self.component_port = self._port("IDCHAT_XMPP_COMPONENT_PORT", DEFAULT_COMPONENT_PORT)
+        self.http_port = self._port("IDCHAT_XMPP_HTTP_PORT", DEFAULT_HTTP_PORT)
+        self._process: subprocess.Popen[bytes] | None = None
+        self._stdout: IO[bytes] | None = None
+
+    def _port(self, name: str, default: int) -> int:
+        value = self.env.get(name)
+        return int(value) if value else default
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        """The TCP ports Prosody listens on (c2s, component, HTTP)."""
+        return (self.c2s_port, self.component_port, self.http_port)
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, timeout: float = 15) -> None:
+        """Start Prosody and wait until its ports accept connections."""
+        if self.is_running():
+            raise ProsodyError("Prosody is already running")
+        for port in self.ports:
+            if _port_open(port):
+                raise ProsodyError(f"port {port} on 127.0.0.1 is already in use")
+        # The certificate folder named in the config must exist, or Prosody
+        # logs an error at every start.
+        (self.data_dir / "certs").mkdir(parents=True, exist_ok=True)
+        self._stdout = open(self.stdout_path, "ab")
+        self._process = subprocess.Popen(
+            ["prosody", "--config", str(self.config_path), "-F"],
+            cwd=self.workdir,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._stdout,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in the demo reaches us, not Prosody
+        )
+        deadline = time.monotonic() + timeout
+        waiting = list(self.ports)
+        while waiting:
+            if self._process.poll() is not None:
+                code = self._process.returncode
+                self._cleanup()
+                raise ProsodyError(f"Prosody exited with code {code}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise ProsodyError(
+                    f"Prosody did not open port(s) {waiting} within {timeout} s:\n{self.log_tail()}"
+                )
+            waiting = [port for port in waiting if not _port_open(port)]
+            if waiting:
+                time.sleep(0.05)
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop Prosody (SIGTERM, then SIGKILL after ``timeout`` seconds)."""
+        process = self._process
+        if process is None:
+            return
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=timeout)
+        self._cleanup()
+
+    def restart(self, timeout: float = 15) -> None:
+        self.stop()
+        self.start(timeout=timeout)
+
+    def register(self, user: str, host: str, password: str) -> None:
+        """Create (or reset) an account with ``prosodyctl register``.
+
+        The password goes to prosodyctl's prompt on stdin, not on the command
+        line, so it does not show up in the process list.
+        """
+        if "\n" in password or "\r" in password or not password:
+            raise ValueError("password must be a non-empty single line")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        result = subprocess.run(
+            ["prosodyctl", "--config", str(self.config_path), "register", user, host],
+            cwd=self.workdir,
+            env=self.env,
+            input=f"{password}\n{password}\n".encode(),
+            capture_output=True,
+            timeout=30,
+        )
+        if result.returncode != 0:
+            output = (result.stdout + result.stderr).decode(errors="replace")
+            raise ProsodyError(f"prosodyctl register {user} {host} failed:\n{output}")
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of Prosody's stdout and log files, for error messages."""
+        parts = []
+        for path in (self.stdout_path, self.data_dir / "prosody.log", self.data_dir / "prosody.err"):
+            try:
+                text = path.read_text(errors="replace")
+            except FileNotFoundError:
+                continue
+            tail = "\n".join(text.splitlines()[-lines:])
+            if tail:
+                parts.append(f"--- {path.name} ---\n{tail}")
+        return "\n".join(parts) or "(no output)"
+
+    def _cleanup(self) -> None:
+        if self._stdout is not None:
+            self._stdout.close()
+            self._stdout = None
+        self._process = None
+
+    def __enter__(self) -> ProsodyServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description="Run Prosody with the ID Chat configuration in the foreground "
+        "(settings from the IDCHAT_* environment variables)."
+    )
+    parser.add_argument("--workdir", type=Path, required=True,
+                        help="folder for Prosody's data, pid file and logs")
+    args = parser.parse_args(argv)
+    env = {name: value for name, value in os.environ.items() if name.startswith("IDCHAT_")}
+    if not env.get("IDCHAT_XMPP_COMPONENT_SECRET"):
+        print("IDCHAT_XMPP_COMPONENT_SECRET must be set", file=sys.stderr)
+        return 2
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    server = ProsodyServer(args.workdir, env)
+    try:
+        server.start()
+    except ProsodyError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"Prosody running (pid {server.pid}), c2s {server.c2s_port}, "
+          f"component {server.component_port}, http {server.http_port}; "
+          f"logs in {server.data_dir}. Ctrl-C to stop.", flush=True)
+    # Explicit handlers: SIGINT is ignored in processes started in the
+    # background by a non-interactive shell, so Python's KeyboardInterrupt
+    # would never come.
+    def stop_on_signal(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGINT, stop_on_signal)
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    try:
+        while server.is_running():
+            time.sleep(0.5)
+        print(f"Prosody exited:\n{server.log_tail()}", file=sys.stderr)
+        return 1
+    finally:
+        server.stop()
+        print("Prosody stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
