@@ -21,6 +21,7 @@ from .store import SessionStore
 from .tokens import TokenVerifier
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+CONVERSE_DIST = WEB_DIR / "node_modules" / "converse.js" / "dist"
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -44,11 +45,16 @@ def _routes(app: web.Application, settings: Settings) -> None:
     r.add_post("/start_communication", sessions.post_start_communication)
     r.add_post("/attributes/{attr_id}", attributes.post_attributes)
     r.add_get("/s/{sid}", pages.get_client_page, name="page:client")
+    r.add_post("/s/{sid}/ticket", pages.post_ticket)
+    r.add_get("/agent", pages.get_agent_console, name="page:agent")
     r.add_get("/healthz", pages.get_healthz)
     r.add_get("/readyz", pages.get_readyz)
     r.add_get("/openapi.json", pages.get_openapi)
     r.add_get("/problems/{slug}", pages.get_problem_type)
     r.add_static("/static/", WEB_DIR / "static", name="static")
+    r.add_static("/idchat/", WEB_DIR / "idchat", name="idchat")
+    if CONVERSE_DIST.is_dir():
+        r.add_static("/converse/", CONVERSE_DIST, name="converse")
     if settings.demo.core_simulator:
         r.add_get("/demo/core", simulator.get_core_simulator, name="page:simulator")
         r.add_post("/demo/core", simulator.post_core_simulator, name="page:simulator-post")

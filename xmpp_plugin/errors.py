@@ -93,6 +93,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "token-replayed": "This token was already accepted for another session.",
     "attributes-present": "This session already holds attributes from another token.",
     "forbidden": "This action is not allowed.",
+    "chat-open-elsewhere": "This chat is already open in another browser; only that browser can use it.",
     "not-found": "No such resource.",
     "unknown-session": "No such session; it may have ended or expired.",
     "unknown-attr-url": "No such attribute URL, or it has already been used.",

@@ -11,7 +11,7 @@ _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schema
 
 
 def _problems(*codes: int) -> dict[str, Any]:
-    text = {400: "Invalid request or token", 404: "Unknown session or attr_url",
+    text = {400: "Invalid request or token", 403: "The chat belongs to another browser", 404: "Unknown session or attr_url",
             409: "Token already used for another session, or attributes already present",
             413: "Body too large", 415: "Wrong Content-Type", 503: "Redis unavailable"}
     return {str(c): {"description": text[c], "content": _PROBLEM} for c in codes}
@@ -52,6 +52,17 @@ def document(settings: Settings) -> dict[str, Any]:
             "responses": {"200": {"description": "The page", "content": {"text/html": {}}},
                           "303": {"description": "Token stored; redirect without it"},
                           **_problems(400, 404, 409, 503)}}},
+        "/s/{sid}/ticket": {"post": {
+            "operationId": "post_ticket", "tags": ["public"],
+            "summary": "A fresh one-time claim ticket for the citizen page (same browser only)",
+            "parameters": [_path_param("sid")],
+            "responses": {"200": {"description": "The ticket", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"ticket": {"type": "string"}}}}}},
+                          **_problems(403, 404, 503)}}},
+        "/agent": {"get": {"operationId": "get_agent_console", "tags": ["public"],
+                           "summary": "The agents' console",
+                           "responses": {"200": {"description": "The page",
+                                                 "content": {"text/html": {}}}}}},
         "/healthz": {"get": {"operationId": "get_healthz", "tags": ["ops"],
                              "responses": {"200": {"description": "Process is up"}}}},
         "/readyz": {"get": {"operationId": "get_readyz", "tags": ["ops"],

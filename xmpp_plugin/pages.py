@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import secrets
 
 from aiohttp import web
 
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
-from .errors import PROBLEM_TYPES, NotFound, Unavailable
+from .errors import PROBLEM_TYPES, Forbidden, NotFound, Unavailable
 from .i18n import language, purpose_label
 from .models import Source, session_ref
 
 log = logging.getLogger(__name__)
+
+BROWSER_COOKIE = "idchat_browser"
 
 
 async def get_client_page(request: web.Request) -> web.StreamResponse:
@@ -30,9 +34,10 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
         clean = request.rel_url.with_query(kept or None)
         raise web.HTTPSeeOther(location=str(clean), headers={"Cache-Control": "no-store"})
     session = await store.get(sid)
+    settings = request.app[SETTINGS]
+    cookie = await _bind_browser(request, sid)
     await store.touch(sid)
     ticket = await store.issue_ticket(sid)
-    settings = request.app[SETTINGS]
     lang = language(request, settings.ui.default_language)
     client_config = {
         "lang": lang,
@@ -44,8 +49,56 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
     }
     body = request.app[TEMPLATES].get_template("citizen.html").render(
         lang=lang, ui=settings.ui, purpose=purpose_label(session.purpose, lang),
-        status=session.status.value, config_json=json.dumps(client_config),
+        status=session.status.value, config_json=_script_json(client_config),
         path=request.path)
+    response = web.Response(text=body, content_type="text/html")
+    if cookie:
+        response.set_cookie(BROWSER_COOKIE, cookie, path=request.path, httponly=True,
+                            samesite="Strict",
+                            secure=settings.http.external_url.startswith("https://"))
+    return response
+
+
+async def post_ticket(request: web.Request) -> web.Response:
+    """A fresh claim ticket for the page after a lost connection (same browser only)."""
+    sid = request.match_info["sid"]
+    store = request.app[STORE]
+    await store.get(sid)
+    token = request.cookies.get(BROWSER_COOKIE, "")
+    if not token or not await store.bind_browser(sid, _hash(token)):
+        raise Forbidden("this chat belongs to another browser", slug="chat-open-elsewhere")
+    await store.touch(sid)
+    return web.json_response({"ticket": await store.issue_ticket(sid)})
+
+
+async def _bind_browser(request: web.Request, sid: str) -> str | None:
+    """The first browser to open a client_url owns the chat; returns a new cookie or None."""
+    store = request.app[STORE]
+    token = request.cookies.get(BROWSER_COOKIE)
+    if token and await store.bind_browser(sid, _hash(token)):
+        return None
+    fresh = secrets.token_urlsafe(32)
+    if await store.bind_browser(sid, _hash(fresh)):
+        return fresh
+    raise Forbidden("this chat is already open in another browser", slug="chat-open-elsewhere")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def get_agent_console(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    lang = language(request, settings.ui.default_language)
+    client_config = {
+        "lang": lang,
+        "websocket_url": settings.xmpp.websocket_url,
+        "agent_domain": settings.xmpp.agent_domain,
+        "muc_domain": settings.xmpp.muc_domain,
+        "component_domain": settings.xmpp.component_domain,
+    }
+    body = request.app[TEMPLATES].get_template("agent.html").render(
+        lang=lang, ui=settings.ui, config_json=_script_json(client_config), path=request.path)
     return web.Response(text=body, content_type="text/html")
 
 
@@ -77,3 +130,8 @@ async def get_problem_type(request: web.Request) -> web.Response:
 async def get_openapi(request: web.Request) -> web.Response:
     from .openapi import document
     return web.json_response(document(request.app[SETTINGS]))
+
+
+def _script_json(data: dict[str, object]) -> str:
+    """JSON safe inside <script type="application/json">: no '<' can close the element."""
+    return json.dumps(data).replace("<", "\\u003c")

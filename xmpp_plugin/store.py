@@ -105,6 +105,12 @@ redis.call('HDEL', KEYS[1], 'attr_id')
 return 'ok'
 """
 
+_BIND = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+redis.call('HSETNX', KEYS[1], 'browser', ARGV[1])
+return redis.call('HGET', KEYS[1], 'browser')
+"""
+
 _TOUCH = """
 if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
 local attr = redis.call('HGET', KEYS[1], 'attr_id')
@@ -129,6 +135,7 @@ class SessionStore:
         self._create_with_token = client.register_script(_CREATE_WITH_TOKEN)
         self._deliver = client.register_script(_DELIVER)
         self._touch = client.register_script(_TOUCH)
+        self._bind = client.register_script(_BIND)
 
     @_redis_errors
     async def ping(self) -> bool:
@@ -241,6 +248,14 @@ class SessionStore:
         attr_id = await self._attr_id(sid)
         keys = [self.keys.session(sid)] + ([self.keys.attr_url(attr_id)] if attr_id else [])
         await self.redis.delete(*keys)
+
+    @_redis_errors
+    async def bind_browser(self, sid: str, browser_hash: str) -> bool:
+        """Bind the session to the first browser that opens it; True when ``browser_hash`` is it."""
+        bound = await self._bind(keys=[self.keys.session(sid)], args=[browser_hash])
+        if bound is None:
+            raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+        return bool(bound and secrets.compare_digest(bound.decode(), browser_hash))
 
     @_redis_errors
     async def issue_ticket(self, sid: str) -> str:

@@ -263,3 +263,30 @@ async def test_no_attribute_value_readable_in_redis(client: TestClient,
         assert value not in dump
     for key in await redis_client.keys(settings.redis.key_prefix + ":*"):
         assert 0 < await redis_client.ttl(key) <= settings.store.session_ttl_seconds
+
+
+async def test_client_url_belongs_to_the_first_browser(client: TestClient, aiohttp_client: Any) -> None:
+    urls = await start(client)
+    page = path(urls["client_url"])
+    first = await client.get(page)
+    assert first.status == 200 and "idchat_browser" in first.cookies
+    assert (await client.get(page)).status == 200          # a reload in the same browser
+    ticket = await client.post(page + "/ticket")
+    assert ticket.status == 200 and len((await ticket.json())["ticket"]) >= 43
+    other = await aiohttp_client(client.server)             # another browser: empty cookie jar
+    resp = await other.get(page)
+    assert_problem(resp.status, await resp.json(), 403, "chat-open-elsewhere")
+    resp = await other.post(page + "/ticket")
+    assert_problem(resp.status, await resp.json(), 403, "chat-open-elsewhere")
+
+
+async def test_each_page_load_issues_a_fresh_single_use_ticket(client: TestClient) -> None:
+    urls = await start(client)
+    sid = urls["client_url"].rsplit("/", 1)[1]
+    pages = [await (await client.get(path(urls["client_url"]))).text() for _ in range(2)]
+    tickets = [json.loads(p.split('id="idchat-config">')[1].split("</script>")[0])["ticket"]
+               for p in pages]
+    assert tickets[0] != tickets[1]
+    store = client.app[STORE]
+    assert await store.redeem_ticket(tickets[0]) == sid
+    assert await store.redeem_ticket(tickets[0]) is None
