@@ -10,13 +10,14 @@ from typing import Any, AsyncIterator, Iterator
 import pytest
 import redis.asyncio as aioredis
 
+import sys
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
 from redis_server import RedisServer
+from tokenlab import TEST_PRIVKEY, TEST_PUBKEY
 from xmpp_plugin.settings import Settings, load_settings
 
-ROOT = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
-TEST_PRIVKEY = ROOT / "demo" / "test-keys" / "test-privkey.pem"  # published ID Contact test key
-TEST_PUBKEY = ROOT / "demo" / "test-keys" / "test-pubkey.pem"
 
 
 @pytest.fixture(scope="session")

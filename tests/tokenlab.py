@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -12,7 +13,11 @@ from jwcrypto import jwe
 
 from xmpp_plugin.keys import PrivateKey, PublicKey, to_jwk
 from xmpp_plugin.simulator import auth_claims, mint_token  # noqa: F401  (re-exported)
-from conftest import TEST_PRIVKEY, TEST_PUBKEY
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+TEST_PRIVKEY = ROOT / "demo" / "test-keys" / "test-privkey.pem"  # published ID Contact test key
+TEST_PUBKEY = ROOT / "demo" / "test-keys" / "test-pubkey.pem"
 
 ATTRS = {"fullname": "Juliet Capulet", "email": "juliet@capulet.lit", "bsn": "999990019",
          "city": "Verona"}

@@ -66,10 +66,6 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     client = aioredis.from_url(settings.redis.url,
                                socket_timeout=settings.redis.timeout_seconds,
                                socket_connect_timeout=settings.redis.timeout_seconds)
-    app[STORE] = SessionStore(client, prefix=settings.redis.key_prefix,
-                              attributes_key=settings.store.attributes_key_bytes(),
-                              ttl=settings.store.session_ttl_seconds,
-                              ticket_ttl=settings.store.ticket_ttl_seconds,
-                              token_leeway=settings.tokens.leeway_seconds)
+    app[STORE] = SessionStore.from_settings(client, settings)
     yield
     await client.aclose()

@@ -3,6 +3,7 @@
     IdChatError
     ├── InvalidRequest (400, bad-request)
     │   └── InvalidToken (400, not-acceptable)
+    ├── Unauthorized (401, not-authorized)
     ├── Forbidden (403, forbidden)
     ├── NotFound (404, item-not-found)
     ├── Conflict (409, conflict)
@@ -52,6 +53,10 @@ class InvalidToken(InvalidRequest):
     slug, title, condition = "invalid-token", "Invalid token", "not-acceptable"
 
 
+class Unauthorized(IdChatError):
+    status, slug, title, condition, xmpp_type = 401, "unauthorized", "Unauthorized", "not-authorized", "auth"
+
+
 class Forbidden(IdChatError):
     status, slug, title, condition, xmpp_type = 403, "forbidden", "Forbidden", "forbidden", "auth"
 
@@ -92,6 +97,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "token-claims": "The token's claims are missing or of the wrong type.",
     "token-replayed": "This token was already accepted for another session.",
     "attributes-present": "This session already holds attributes from another token.",
+    "unauthorized": "The credentials (a claim ticket) are unknown, expired or already used.",
     "forbidden": "This action is not allowed.",
     "chat-open-elsewhere": "This chat is already open in another browser; only that browser can use it.",
     "not-found": "No such resource.",

@@ -103,7 +103,9 @@ class RoutingSettings:
     offer_timeout_seconds: int = 30
     no_agent_timeout_seconds: int = 120
     citizen_gone_seconds: int = 120
+    agent_grace_seconds: int = 20
     agents: tuple[str, ...] = ()
+    agent_purposes: tuple[str, ...] = ()
     alternative_nl: str = "Bel ons op 14 020, op werkdagen van 8.00 tot 17.00 uur."
     alternative_en: str = "Call us on 14 020, on weekdays from 8:00 to 17:00."
 

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.exceptions import RedisError
 
 from .errors import Conflict, NotFound, Unavailable
+from .settings import Settings
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes
 
 P = ParamSpec("P")
@@ -58,6 +59,54 @@ class Keys:
 
     def component_alive(self) -> str:
         return f"{self.prefix}:component:alive"
+
+    # Routing state (component/routing.py). The Lua scripts there get these
+    # names, or their prefixes for keys they build per item, as arguments.
+    def chat(self, cid: str) -> str:
+        return f"{self.prefix}:chat:{cid}"
+
+    def queue(self, purpose: str) -> str:
+        return f"{self.prefix}:queue:{purpose}"
+
+    def purposes(self) -> str:
+        return f"{self.prefix}:purposes"
+
+    def agents(self) -> str:
+        return f"{self.prefix}:agents"
+
+    def agent(self, bare: str) -> str:
+        return f"{self.prefix}:agent:{bare}"
+
+    def agents_leaving(self) -> str:
+        return f"{self.prefix}:agentsleaving"
+
+    def agent_chats(self, bare: str) -> str:
+        return f"{self.prefix}:agentchats:{bare}"
+
+    def declined(self, cid: str) -> str:
+        return f"{self.prefix}:declined:{cid}"
+
+    def offers(self) -> str:
+        return f"{self.prefix}:offers"
+
+    def offer(self, oid: str) -> str:
+        return f"{self.prefix}:offer:{oid}"
+
+    def gone(self) -> str:
+        return f"{self.prefix}:gone"
+
+    def guest(self, bare_jid: str) -> str:
+        return f"{self.prefix}:guest:{bare_jid}"
+
+    def active_throttle(self, sid: str) -> str:
+        return f"{self.prefix}:active:{sid}"
+
+    def lease(self, name: str) -> str:
+        return f"{self.prefix}:lease:{name}"
+
+    def events(self) -> str:
+        """A stream: the HTTP service adds, the component instances consume as one group."""
+        return f"{self.prefix}:events"
 
 
 class Sealer:
@@ -137,6 +186,14 @@ class SessionStore:
         self._touch = client.register_script(_TOUCH)
         self._bind = client.register_script(_BIND)
 
+    @classmethod
+    def from_settings(cls, client: aioredis.Redis, settings: Settings) -> SessionStore:
+        return cls(client, prefix=settings.redis.key_prefix,
+                   attributes_key=settings.store.attributes_key_bytes(),
+                   ttl=settings.store.session_ttl_seconds,
+                   ticket_ttl=settings.store.ticket_ttl_seconds,
+                   token_leeway=settings.tokens.leeway_seconds)
+
     @_redis_errors
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
@@ -194,6 +251,8 @@ class SessionStore:
             args=[sid, _status(auth).value, self._seal(sid, auth, source), auth.fingerprint,
                   self._token_ttl(auth), "1" if via_attr_id else "0"])).decode()
         if outcome == "ok":
+            await self.redis.xadd(self.keys.events(), {"type": "attributes", "sid": sid},
+                                  maxlen=10000, approximate=True)
             return True
         if outcome == "same":
             return False
@@ -256,6 +315,18 @@ class SessionStore:
         if bound is None:
             raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
         return bool(bound and secrets.compare_digest(bound.decode(), browser_hash))
+
+    @_redis_errors
+    async def link_chat(self, sid: str, cid: str) -> str:
+        """Link the session to its chat (room); returns the chat that won if one existed."""
+        await self.redis.hsetnx(self.keys.session(sid), "chat", cid)
+        linked = await self.redis.hget(self.keys.session(sid), "chat")
+        return linked.decode() if linked else cid
+
+    @_redis_errors
+    async def chat_of(self, sid: str) -> str | None:
+        value = await self.redis.hget(self.keys.session(sid), "chat")
+        return value.decode() if value else None
 
     @_redis_errors
     async def issue_ticket(self, sid: str) -> str:

@@ -26,7 +26,7 @@ def router_operations(app: Any) -> set[tuple[str, str]]:
 @pytest.mark.parametrize("simulator", ["0", "1"])
 async def test_openapi_matches_router(make_settings: Any, aiohttp_client: Any,
                                       simulator: str) -> None:
-    from conftest import TEST_PRIVKEY, TEST_PUBKEY
+    from tokenlab import TEST_PRIVKEY, TEST_PUBKEY
     settings = make_settings(IDCHAT_DEMO_CORE_SIMULATOR=simulator,
                              IDCHAT_DEMO_ENCRYPTION_PUBKEY_TYPE="RSA",
                              IDCHAT_DEMO_ENCRYPTION_PUBKEY_FILE=str(TEST_PUBKEY),

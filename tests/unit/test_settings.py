@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TEST_PRIVKEY, TEST_PUBKEY
+from tokenlab import ROOT, TEST_PRIVKEY, TEST_PUBKEY
 from xmpp_plugin.settings import SettingsError, load_settings, setting_names
 
 KEY = base64.b64encode(b"k" * 32).decode()

@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from conftest import DATA
+from tokenlab import DATA
 from tokenlab import (ATTRS, ec_key, jwe_of, other_rsa_key, idc_private_key, idc_public_key,
                       token)
 from xmpp_plugin.errors import InvalidToken

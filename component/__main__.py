@@ -1,0 +1,52 @@
+"""Run the component: ``python -m component [--config FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+import redis.asyncio as aioredis
+
+from xmpp_plugin.logs import configure
+from xmpp_plugin.settings import SettingsError, load_settings
+
+from . import audit
+from .gateway import Gateway
+
+
+async def run(config: str | None) -> int:
+    try:
+        settings = load_settings(config)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if not settings.xmpp.component_secret:
+        print("invalid settings:\n  - xmpp.component_secret is required", file=sys.stderr)
+        return 2
+    configure(settings.log.level)
+    audit.configure(settings.log.audit_file)
+    client = aioredis.from_url(settings.redis.url, socket_timeout=max(5.0, settings.redis.timeout_seconds * 3),
+                               socket_connect_timeout=settings.redis.timeout_seconds)
+    gateway = Gateway(settings, client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    gateway.start()
+    await stop.wait()
+    await gateway.stop()
+    await client.aclose()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m component", description=__doc__)
+    parser.add_argument("--config", help="TOML settings file (default: $IDCHAT_CONFIG)")
+    args = parser.parse_args(argv)
+    return asyncio.run(run(args.config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The thin XEP-0114 component: connection, reconnection, liveness, timers, event intake."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError, ResponseError
+from slixmpp import ComponentXMPP, Presence
+
+from xmpp_plugin.errors import IdChatError
+from xmpp_plugin.settings import Settings
+from xmpp_plugin.store import SessionStore
+
+from .chats import Chats
+from .feedback import Feedback
+from .handlers.agent import AgentHandlers
+from .handlers.claim import ClaimHandlers
+from .handlers.end import EndHandlers
+from .handlers.room import RoomHandlers
+from .notifier import Notifier
+from .protocol import stanza
+from .rooms import Rooms
+from .routing import Router
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5
+SWEEP_SECONDS = 1.0
+ROOM_SWEEP_EVERY = 30  # sweeps
+BACKOFF_MAX = 30.0
+EVENTS_GROUP = "component"
+
+
+class Gateway(ComponentXMPP):
+    def __init__(self, settings: Settings, client: aioredis.Redis) -> None:
+        x = settings.xmpp
+        super().__init__(x.component_domain, x.component_secret, x.component_host,
+                         x.component_port, plugin_config={"xep_0045": {"multi_from": True}},
+                         fix_error_ns=True)
+        for plugin in ("xep_0004", "xep_0030", "xep_0045", "xep_0172", "xep_0199"):
+            self.register_plugin(plugin)
+        stanza.register()
+        self.settings = settings
+        self.instance = secrets.token_hex(6)
+        self.store = SessionStore.from_settings(client, settings)
+        self.router = Router(client, self.store.keys,
+                             offer_timeout=settings.routing.offer_timeout_seconds,
+                             chat_ttl=settings.store.session_ttl_seconds)
+        self.notifier = Notifier(self, settings)
+        self.feedback = Feedback()
+        self.chats = Chats(settings, self.store, self.router, Rooms(self, x.muc_domain),
+                           self.notifier, self.feedback)
+        ClaimHandlers(self)
+        EndHandlers(self)
+        self.agents = AgentHandlers(self)
+        self.room_events = RoomHandlers(self)
+        self.add_event_handler("presence", self.on_presence)
+        self.add_event_handler("session_start", self.on_connected)
+        self.add_event_handler("disconnected", self.on_disconnected)
+        self.add_event_handler("connection_failed", self.on_disconnected)
+        self.online = asyncio.Event()
+        self.stopping = False
+        self._ever_connected = False
+        self._backoff = 1.0
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> None:
+        self.connect()
+        for coro in (self._heartbeat(), self._timers(), self._events()):
+            self._tasks.append(asyncio.ensure_future(coro))
+
+    async def stop(self) -> None:
+        self.stopping = True
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await self.store.redis.delete(self.store.keys.component_alive())
+        except RedisError:
+            pass
+        await self.disconnect(wait=2)
+        await self.feedback.close()
+
+    async def on_connected(self, _event: object) -> None:
+        self._backoff = 1.0
+        self.online.set()
+        log.info("connected to the XMPP server as %s", self.boundjid.bare)
+        await self._mark_alive()
+        if self._ever_connected:
+            await self._guarded(self.chats.after_reconnect())
+        self._ever_connected = True
+        await self._guarded(self.chats.sweep_rooms())
+
+    async def on_disconnected(self, reason: object) -> None:
+        """slixmpp does not reconnect an established stream by itself: we do, forever."""
+        self.online.clear()
+        if self.stopping:
+            return
+        try:
+            await self.store.redis.delete(self.store.keys.component_alive())
+        except RedisError:
+            pass
+        delay, self._backoff = self._backoff, min(self._backoff * 2, BACKOFF_MAX)
+        log.warning("XMPP connection lost; reconnecting in %.0f s", delay)
+        await asyncio.sleep(delay)
+        if not self.stopping and not self.online.is_set():
+            self.connect()
+
+    # -- presence routing ------------------------------------------------------------
+
+    async def on_presence(self, pres: Presence) -> None:
+        domain = pres["from"].domain
+        if domain == self.settings.xmpp.muc_domain:
+            await self._guarded(self.room_events.on_presence(pres))
+        elif pres["to"].bare == self.boundjid.bare and not pres["to"].resource:
+            await self._guarded(self.agents.on_presence(pres))
+
+    # -- background work ------------------------------------------------------------
+
+    async def _mark_alive(self) -> None:
+        try:
+            await self.store.mark_component_alive(self.instance, HEARTBEAT_SECONDS * 3)
+        except IdChatError:
+            log.warning("cannot report liveness: Redis unavailable")
+
+    async def _heartbeat(self) -> None:
+        while True:
+            if self.online.is_set():
+                await self._mark_alive()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def _timers(self) -> None:
+        """Offer timeouts, gone citizens and agents, no-agent notices, room sweeping:
+        run by whichever instance holds the sweeper lease."""
+        count = 0
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            if not self.online.is_set() or not await self._hold_lease("sweeper"):
+                continue
+            await self._guarded(self.chats.sweep())
+            count += 1
+            if count % ROOM_SWEEP_EVERY == 0:
+                await self._guarded(self.chats.sweep_rooms())
+
+    async def _hold_lease(self, name: str) -> bool:
+        key, ttl_ms = self.store.keys.lease(name), int(SWEEP_SECONDS * 3000)
+        try:
+            if await self.store.redis.set(key, self.instance, px=ttl_ms, nx=True):
+                return True
+            owner = await self.store.redis.get(key)
+            if owner is not None and owner.decode() == self.instance:
+                await self.store.redis.pexpire(key, ttl_ms)
+                return True
+        except RedisError:
+            log.warning("sweeper lease: Redis unavailable")
+        return False
+
+    async def _events(self) -> None:
+        """Attributes that arrive after the agent accepted: pushed at once (protocol §5)."""
+        redis, stream = self.store.redis, self.store.keys.events()
+        while True:
+            try:
+                try:
+                    await redis.xgroup_create(stream, EVENTS_GROUP, id="$", mkstream=True)
+                except ResponseError:
+                    pass  # BUSYGROUP: another instance made it
+                while True:
+                    batches = await redis.xreadgroup(EVENTS_GROUP, self.instance, {stream: ">"},
+                                                     count=20, block=1000)
+                    for _, entries in batches or []:
+                        for entry_id, fields in entries:
+                            if fields.get(b"type") == b"attributes" and self.online.is_set():
+                                await self._guarded(self.chats.attributes_arrived(
+                                    fields[b"sid"].decode()))
+                            await redis.xack(stream, EVENTS_GROUP, entry_id)
+            except RedisError:
+                log.warning("event stream: Redis unavailable; retrying")
+                await asyncio.sleep(1)
+
+    async def _guarded(self, coro: object) -> None:
+        try:
+            await coro  # type: ignore[misc]
+        except IdChatError as exc:
+            log.warning("%s: %s", type(exc).__name__, exc.detail)
+        except RedisError:
+            log.warning("Redis unavailable")
+        except Exception as exc:  # noqa: BLE001 - keep the component alive
+            log.error("unhandled %s in background work", type(exc).__name__)

@@ -1,0 +1,1 @@
+"""One module per stanza family; each registers its own handlers on the gateway."""

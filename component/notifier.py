@@ -1,0 +1,145 @@
+"""Telling people: the stanzas the component sends (docs/protocol.md §2–§6)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from slixmpp import JID, ComponentXMPP, Message
+from slixmpp.exceptions import IqError, IqTimeout
+
+from xmpp_plugin.i18n import ATTRIBUTES, purpose_label
+from xmpp_plugin.models import StoredAttributes
+from xmpp_plugin.settings import Settings
+
+from .protocol.stanza import FORM_TYPE, Alternative, ChatItem
+from .routing import Chat, OfferMade
+
+if TYPE_CHECKING:
+    from .chats import Chats
+
+log = logging.getLogger(__name__)
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+class Notifier:
+    def __init__(self, xmpp: ComponentXMPP, settings: Settings) -> None:
+        self.xmpp = xmpp
+        self.settings = settings
+
+    def _headline(self, to: JID | str) -> Message:
+        msg = self.xmpp.make_message(mto=to, mtype="headline")
+        msg["no_store"]  # XEP-0334: never into archives, history or offline storage
+        return msg
+
+    # §2 to the citizen
+    def queued(self, chat: Chat, position: int | None, *, interrupted: bool = False) -> None:
+        msg = self._headline(chat.citizen)
+        st = msg["idchat_status"]
+        st["chat"], st["state"] = chat.id, "queued"
+        if position is not None:
+            st["position"] = str(position)
+        if interrupted:
+            st["interrupted"] = "true"
+        msg.send()
+
+    def assigned(self, chat: Chat) -> None:
+        msg = self._headline(chat.citizen)
+        st = msg["idchat_status"]
+        st["chat"], st["state"], st["agent"] = chat.id, "assigned", chat.agent_nick
+        msg.send()
+
+    def no_agent(self, chat: Chat) -> None:
+        msg = self._headline(chat.citizen)
+        st = msg["idchat_status"]
+        st["chat"], st["state"] = chat.id, "no-agent"
+        for lang, text in (("nl", self.settings.routing.alternative_nl),
+                           ("en", self.settings.routing.alternative_en)):
+            alt = Alternative()
+            alt["lang"], alt["text"] = lang, text
+            st.append(alt)
+        msg.send()
+
+    def ended_citizen(self, citizen: JID, cid: str, by: str) -> None:
+        msg = self._headline(citizen)
+        st = msg["idchat_status"]
+        st["chat"], st["state"], st["by"] = cid, "ended", by
+        msg.send()
+
+    # §3 to the agent
+    def agent_state(self, agent: JID, chats: list[Chat], max_chats: int, available: bool) -> None:
+        pres = self.xmpp.make_presence(pto=agent, pfrom=self.xmpp.boundjid.bare)
+        el = pres["idchat_agent"]
+        el["max-chats"], el["active"] = str(max_chats), str(len(chats))
+        el["available"] = "true" if available else "false"
+        for chat in chats:
+            item = ChatItem()
+            item["id"], item["purpose"] = chat.id, chat.purpose
+            item["room"] = f"{chat.id}@{self.settings.xmpp.muc_domain}"
+            item["since"] = _iso(chat.assigned_ms / 1000)
+            el.append(item)
+        pres.send()
+
+    # §4
+    def offer(self, made: OfferMade, waiting: int, timeout: int) -> None:
+        msg = self._headline(made.agent_full)
+        o = msg["idchat_offer"]
+        o["id"], o["chat"], o["purpose"] = made.offer, made.chat, made.purpose
+        o["waiting"], o["timeout"] = str(waiting), str(timeout)
+        msg.send()
+
+    def revoke(self, agent: JID, oid: str, reason: str) -> None:
+        msg = self._headline(agent)
+        msg["idchat_revoke"]["offer"], msg["idchat_revoke"]["reason"] = oid, reason
+        msg.send()
+
+    # §5
+    def attributes(self, agent: JID, chat: Chat, stored: StoredAttributes | None) -> None:
+        msg = self._headline(agent)
+        fill_attributes(msg["idchat_attributes"], chat, stored, self.settings.ui.default_language)
+        msg.send()
+
+    # §6
+    def ended_agent(self, agent: JID, cid: str, by: str) -> None:
+        msg = self._headline(agent)
+        msg["idchat_ended"]["chat"], msg["idchat_ended"]["by"] = cid, by
+        msg.send()
+
+    async def probe_agents(self, chats: "Chats") -> None:
+        """After a reconnect: agents who no longer answer a ping are treated as gone."""
+        router = chats.router
+        for raw in await router.redis.smembers(router.keys.agents()):
+            bare = raw.decode()
+            full = (await router.agent_info(bare)).get("full")
+            try:
+                await self.xmpp.plugin["xep_0199"].send_ping(JID(full), timeout=3)
+            except (IqError, IqTimeout, asyncio.TimeoutError, TypeError):
+                await chats.agent_gone(bare)
+
+
+def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lang: str) -> None:
+    """The XEP-0004 result form of §5; labels in the installation's language."""
+    el["chat"] = chat.id  # type: ignore[index]
+    form = el["form"]  # type: ignore[index]
+    form["type"] = "result"
+    form.add_field(var="FORM_TYPE", ftype="hidden", value=FORM_TYPE)
+    nl = lang == "nl"
+    form.add_field(var="purpose", label="Onderwerp" if nl else "Topic",
+                   value=chat.purpose)
+    form.add_field(var="purpose_label", label="Onderwerp" if nl else "Topic",
+                   value=purpose_label(chat.purpose, lang))
+    status = "pending" if stored is None else ("verified" if stored.verified else "not_verified")
+    form.add_field(var="status", label="Status", value=status)
+    if stored is None:
+        return
+    form.add_field(var="source", label="Bron" if nl else "Source", value=stored.source.value)
+    form.add_field(var="verified_at", label="Geverifieerd op" if nl else "Verified at",
+                   value=_iso(stored.verified_at))
+    for name, value in stored.attributes.items():
+        label = ATTRIBUTES.get(name, {}).get(lang, name)
+        form.add_field(var=f"attr:{name}", label=label, value=value)

@@ -1,0 +1,1 @@
+"""Our XMPP extension (docs/protocol.md): stanza classes apart from the code that handles them."""

@@ -1,0 +1,126 @@
+"""Stanza classes of the ID Chat protocol, version 1 (docs/protocol.md).
+
+Every XML name and namespace of our extension lives here.
+"""
+
+from __future__ import annotations
+
+from slixmpp import Iq, Message, Presence
+from slixmpp.plugins.xep_0004 import Form
+from slixmpp.xmlstream import ElementBase, register_stanza_plugin
+
+NS = "https://idchat.nl/protocol/chat/1"
+FORM_TYPE = "https://idchat.nl/protocol/attributes/1"
+HINTS_NS = "urn:xmpp:hints"  # XEP-0334
+
+
+class Claim(ElementBase):
+    """§1 citizen → component: redeem the page's one-time ticket."""
+    name, namespace, plugin_attrib = "claim", NS, "idchat_claim"
+    interfaces = {"ticket"}
+
+
+class Claimed(ElementBase):
+    """§1 answer: the room to join and where the citizen stands."""
+    name, namespace, plugin_attrib = "claimed", NS, "idchat_claimed"
+    interfaces = {"room", "nick", "purpose", "state", "position", "chat"}
+
+
+class Status(ElementBase):
+    """§2 component → citizen: queued, assigned, no-agent or ended."""
+    name, namespace, plugin_attrib = "status", NS, "idchat_status"
+    interfaces = {"chat", "state", "position", "wait", "agent", "by", "interrupted"}
+
+
+class Alternative(ElementBase):
+    name, namespace, plugin_attrib = "alternative", NS, "alternative"
+    plugin_multi_attrib = "alternatives"
+    interfaces = {"lang", "text"}
+    lang_interfaces = set()
+
+    def get_lang(self) -> str:
+        return self.xml.get("{http://www.w3.org/XML/1998/namespace}lang", "")
+
+    def set_lang(self, value: str) -> None:
+        self.xml.set("{http://www.w3.org/XML/1998/namespace}lang", value)
+
+    def get_text(self) -> str:
+        return self.xml.text or ""
+
+    def set_text(self, value: str) -> None:
+        self.xml.text = value
+
+
+class Agent(ElementBase):
+    """§3 agent availability (agent → component) and its confirmation (component → agent)."""
+    name, namespace, plugin_attrib = "agent", NS, "idchat_agent"
+    interfaces = {"max-chats", "active", "available"}
+
+
+class ChatItem(ElementBase):
+    """§3 one open chat of an agent, in the confirmation presence."""
+    name, namespace, plugin_attrib = "chat", NS, "chat"
+    plugin_multi_attrib = "chats"
+    interfaces = {"id", "room", "purpose", "since"}
+
+
+class Offer(ElementBase):
+    """§4 component → agent."""
+    name, namespace, plugin_attrib = "offer", NS, "idchat_offer"
+    interfaces = {"id", "chat", "purpose", "waiting", "timeout"}
+
+
+class Accept(ElementBase):
+    name, namespace, plugin_attrib = "accept", NS, "idchat_accept"
+    interfaces = {"offer"}
+
+
+class Decline(ElementBase):
+    name, namespace, plugin_attrib = "decline", NS, "idchat_decline"
+    interfaces = {"offer"}
+
+
+class Accepted(ElementBase):
+    name, namespace, plugin_attrib = "accepted", NS, "idchat_accepted"
+    interfaces = {"room", "chat"}
+
+
+class Revoke(ElementBase):
+    name, namespace, plugin_attrib = "revoke", NS, "idchat_revoke"
+    interfaces = {"offer", "reason"}
+
+
+class Attributes(ElementBase):
+    """§5 the XEP-0004 result form for the accepting agent (or a get for it again)."""
+    name, namespace, plugin_attrib = "attributes", NS, "idchat_attributes"
+    interfaces = {"chat"}
+
+
+class End(ElementBase):
+    """§6 either side → component."""
+    name, namespace, plugin_attrib = "end", NS, "idchat_end"
+    interfaces = {"chat"}
+
+
+class Ended(ElementBase):
+    """§6 component → agent."""
+    name, namespace, plugin_attrib = "ended", NS, "idchat_ended"
+    interfaces = {"chat", "by"}
+
+
+class NoStore(ElementBase):
+    """XEP-0334 §4: keep the message out of archives, history and offline storage."""
+    name, namespace, plugin_attrib = "no-store", HINTS_NS, "no_store"
+    interfaces: set[str] = set()
+
+
+def register() -> None:
+    for parent, plugin in ((Iq, Claim), (Iq, Claimed), (Iq, Accept), (Iq, Decline),
+                           (Iq, Accepted), (Iq, Attributes), (Iq, End),
+                           (Message, Status), (Message, Offer), (Message, Revoke),
+                           (Message, Attributes), (Message, Ended), (Message, NoStore),
+                           (Presence, Agent)):
+        register_stanza_plugin(parent, plugin)
+    register_stanza_plugin(Status, Alternative, iterable=True)
+    register_stanza_plugin(Agent, ChatItem, iterable=True)
+    register_stanza_plugin(Attributes, Form)

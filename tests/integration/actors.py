@@ -1,0 +1,184 @@
+"""Citizens and agents as real slixmpp clients speaking our protocol (docs/protocol.md)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from slixmpp import JID, ClientXMPP, Message
+from slixmpp.exceptions import IqError
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
+
+from component.gateway import Gateway
+from component.protocol import stanza
+from tokenlab import ATTRS, token
+from xmpp_clients import close, connect_agent, connect_guest, join_room
+from xmpp_plugin.settings import Settings
+from xmpp_plugin.store import SessionStore
+from xmpp_plugin.tokens import TokenVerifier
+from xmpp_plugin.keys import load_private_key, load_public_key
+
+AGENTS = ("romeo", "mercutio", "benvolio")
+AGENT_PASSWORD = "test-only-password"
+WAIT = 8.0
+
+stanza.register()
+
+
+class Actor:
+    """A connected client that collects our headlines and the room's messages."""
+
+    def __init__(self, xmpp: ClientXMPP, component: str) -> None:
+        self.xmpp = xmpp
+        self.component = component
+        self.headlines: list[Message] = []
+        self.room_messages: list[Message] = []
+        self._changed = asyncio.Event()
+        # Headlines carry no <body>, so slixmpp's "message" event never fires for them.
+        xmpp.register_handler(Callback("idchat headlines", StanzaPath("message@type=headline"),
+                                       self._on_message))
+        xmpp.add_event_handler("groupchat_message", self._on_groupchat)
+
+    @property
+    def jid(self) -> JID:
+        return self.xmpp.boundjid
+
+    def _on_message(self, msg: Message) -> None:
+        if msg["type"] == "headline":
+            self.headlines.append(msg)
+            self._changed.set()
+
+    def _on_groupchat(self, msg: Message) -> None:
+        self.room_messages.append(msg)
+        self._changed.set()
+
+    async def wait_for(self, kind: str, pred: Callable[[Any], bool] = lambda el: True,
+                       timeout: float = WAIT, after: int = 0) -> Any:
+        """The first headline (from index ``after``) with our element ``kind`` matching ``pred``."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for msg in self.headlines[after:]:
+                if msg.xml.find(f"{{{stanza.NS}}}{kind.split('_', 1)[1]}") is not None \
+                        and pred(msg[kind]):
+                    return msg[kind]
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                got = [m.xml.tag for m in self.headlines]
+                raise AssertionError(f"no {kind} matching within {timeout}s; got {len(got)} headlines")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    async def wait_for_room(self, body: str, timeout: float = WAIT) -> Message:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for msg in self.room_messages:
+                if msg["body"] == body:
+                    return msg
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise AssertionError(f"no room message {body!r} within {timeout}s")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    async def iq(self, kind: str, ptype: str = "set", **attrs: str) -> Any:
+        iq = self.xmpp.make_iq(ito=self.component, itype=ptype)
+        el = iq[kind]
+        for k, v in attrs.items():
+            el[k] = v
+        return await iq.send(timeout=WAIT)
+
+    async def say(self, room: str, text: str) -> None:
+        self.xmpp.send_message(mto=JID(room), mbody=text, mtype="groupchat")
+
+    async def close(self) -> None:
+        await close(self.xmpp)
+
+
+class Citizen(Actor):
+    room: str = ""
+
+    async def claim(self, ticket: str) -> Any:
+        return (await self.iq("idchat_claim", ticket=ticket))["idchat_claimed"]
+
+    async def claim_and_join(self, ticket: str) -> Any:
+        claimed = await self.claim(ticket)
+        self.room = claimed["room"]
+        await join_room(self.xmpp, claimed["room"], claimed["nick"])
+        return claimed
+
+
+class Agent(Actor):
+    async def available(self, max_chats: int = 1, show: str | None = None) -> None:
+        pres = self.xmpp.make_presence(pto=self.component, pshow=show)
+        pres["idchat_agent"]["max-chats"] = str(max_chats)
+        pres.send()
+
+    async def accept(self, offer: Any) -> str:
+        accepted = (await self.iq("idchat_accept", offer=offer["id"]))["idchat_accepted"]
+        await join_room(self.xmpp, accepted["room"], self.jid.user.capitalize())
+        return accepted["room"]
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    store: SessionStore
+    gateway: Gateway
+    prosody: Any
+    audit_file: Path
+    actors: list[Actor] = field(default_factory=list)
+
+    @property
+    def port(self) -> int:
+        return self.settings.xmpp.c2s_port
+
+    def verifier(self) -> TokenVerifier:
+        return TokenVerifier(load_private_key(self.settings.tokens.decryption_privkey),
+                             load_public_key(self.settings.tokens.signature_pubkey))
+
+    async def session(self, attributes: dict[str, str] | None = ATTRS, *, purpose: str = "report_move",
+                      pending: bool = False, **token_kw: Any) -> str:
+        """A session as the HTTP service makes it; returns its id."""
+        auth = None if pending else self.verifier().check(token(attributes, **token_kw))
+        return (await self.store.create(purpose, auth)).id
+
+    async def citizen(self) -> Citizen:
+        xmpp = await connect_guest(self.settings.xmpp.guest_domain, self.port)
+        actor = Citizen(xmpp, self.settings.xmpp.component_domain)
+        self.actors.append(actor)
+        return actor
+
+    async def agent(self, name: str = "romeo") -> Agent:
+        xmpp = await connect_agent(f"{name}@{self.settings.xmpp.agent_domain}", AGENT_PASSWORD,
+                                   self.port)
+        actor = Agent(xmpp, self.settings.xmpp.component_domain)
+        self.actors.append(actor)
+        return actor
+
+    async def close(self) -> None:
+        for actor in self.actors:
+            try:
+                await actor.close()
+            except Exception:  # noqa: BLE001 - best effort in teardown
+                pass
+
+
+def error_condition(exc: IqError) -> str:
+    return exc.iq["error"]["condition"]  # type: ignore[no-any-return]
+
+
+def form_values(form: Any) -> dict[str, str]:
+    """XEP-0004 result form values as plain strings (single-valued fields)."""
+    out = {}
+    for var, value in form.get_values().items():
+        out[var] = value[0] if isinstance(value, list) and len(value) == 1 else value
+    return out

@@ -1,0 +1,75 @@
+"""The real stack for integration tests: Prosody from prosody/ on free ports, a private
+Redis (tests/conftest.py), and the component in-process, one per test."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import sys
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+import redis.asyncio as aioredis
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from actors import AGENT_PASSWORD, AGENTS, Stack  # noqa: E402
+from prosody_server import ProsodyServer  # noqa: E402
+from redis_server import free_port  # noqa: E402
+
+from component import audit  # noqa: E402
+from component.gateway import Gateway  # noqa: E402
+from xmpp_plugin.settings import Settings  # noqa: E402
+from xmpp_plugin.store import SessionStore  # noqa: E402
+
+
+def xmpp_env() -> dict[str, str]:
+    return {
+        "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
+        "IDCHAT_XMPP_C2S_PORT": str(free_port()),
+        "IDCHAT_XMPP_COMPONENT_PORT": str(free_port()),
+        "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
+    }
+
+
+@pytest.fixture(scope="session")
+def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
+    server = ProsodyServer(tmp_path_factory.mktemp("prosody-stack"), xmpp_env())
+    server.start()
+    for name in AGENTS:
+        server.register(name, "agents.idchat.localhost", AGENT_PASSWORD)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stack_settings(make_settings: Any, prosody: ProsodyServer) -> Settings:
+    """Short timers so routing tests run in seconds."""
+    return make_settings(**{k: v for k, v in prosody.env.items() if k.startswith("IDCHAT_XMPP_")},
+                         IDCHAT_ROUTING_OFFER_TIMEOUT_SECONDS="2",
+                         IDCHAT_ROUTING_NO_AGENT_TIMEOUT_SECONDS="2",
+                         IDCHAT_ROUTING_CITIZEN_GONE_SECONDS="2",
+                         IDCHAT_ROUTING_AGENT_GRACE_SECONDS="1",
+                         IDCHAT_STORE_TICKET_TTL_SECONDS="3")
+
+
+@pytest.fixture
+async def stack(stack_settings: Settings, redis_server: Any, prosody: ProsodyServer,
+                tmp_path: Path) -> AsyncIterator[Stack]:
+    audit_file = tmp_path / "audit.log"
+    audit.configure(str(audit_file))
+    client = aioredis.from_url(redis_server.url, socket_timeout=10)
+    gateway = Gateway(stack_settings, client)
+    gateway.start()
+    await asyncio.wait_for(gateway.online.wait(), 10)
+    st = Stack(stack_settings, SessionStore.from_settings(client, stack_settings), gateway,
+               prosody, audit_file)
+    try:
+        yield st
+    finally:
+        await st.close()
+        await gateway.stop()
+        await client.aclose()
