@@ -277,6 +277,7 @@ class Chats:
         audit.event("chat-ended", sid=chat.sid, chat=chat.id, agent=chat.agent, by=by,
                     names=stored.attributes if stored and state == "assigned" else ())
         await self._queue_moved(chat.purpose)
+        await self.dispatch()  # the agent has room for the next citizen
         log.info("chat %s ended by %s", chat.id[:8], by)
         return True
 

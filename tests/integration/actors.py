@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -148,6 +149,9 @@ class Stack:
     async def session(self, attributes: dict[str, str] | None = ATTRS, *, purpose: str = "report_move",
                       pending: bool = False, **token_kw: Any) -> str:
         """A session as the HTTP service makes it; returns its id."""
+        # RS256 is deterministic: equal claims in the same second make equal tokens, which
+        # the store refuses as a replay. A nonce keeps each test session's token unique.
+        token_kw.setdefault("claims", {})["test_nonce"] = secrets.token_hex(8)
         auth = None if pending else self.verifier().check(token(attributes, **token_kw))
         return (await self.store.create(purpose, auth)).id
 

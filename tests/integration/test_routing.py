@@ -1,0 +1,140 @@
+"""Routing on the real stack: queue positions, capacity, decline, timeout, no agent,
+late attributes, a citizen's reload, an agent who goes away."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from actors import Stack, form_values
+from tokenlab import ATTRS, token
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+
+async def test_two_citizens_one_agent_of_capacity_one(stack: Stack) -> None:
+    first, second = await stack.citizen(), await stack.citizen()
+    c1 = await first.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    c2 = await second.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    assert (c1["position"], c2["position"]) == ("1", "2")
+
+    agent = await stack.agent("romeo")
+    await agent.available(max_chats=1)
+    offer = await agent.wait_for("idchat_offer")
+    assert offer["chat"] == c1["chat"]                     # first come, first served
+    await agent.accept(offer)
+    await first.wait_for("idchat_status", lambda s: s["state"] == "assigned")
+    moved = await second.wait_for("idchat_status", lambda s: s["state"] == "queued")
+    assert moved["position"] == "1"                        # pushed when the queue moved
+    await asyncio.sleep(0.5)
+    assert len([m for m in agent.headlines if m["idchat_offer"]["id"]]) == 1  # capacity 1 holds
+
+    await agent.iq("idchat_end", chat=c1["chat"])
+    second_offer = await agent.wait_for("idchat_offer", lambda o: o["chat"] == c2["chat"])
+    await agent.accept(second_offer)
+    await second.wait_for("idchat_status", lambda s: s["state"] == "assigned")
+
+
+async def test_decline_goes_to_the_next_agent_and_is_remembered(stack: Stack) -> None:
+    citizen = await stack.citizen()
+    claimed = await citizen.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    romeo = await stack.agent("romeo")
+    await romeo.available()
+    offer = await romeo.wait_for("idchat_offer")
+    mercutio = await stack.agent("mercutio")
+    await mercutio.available()
+    await romeo.iq("idchat_decline", offer=offer["id"])
+    second = await mercutio.wait_for("idchat_offer")
+    assert second["chat"] == claimed["chat"]
+    await mercutio.iq("idchat_decline", offer=second["id"])
+    await asyncio.sleep(0.5)
+    assert [m["idchat_offer"]["chat"] for m in romeo.headlines if m["idchat_offer"]["id"]] == \
+        [claimed["chat"]]                                   # not offered to romeo again
+
+
+async def test_offer_timeout_goes_to_the_next_agent(stack: Stack) -> None:
+    citizen = await stack.citizen()
+    await citizen.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    romeo = await stack.agent("romeo")
+    await romeo.available()
+    offer = await romeo.wait_for("idchat_offer")
+    mercutio = await stack.agent("mercutio")
+    await mercutio.available()
+    revoke = await romeo.wait_for("idchat_revoke", timeout=6)   # offer timeout is 2 s here
+    assert revoke["offer"] == offer["id"] and revoke["reason"] == "timeout"
+    assert (await mercutio.wait_for("idchat_offer"))["chat"] == offer["chat"]
+    with pytest.raises(Exception) as info:
+        await romeo.iq("idchat_accept", offer=offer["id"])
+    assert "item-not-found" in str(info.value.iq["error"]["condition"])  # type: ignore[attr-defined]
+
+
+async def test_no_agent_tells_the_citizen_the_alternative(stack: Stack) -> None:
+    citizen = await stack.citizen()
+    await citizen.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    status = await citizen.wait_for("idchat_status", lambda s: s["state"] == "no-agent", timeout=6)
+    texts = {alt["lang"]: alt["text"] for alt in status["alternatives"]}
+    assert texts == {"nl": stack.settings.routing.alternative_nl,
+                     "en": stack.settings.routing.alternative_en}
+
+
+async def test_attributes_arriving_late_are_pushed_to_the_agent(stack: Stack) -> None:
+    sid = await stack.session(pending=True)
+    citizen = await stack.citizen()
+    await citizen.claim_and_join(await stack.store.issue_ticket(sid))
+    agent = await stack.agent("romeo")
+    await agent.available()
+    await agent.accept(await agent.wait_for("idchat_offer"))
+    first = await agent.wait_for("idchat_attributes")
+    assert form_values(first["form"])["status"] == "pending"
+    from xmpp_plugin.models import Source
+    await stack.store.deliver(sid, stack.verifier().check(token()), Source.ATTR_URL)
+    pushed = await agent.wait_for("idchat_attributes",
+                                  lambda a: form_values(a["form"])["status"] == "verified")
+    assert form_values(pushed["form"])["attr:fullname"] == ATTRS["fullname"]
+
+
+async def test_agent_can_fetch_attributes_again_but_nobody_else(stack: Stack) -> None:
+    citizen = await stack.citizen()
+    claimed = await citizen.claim_and_join(await stack.store.issue_ticket(await stack.session(None)))
+    romeo, mercutio = await stack.agent("romeo"), await stack.agent("mercutio")
+    await romeo.available()
+    await romeo.accept(await romeo.wait_for("idchat_offer"))
+    again = (await romeo.iq("idchat_attributes", ptype="get", chat=claimed["chat"]))["idchat_attributes"]
+    assert form_values(again["form"])["status"] == "not_verified"
+    for actor in (mercutio, citizen):
+        with pytest.raises(Exception) as info:
+            await actor.iq("idchat_attributes", ptype="get", chat=claimed["chat"])
+        assert info.value.iq["error"]["condition"] == "forbidden"  # type: ignore[attr-defined]
+
+
+async def test_reload_keeps_the_chat_and_moves_membership(stack: Stack) -> None:
+    sid = await stack.session()
+    before = await stack.citizen()
+    first = await before.claim_and_join(await stack.store.issue_ticket(sid))
+    after = await stack.citizen()                            # the reloaded page: a new guest JID
+    second = await after.claim_and_join(await stack.store.issue_ticket(sid))
+    assert second["room"] == first["room"] and second["chat"] == first["chat"]
+    members = await stack.gateway.plugin["xep_0045"].get_affiliation_list(
+        first["room"], "member", ifrom=stack.gateway.chats.rooms.me)
+    assert members == [after.jid.bare]
+
+
+async def test_agent_offline_mid_chat_puts_the_citizen_back_in_front(stack: Stack) -> None:
+    waiting = await stack.citizen()
+    citizen = await stack.citizen()
+    claimed = await citizen.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    romeo = await stack.agent("romeo")
+    await romeo.available()
+    await romeo.accept(await romeo.wait_for("idchat_offer"))
+    await citizen.wait_for("idchat_status", lambda s: s["state"] == "assigned")
+    later = await waiting.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    assert later["position"] == "1"
+    await romeo.close()                                      # gone; grace is 1 s here
+    back = await citizen.wait_for("idchat_status",
+                                  lambda s: s["state"] == "queued" and s["interrupted"] == "true",
+                                  timeout=6)
+    assert back["position"] == "1"                           # in front of the later citizen
+    mercutio = await stack.agent("mercutio")
+    await mercutio.available()
+    assert (await mercutio.wait_for("idchat_offer"))["chat"] == claimed["chat"]
