@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from slixmpp import JID, ClientXMPP, ComponentXMPP
+from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.xmlstream import ElementBase
 
@@ -114,3 +115,22 @@ async def create_room(
             submit.add_field(var=var, value=value)
     await muc.set_room_config(room, submit, ifrom=owner, timeout=timeout)
     return offered
+
+
+async def wait_room_gone(component: ComponentXMPP, room: JID, owner: JID, within: float = 5) -> None:
+    """Return once the MUC service answers item-not-found for `room`.
+
+    ejabberd answers the destroy IQ before the room process has ended; a stanza
+    reaching the room in that moment gets no answer at all, so ask again.
+    """
+    async with asyncio.timeout(within):
+        while True:
+            try:
+                await component.plugin["xep_0030"].get_info(jid=room, ifrom=owner, timeout=0.5)
+            except IqError as error:
+                if error.condition == "item-not-found":
+                    return
+                raise
+            except IqTimeout:
+                continue
+            await asyncio.sleep(0.05)  # still there: destruction not finished yet

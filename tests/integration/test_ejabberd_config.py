@@ -22,7 +22,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from slixmpp import JID
-from slixmpp.exceptions import IqError, PresenceError
+from slixmpp.exceptions import PresenceError
 
 HERE = Path(__file__).resolve().parent
 for _path in (HERE, HERE.parent.parent / "scripts"):
@@ -36,6 +36,7 @@ from ejabberd_clients import (  # noqa: E402
     connect_component,
     connect_guest,
     create_room,
+    wait_room_gone,
 )
 from ejabberd_server import EjabberdServer  # noqa: E402
 
@@ -126,9 +127,7 @@ async def test_component_creates_configures_and_destroys_a_room(ejabberd: Ejabbe
         assert AGENT in await muc.get_affiliation_list(room, "member", ifrom=OWNER)
 
         await muc.destroy(room, ifrom=OWNER)
-        with pytest.raises(IqError) as gone:
-            await component.plugin["xep_0030"].get_info(jid=room, ifrom=OWNER, timeout=5)
-        assert gone.value.condition == "item-not-found"
+        await wait_room_gone(component, room, OWNER)
     finally:
         await close(component)
 
@@ -217,15 +216,17 @@ async def test_a_chat_leaves_nothing_in_the_spool(ejabberd: EjabberdServer) -> N
         await create_room(component, room, OWNER, ROOM_CONFIG)
         await component.plugin["xep_0045"].set_affiliation(room, "member", jid=guest.boundjid.bare, ifrom=OWNER)
         await guest.plugin["xep_0045"].join_muc_wait(room, "citizen", maxstanzas=0, timeout=5)
-        delivered = asyncio.get_running_loop().create_future()
-        component.add_event_handler(
-            "groupchat_message",
-            lambda msg: msg["body"] == text and not delivered.done() and delivered.set_result(msg),
-        )
+        delivered = asyncio.Event()
+
+        def on_groupchat_message(msg) -> None:
+            if msg["body"] == text:
+                delivered.set()
+
+        component.add_event_handler("groupchat_message", on_groupchat_message)
         message = guest.make_message(mto=room, mbody=text, mtype="groupchat")
         message.enable("no-store")  # XEP-0334
         message.send()
-        await asyncio.wait_for(delivered, 5)
+        await asyncio.wait_for(delivered.wait(), 5)
     finally:
         await close(guest, component)
     ejabberd.stop()  # the room is still alive: whatever ejabberd flushes at shutdown is on disk now

@@ -1,0 +1,351 @@
+"""Run ejabberd from a project folder with the ID Chat configuration.
+
+Used by the integration tests and the demo: renders ejabberd/ejabberd.yml and
+ejabberd/ejabberdctl.cfg into <workdir>/conf and drives ejabberdctl. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pwd
+import re
+import shlex
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "ejabberd"
+EJABBERDCTL = "ejabberdctl"
+SERVICE_USER = "ejabberd"  # the Debian package's ejabberdctl runs the node as this user
+
+DOMAIN_DEFAULTS = {
+    "IDCHAT_XMPP_AGENT_DOMAIN": "agents.idchat.localhost",
+    "IDCHAT_XMPP_GUEST_DOMAIN": "guest.idchat.localhost",
+    "IDCHAT_XMPP_MUC_DOMAIN": "rooms.idchat.localhost",
+    "IDCHAT_XMPP_COMPONENT_DOMAIN": "component.idchat.localhost",
+}
+PORT_DEFAULTS = {
+    "IDCHAT_XMPP_C2S_PORT": 25222,
+    "IDCHAT_XMPP_COMPONENT_PORT": 25347,
+    "IDCHAT_XMPP_HTTP_PORT": 25280,
+}
+SECRET = "IDCHAT_XMPP_COMPONENT_SECRET"
+
+_DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
+_PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
+
+
+class EjabberdError(RuntimeError):
+    """ejabberd could not be configured, started, stopped or commanded."""
+
+
+def xmpp_settings(env: Mapping[str, str]) -> dict[str, str | int]:
+    """The config values from `env` (defaults filled in); all problems at once."""
+    values: dict[str, str | int] = {}
+    problems = []
+    for name, default in DOMAIN_DEFAULTS.items():
+        domain = env.get(name) or default
+        if not _DOMAIN.match(domain):
+            problems.append(f"{name}={domain!r} is not a lower-case domain name")
+        values[name] = domain
+    if len(set(values.values())) != len(DOMAIN_DEFAULTS):
+        problems.append("the agent, guest, MUC and component domains must all differ")
+    for name, default in PORT_DEFAULTS.items():
+        raw = env.get(name) or str(default)
+        port = int(raw) if raw.isdigit() else 0
+        if not 0 < port < 65536:
+            problems.append(f"{name}={raw!r} is not a TCP port number")
+        values[name] = port
+    if len({values[name] for name in PORT_DEFAULTS}) != len(PORT_DEFAULTS):
+        problems.append("the c2s, component and HTTP ports must all differ")
+    if not env.get(SECRET):
+        problems.append(f"{SECRET} is not set (the external component's password)")
+    values[SECRET] = env.get(SECRET, "")
+    if problems:
+        raise EjabberdError("invalid ejabberd settings:\n  " + "\n  ".join(problems))
+    return values
+
+
+def render(template: str, values: Mapping[str, str | int], quote) -> str:
+    """Replace each @NAME@ in `template` by quote(values[NAME]) in one pass."""
+    missing = sorted({name for name in _PLACEHOLDER.findall(template) if name not in values})
+    if missing:
+        raise EjabberdError(f"no value for template placeholders: {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda m: quote(values[m.group(1)]), template)
+
+
+def _yaml_scalar(value: str | int) -> str:
+    return str(value) if isinstance(value, int) else json.dumps(value)  # JSON strings are YAML
+
+
+def _shell_word(value: str | int) -> str:
+    return shlex.quote(str(value))
+
+
+# the files copied from ejabberd/ into <workdir>/conf, each with its quoting rule
+_TEMPLATES = (("ejabberd.yml", _yaml_scalar), ("ejabberdctl.cfg", _shell_word), ("inetrc", str))
+
+
+def _port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")  # a zombie nobody reaps still has a /proc entry
+
+
+def _pids(predicate) -> set[int]:
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if predicate(argv):
+                pids.add(int(entry.name))
+    return pids
+
+
+def _epmd_pids() -> set[int]:
+    return _pids(lambda argv: argv[0].endswith(b"/epmd") or argv[0] == b"epmd")
+
+
+class EjabberdServer:
+    """One ejabberd node run from `workdir` ({conf,spool,logs}) with settings from `env`."""
+
+    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.settings = xmpp_settings(env)
+        self.conf_dir = self.workdir / "conf"
+        self.spool_dir = self.workdir / "spool"
+        self.logs_dir = self.workdir / "logs"
+        self.node = f"idchat-{self.settings['IDCHAT_XMPP_C2S_PORT']}@localhost"
+        self._process: subprocess.Popen[bytes] | None = None
+        self._our_epmd: set[int] = set()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def start(self, timeout: float = 60) -> None:
+        """Render the config, start the node, return once it serves c2s and components."""
+        if self.is_running():
+            raise EjabberdError(f"ejabberd node {self.node} is already running")
+        busy = [p for p in self._ports() if _port_open(p)]
+        if busy:
+            raise EjabberdError(f"ports already in use on 127.0.0.1: {busy}")
+        self._prepare_workdir()
+        epmd_before = _epmd_pids()
+        deadline = time.monotonic() + timeout
+        # Our own child in `foreground-quiet` mode rather than `start`: a -detached
+        # node is re-parented to PID 1, which in a container may never reap it
+        # (a zombie after stop). "quiet": the log goes to logs/ejabberd.log only.
+        with open(self.logs_dir / "console.log", "ab") as console:
+            self._process = subprocess.Popen(
+                self._command("foreground-quiet"), cwd=self.spool_dir, stdin=subprocess.DEVNULL,
+                stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        try:
+            self._wait_started(deadline)
+        except BaseException:
+            self._kill()
+            raise
+        finally:
+            self._our_epmd = _epmd_pids() - epmd_before
+
+    def stop(self, timeout: float = 30) -> None:
+        """Stop the node (mnesia is flushed on the way out); kill it if it hangs."""
+        if self.is_running():
+            try:
+                self._ejabberdctl("stop", timeout=timeout)
+            except EjabberdError:
+                pass  # the node does not answer: killed below
+            deadline = time.monotonic() + timeout
+            while self.is_running() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if self.is_running():
+                self._kill()
+        if self._process is not None:
+            self._process.wait()
+            self._process = None
+        for pid in self._our_epmd:  # only an epmd that this object's start() spawned
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGTERM)
+        self._our_epmd = set()
+
+    def restart(self, timeout: float = 60) -> None:
+        self.stop()
+        self.start(timeout=timeout)
+
+    def is_running(self) -> bool:
+        if self._process is not None:
+            return self._process.poll() is None
+        return self._find_beam() is not None  # e.g. started by an earlier launcher run
+
+    # -- commands ----------------------------------------------------------
+
+    def register(self, user: str, host: str, password: str) -> None:
+        """Create an account (ejabberdctl register); raise if ejabberd refuses."""
+        result = self._ejabberdctl("register", user, host, password)
+        if result.returncode != 0:
+            raise EjabberdError(f"register {user}@{host} failed: {result.stdout.strip()}")
+
+    def status(self) -> subprocess.CompletedProcess[str]:
+        return self._ejabberdctl("status")
+
+    def log_tail(self, lines: int = 40) -> str:
+        tails = []
+        for log in sorted(self.logs_dir.glob("*.log")):
+            text = log.read_text(errors="replace").splitlines()[-lines:]
+            tails.append(f"--- {log} (last {len(text)} lines)\n" + "\n".join(text))
+        return "\n".join(tails) or f"(no logs in {self.logs_dir})"
+
+    # -- internals ---------------------------------------------------------
+
+    def _ports(self) -> list[int]:
+        return [int(self.settings[name]) for name in PORT_DEFAULTS]
+
+    def _prepare_workdir(self) -> None:
+        owner = pwd.getpwnam(SERVICE_USER)
+        self._check_reachable(owner)
+        for path in (self.workdir, self.conf_dir, self.spool_dir, self.logs_dir):
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if os.geteuid() == 0:
+                os.chown(path, owner.pw_uid, owner.pw_gid)
+        values = {
+            **self.settings,
+            "ERLANG_NODE": self.node,
+            "ERL_DIST_PORT": free_port(),
+            "EJABBERD_PID_PATH": str(self.spool_dir / "ejabberd.pid"),
+        }
+        for name, quote in _TEMPLATES:
+            target = self.conf_dir / name
+            target.write_text(render((TEMPLATE_DIR / name).read_text(), values, quote))
+            target.chmod(0o600)  # holds the component secret
+            if os.geteuid() == 0:
+                os.chown(target, owner.pw_uid, owner.pw_gid)
+
+    def _check_reachable(self, owner: pwd.struct_passwd) -> None:
+        """The node runs as `ejabberd`: every parent of workdir must let it through."""
+        for parent in self.workdir.parents:
+            if not parent.exists():
+                continue  # mkdir will create it searchable (0755 under the usual umask)
+            info = parent.stat()
+            if info.st_uid == owner.pw_uid or info.st_mode & stat.S_IXOTH:
+                continue
+            if info.st_gid == owner.pw_gid and info.st_mode & stat.S_IXGRP:
+                continue
+            raise EjabberdError(
+                f"user {SERVICE_USER} cannot reach {self.workdir}: {parent} is not "
+                "searchable by it (use a folder under /tmp or /srv, not a 0700 home)"
+            )
+
+    def _command(self, *args: str) -> list[str]:
+        if shutil.which(EJABBERDCTL) is None:
+            raise EjabberdError(f"{EJABBERDCTL} not found: install the ejabberd package")
+        return [
+            EJABBERDCTL,
+            "--config-dir", str(self.conf_dir),
+            "--spool", str(self.spool_dir),
+            "--logs", str(self.logs_dir),
+            *args,
+        ]  # fmt: skip
+
+    def _ejabberdctl(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                self._command(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False,
+            )  # fmt: skip
+        except subprocess.TimeoutExpired as exc:
+            raise EjabberdError(f"ejabberdctl {args[0]} did not finish in {timeout}s") from exc
+
+    def _wait_started(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            if not self.is_running():
+                raise EjabberdError(f"ejabberd exited during start-up:\n{self.log_tail()}")
+            if all(_port_open(port) for port in self._ports()):
+                status = self.status()
+                if status.returncode == 0:
+                    return
+            time.sleep(0.1)
+        raise EjabberdError(
+            f"ejabberd did not come up within the timeout (node {self.node}):\n{self.log_tail()}"
+        )
+
+    def _find_beam(self) -> int | None:
+        named = {(b"-sname", self.node.encode()), (b"-name", self.node.encode())}
+        pids = _pids(lambda argv: b"beam" in argv[0] and bool(named & set(zip(argv, argv[1:]))))
+        return min(pids) if pids else None  # ctl clients carry the node name after -extra
+
+    def _kill(self) -> None:
+        """SIGKILL the node: its beam found by node name, then our ejabberdctl child."""
+        pid = self._find_beam()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, required=True, help="run folder (conf, spool, logs)")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
+    started = time.monotonic()
+    try:
+        server = EjabberdServer(args.workdir, os.environ)
+        server.start()
+    except EjabberdError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    s = server.settings
+    print(
+        f"ejabberd {server.node} up in {time.monotonic() - started:.1f}s\n"
+        f"  c2s        127.0.0.1:{s['IDCHAT_XMPP_C2S_PORT']}  "
+        f"(agents: {s['IDCHAT_XMPP_AGENT_DOMAIN']}, guests: {s['IDCHAT_XMPP_GUEST_DOMAIN']})\n"
+        f"  component  127.0.0.1:{s['IDCHAT_XMPP_COMPONENT_PORT']}  "
+        f"({s['IDCHAT_XMPP_COMPONENT_DOMAIN']}, rooms: {s['IDCHAT_XMPP_MUC_DOMAIN']})\n"
+        f"  websocket  ws://127.0.0.1:{s['IDCHAT_XMPP_HTTP_PORT']}/xmpp-websocket\n"
+        f"  logs       {server.logs_dir}\n"
+        "Ctrl-C stops it.",
+        flush=True,
+    )
+    try:
+        while server.is_running():
+            time.sleep(1)
+        print("ejabberd exited on its own:\n" + server.log_tail(), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
