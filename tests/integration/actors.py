@@ -21,12 +21,22 @@ from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 from xmpp_plugin.tokens import TokenVerifier
 from xmpp_plugin.keys import load_private_key, load_public_key
+from redis_server import free_port
 
 AGENTS = ("romeo", "mercutio", "benvolio")
 AGENT_PASSWORD = "test-only-password"
 WAIT = 8.0
 
 stanza.register()
+
+
+def xmpp_env() -> dict[str, str]:
+    return {
+        "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
+        "IDCHAT_XMPP_C2S_PORT": str(free_port()),
+        "IDCHAT_XMPP_COMPONENT_PORT": str(free_port()),
+        "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
+    }
 
 
 class Actor:

@@ -4,7 +4,6 @@ Redis (tests/conftest.py), and the component in-process, one per test."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
@@ -16,23 +15,13 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from actors import AGENT_PASSWORD, AGENTS, Stack  # noqa: E402
+from actors import AGENT_PASSWORD, AGENTS, Stack, xmpp_env  # noqa: E402
 from prosody_server import ProsodyServer  # noqa: E402
-from redis_server import free_port  # noqa: E402
 
 from component import audit  # noqa: E402
 from component.gateway import Gateway  # noqa: E402
 from xmpp_plugin.settings import Settings  # noqa: E402
 from xmpp_plugin.store import SessionStore  # noqa: E402
-
-
-def xmpp_env() -> dict[str, str]:
-    return {
-        "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
-        "IDCHAT_XMPP_C2S_PORT": str(free_port()),
-        "IDCHAT_XMPP_COMPONENT_PORT": str(free_port()),
-        "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
-    }
 
 
 @pytest.fixture(scope="session")

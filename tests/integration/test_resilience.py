@@ -1,0 +1,127 @@
+"""Restarts and privacy on disk: a Prosody restart mid-chat strands nobody, and after a
+chat and a shutdown nothing of it is on disk. Session feedback reaches ID Contact."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterator
+
+import pytest
+from aiohttp import web
+
+from actors import AGENT_PASSWORD, AGENTS, Stack, xmpp_env
+from prosody_server import ProsodyServer
+from tokenlab import ATTRS
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
+
+
+@pytest.fixture(scope="module")
+def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
+    """A Prosody of this module's own: these tests restart and stop it."""
+    server = ProsodyServer(tmp_path_factory.mktemp("prosody-resilience"), xmpp_env())
+    server.start()
+    for name in AGENTS:
+        server.register(name, "agents.idchat.localhost", AGENT_PASSWORD)
+    yield server
+    server.stop()
+
+
+async def test_prosody_restart_mid_chat(stack: Stack) -> None:
+    sid = await stack.session()
+    gone_sid = await stack.session()
+    citizen, leaver = await stack.citizen(), await stack.citizen()
+    claimed = await citizen.claim_and_join(await stack.store.issue_ticket(sid))
+    await leaver.claim_and_join(await stack.store.issue_ticket(gone_sid))
+    agent = await stack.agent("romeo")
+    await agent.available(max_chats=2)
+    await agent.accept(await agent.wait_for("idchat_offer", lambda o: o["chat"] == claimed["chat"]))
+    await citizen.wait_for("idchat_status", lambda s: s["state"] == "assigned")
+
+    stack.prosody.restart()
+    await asyncio.sleep(0.5)
+    await asyncio.wait_for(stack.gateway.online.wait(), 20)     # the component reconnected
+
+    back = await stack.citizen()                                 # the page reconnects: new guest
+    again = await back.claim_and_join(await stack.store.issue_ticket(sid))
+    assert again["chat"] == claimed["chat"] and again["state"] == "queued"
+    told = await back.wait_for("idchat_status", lambda s: s["interrupted"] == "true")
+    assert told["state"] == "queued"                             # the citizen is told
+    agent2 = await stack.agent("romeo")
+    await agent2.available()
+    await agent2.accept(await agent2.wait_for("idchat_offer", lambda o: o["chat"] == claimed["chat"]))
+    await back.wait_for("idchat_status", lambda s: s["state"] == "assigned")
+
+    # The citizen who never came back: ended and purged after citizen_gone_seconds (2 s).
+    for _ in range(60):
+        if not await stack.store.redis.exists(stack.store.keys.session(gone_sid)):
+            break
+        await asyncio.sleep(0.2)
+    assert not await stack.store.redis.exists(stack.store.keys.session(gone_sid))
+    assert await stack.store.redis.exists(stack.store.keys.session(sid))
+
+
+async def test_nothing_of_a_chat_is_on_disk_after_shutdown(stack: Stack) -> None:
+    sid = await stack.session()
+    citizen = await stack.citizen()
+    claimed = await citizen.claim_and_join(await stack.store.issue_ticket(sid))
+    agent = await stack.agent("romeo")
+    await agent.available()
+    room = await agent.accept(await agent.wait_for("idchat_offer"))
+    await agent.wait_for("idchat_attributes")
+    await citizen.say(room, "geheim-bericht-van-de-inwoner")
+    await agent.wait_for_room("geheim-bericht-van-de-inwoner")
+    # A late joiner gets no history (history length 0): ask the agent to rejoin and look.
+    await stack.close()
+    stack.prosody.stop()
+    try:
+        needles = [claimed["chat"], "geheim-bericht-van-de-inwoner", *ATTRS.values()]
+        for path in Path(stack.prosody.workdir).rglob("*"):
+            if path.is_file():
+                content = path.read_bytes()
+                for needle in needles:
+                    assert needle.encode() not in content, f"{needle!r} found in {path}"
+    finally:
+        stack.prosody.start()
+
+
+@pytest.fixture
+async def core() -> AsyncIterator[tuple[str, list[str]]]:
+    """A stand-in for the ID Contact core's session_url endpoint."""
+    calls: list[str] = []
+
+    async def session(request: web.Request) -> web.Response:
+        calls.append(request.query.get("type", ""))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/session/{id}", session)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    yield f"http://127.0.0.1:{port}/session/42", calls
+    await runner.cleanup()
+
+
+async def test_session_feedback_user_active_and_logout(stack: Stack, core: Any) -> None:
+    url, calls = core
+    sid = await stack.session(session_url=url)
+    citizen = await stack.citizen()
+    await citizen.claim_and_join(await stack.store.issue_ticket(sid))
+    for text in ("hallo", "is daar iemand?"):
+        await citizen.say(citizen.room, text)
+    for _ in range(50):
+        if calls:
+            break
+        await asyncio.sleep(0.1)
+    assert calls == ["user_active"]                              # throttled: once a minute
+    await citizen.iq("idchat_end")
+    for _ in range(50):
+        if len(calls) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert calls == ["user_active", "logout"]
+    assert not await stack.store.redis.exists(stack.store.keys.session(sid))
