@@ -83,7 +83,13 @@ class Gateway(ComponentXMPP):
             await self.store.redis.delete(self.store.keys.component_alive())
         except RedisError:
             pass
-        await self.disconnect(wait=2)
+        # asyncio.wait, not wait_for: a disconnect that ignores cancellation cannot hang us.
+        closing = asyncio.ensure_future(self.disconnect(wait=2))
+        done, _ = await asyncio.wait({closing}, timeout=5)
+        if not done:
+            log.warning("the XMPP server did not close the stream; dropping it")
+            closing.cancel()
+        self.abort()
         await self.feedback.close()
 
     async def on_connected(self, _event: object) -> None:

@@ -33,7 +33,8 @@ class Notifier:
         self.settings = settings
 
     def _headline(self, to: JID | str) -> Message:
-        msg = self.xmpp.make_message(mto=to, mtype="headline")
+        # A component must address its stanzas itself (ejabberd drops the stream otherwise).
+        msg = self.xmpp.make_message(mto=to, mtype="headline", mfrom=self.xmpp.boundjid.bare)
         msg["no_store"]  # XEP-0334: never into archives, history or offline storage
         return msg
 
@@ -117,7 +118,8 @@ class Notifier:
             bare = raw.decode()
             full = (await router.agent_info(bare)).get("full")
             try:
-                await self.xmpp.plugin["xep_0199"].send_ping(JID(full), timeout=3)
+                await self.xmpp.plugin["xep_0199"].send_ping(JID(full), timeout=3,
+                                                          ifrom=self.xmpp.boundjid.bare)
             except (IqError, IqTimeout, asyncio.TimeoutError, TypeError):
                 await chats.agent_gone(bare)
 

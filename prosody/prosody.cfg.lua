@@ -6,6 +6,8 @@
 -- so the file itself never has to be edited or templated:
 --
 --   IDCHAT_PROSODY_DATA_DIR        data, pid file and logs (default: ./prosody-data)
+--   IDCHAT_PROSODY_INTERFACE       address every port listens on (default: 127.0.0.1;
+--                                  0.0.0.0 inside a container, see docker-compose.yml)
 --   IDCHAT_XMPP_AGENT_DOMAIN       agent accounts host (default: agents.idchat.localhost)
 --   IDCHAT_XMPP_GUEST_DOMAIN       anonymous citizen host (default: guest.idchat.localhost)
 --   IDCHAT_XMPP_MUC_DOMAIN         chat rooms (default: rooms.idchat.localhost)
@@ -45,6 +47,7 @@ local function env_port(name, default)
 end
 
 local data_dir = env("IDCHAT_PROSODY_DATA_DIR", "prosody-data");
+local listen_address = env("IDCHAT_PROSODY_INTERFACE", "127.0.0.1");
 local agent_domain = env("IDCHAT_XMPP_AGENT_DOMAIN", "agents.idchat.localhost");
 local guest_domain = env("IDCHAT_XMPP_GUEST_DOMAIN", "guest.idchat.localhost");
 local muc_domain = env("IDCHAT_XMPP_MUC_DOMAIN", "rooms.idchat.localhost");
@@ -131,8 +134,8 @@ run_as_root = true;
 -- project's HTTPS reverse proxy, c2s and the component port are local.
 -- "Private" services (the component port) use local_interfaces, whose
 -- default also includes ::1, so both options are set.
-interfaces = { "127.0.0.1" };
-local_interfaces = { "127.0.0.1" };
+interfaces = { listen_address };
+local_interfaces = { listen_address };
 
 -- Client-to-server port (agents and tests; the browsers use WebSocket).
 c2s_ports = { c2s_port };

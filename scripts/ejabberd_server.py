@@ -7,6 +7,7 @@ ejabberd/ejabberdctl.cfg into <workdir>/conf and drives ejabberdctl. Stdlib only
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import pwd
@@ -38,6 +39,7 @@ PORT_DEFAULTS = {
     "IDCHAT_XMPP_HTTP_PORT": 25280,
 }
 SECRET = "IDCHAT_XMPP_COMPONENT_SECRET"
+INTERFACE = "IDCHAT_EJABBERD_INTERFACE"  # where every listener binds; 0.0.0.0 in a container
 
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 _PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
@@ -69,6 +71,12 @@ def xmpp_settings(env: Mapping[str, str]) -> dict[str, str | int]:
     if not env.get(SECRET):
         problems.append(f"{SECRET} is not set (the external component's password)")
     values[SECRET] = env.get(SECRET, "")
+    interface = env.get(INTERFACE) or "127.0.0.1"
+    try:
+        ipaddress.ip_address(interface)
+    except ValueError:
+        problems.append(f"{INTERFACE}={interface!r} is not an IP address")
+    values[INTERFACE] = interface
     if problems:
         raise EjabberdError("invalid ejabberd settings:\n  " + "\n  ".join(problems))
     return values
@@ -88,6 +96,15 @@ def _yaml_scalar(value: str | int) -> str:
 
 def _shell_word(value: str | int) -> str:
     return shlex.quote(str(value))
+
+
+def render_config(conf_dir: Path, env: Mapping[str, str]) -> Path:
+    """Render ejabberd.yml alone into conf_dir (a container image brings its own ejabberdctl.cfg)."""
+    target = Path(conf_dir) / "ejabberd.yml"
+    text = render((TEMPLATE_DIR / "ejabberd.yml").read_text(), xmpp_settings(env), _yaml_scalar)
+    target.write_text(text)
+    target.chmod(0o600)  # holds the component secret
+    return target
 
 
 # the files copied from ejabberd/ into <workdir>/conf, each with its quoting rule
@@ -140,6 +157,7 @@ class EjabberdServer:
     def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
         self.workdir = Path(workdir).resolve()
         self.settings = xmpp_settings(env)
+        self.env: dict[str, str] = dict(env)
         self.conf_dir = self.workdir / "conf"
         self.spool_dir = self.workdir / "spool"
         self.logs_dir = self.workdir / "logs"
@@ -313,8 +331,18 @@ class EjabberdServer:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workdir", type=Path, required=True, help="run folder (conf, spool, logs)")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--workdir", type=Path, help="run folder (conf, spool, logs)")
+    where.add_argument("--render-to", type=Path, metavar="DIR",
+                       help="only write DIR/ejabberd.yml from the environment, then exit (docker-compose.yml)")
     args = parser.parse_args(argv)
+    if args.render_to is not None:
+        try:
+            print(render_config(args.render_to, os.environ))
+        except (EjabberdError, OSError) as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        return 0
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     started = time.monotonic()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -22,6 +24,8 @@ from xmpp_plugin.store import SessionStore
 from xmpp_plugin.tokens import TokenVerifier
 from xmpp_plugin.keys import load_private_key, load_public_key
 from redis_server import free_port
+from ejabberd_server import EjabberdServer
+from prosody_server import ProsodyServer
 
 AGENTS = ("romeo", "mercutio", "benvolio")
 AGENT_PASSWORD = "test-only-password"
@@ -139,12 +143,25 @@ class Agent(Actor):
         return accepted["room"]
 
 
+def start_server(kind: str) -> Any:
+    """Prosody or ejabberd from the project's own configuration, on free ports, with agents."""
+    # ejabberd runs as its own user, which cannot enter pytest's private tmp folders.
+    workdir = Path(tempfile.mkdtemp(prefix=f"idchat-{kind}-"))
+    os.chmod(workdir, 0o755)
+    server = (ProsodyServer if kind == "prosody" else EjabberdServer)(workdir, xmpp_env())
+    server.start()
+    for name in AGENTS:
+        server.register(name, "agents.idchat.localhost", AGENT_PASSWORD)
+    return server
+
+
+
 @dataclass
 class Stack:
     settings: Settings
     store: SessionStore
     gateway: Gateway
-    prosody: Any
+    server: Any  # ProsodyServer or EjabberdServer
     audit_file: Path
     actors: list[Actor] = field(default_factory=list)
 
@@ -180,10 +197,11 @@ class Stack:
 
     async def close(self) -> None:
         for actor in self.actors:
-            try:
-                await actor.close()
-            except Exception:  # noqa: BLE001 - best effort in teardown
-                pass
+            closing = asyncio.ensure_future(actor.close())
+            done, _ = await asyncio.wait({closing}, timeout=5)
+            if not done:
+                closing.cancel()
+            actor.xmpp.abort()
 
 
 def error_condition(exc: IqError) -> str:

@@ -4,6 +4,7 @@ Redis (tests/conftest.py), and the component in-process, one per test."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
@@ -15,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from actors import AGENT_PASSWORD, AGENTS, Stack, xmpp_env  # noqa: E402
+from actors import Stack, start_server  # noqa: E402
 from prosody_server import ProsodyServer  # noqa: E402
 
 from component import audit  # noqa: E402
@@ -24,20 +25,21 @@ from xmpp_plugin.settings import Settings  # noqa: E402
 from xmpp_plugin.store import SessionStore  # noqa: E402
 
 
-@pytest.fixture(scope="session")
-def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
-    server = ProsodyServer(tmp_path_factory.mktemp("prosody-stack"), xmpp_env())
-    server.start()
-    for name in AGENTS:
-        server.register(name, "agents.idchat.localhost", AGENT_PASSWORD)
+@pytest.fixture(scope="session", params=["prosody", "ejabberd"])
+def xmpp_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The whole integration suite runs against both servers."""
+    server = start_server(request.param)
     yield server
     server.stop()
+    shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 @pytest.fixture
-def stack_settings(make_settings: Any, prosody: ProsodyServer) -> Settings:
+def stack_settings(make_settings: Any, xmpp_server: Any) -> Settings:
     """Short timers so routing tests run in seconds."""
-    return make_settings(**{k: v for k, v in prosody.env.items() if k.startswith("IDCHAT_XMPP_")},
+    server = "prosody" if isinstance(xmpp_server, ProsodyServer) else "ejabberd"
+    return make_settings(**{k: v for k, v in xmpp_server.env.items() if k.startswith("IDCHAT_XMPP_")},
+                         IDCHAT_XMPP_SERVER=server,
                          IDCHAT_ROUTING_OFFER_TIMEOUT_SECONDS="2",
                          IDCHAT_ROUTING_NO_AGENT_TIMEOUT_SECONDS="2",
                          IDCHAT_ROUTING_CITIZEN_GONE_SECONDS="2",
@@ -46,7 +48,7 @@ def stack_settings(make_settings: Any, prosody: ProsodyServer) -> Settings:
 
 
 @pytest.fixture
-async def stack(stack_settings: Settings, redis_server: Any, prosody: ProsodyServer,
+async def stack(stack_settings: Settings, redis_server: Any, xmpp_server: Any,
                 tmp_path: Path) -> AsyncIterator[Stack]:
     audit_file = tmp_path / "audit.log"
     audit.configure(str(audit_file))
@@ -55,7 +57,7 @@ async def stack(stack_settings: Settings, redis_server: Any, prosody: ProsodySer
     gateway.start()
     await asyncio.wait_for(gateway.online.wait(), 10)
     st = Stack(stack_settings, SessionStore.from_settings(client, stack_settings), gateway,
-               prosody, audit_file)
+               xmpp_server, audit_file)
     try:
         yield st
     finally:

@@ -1,4 +1,4 @@
-"""Restarts and privacy on disk: a Prosody restart mid-chat strands nobody, and after a
+"""Restarts and privacy on disk: an XMPP server restart mid-chat strands nobody, and after a
 chat and a shutdown nothing of it is on disk. Session feedback reaches ID Contact."""
 
 from __future__ import annotations
@@ -10,25 +10,21 @@ from typing import Any, AsyncIterator, Iterator
 import pytest
 from aiohttp import web
 
-from actors import AGENT_PASSWORD, AGENTS, Stack, xmpp_env
-from prosody_server import ProsodyServer
+from actors import Stack, start_server
 from tokenlab import ATTRS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 
-@pytest.fixture(scope="module")
-def prosody(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProsodyServer]:
-    """A Prosody of this module's own: these tests restart and stop it."""
-    server = ProsodyServer(tmp_path_factory.mktemp("prosody-resilience"), xmpp_env())
-    server.start()
-    for name in AGENTS:
-        server.register(name, "agents.idchat.localhost", AGENT_PASSWORD)
+@pytest.fixture(scope="module", params=["prosody", "ejabberd"])
+def xmpp_server(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A server of this module's own: these tests restart and stop it."""
+    server = start_server(request.param)
     yield server
     server.stop()
 
 
-async def test_prosody_restart_mid_chat(stack: Stack) -> None:
+async def test_server_restart_mid_chat(stack: Stack) -> None:
     sid = await stack.session()
     gone_sid = await stack.session()
     citizen, leaver = await stack.citizen(), await stack.citizen()
@@ -39,7 +35,7 @@ async def test_prosody_restart_mid_chat(stack: Stack) -> None:
     await agent.accept(await agent.wait_for("idchat_offer", lambda o: o["chat"] == claimed["chat"]))
     await citizen.wait_for("idchat_status", lambda s: s["state"] == "assigned")
 
-    stack.prosody.restart()
+    stack.server.restart()
     await asyncio.sleep(0.5)
     await asyncio.wait_for(stack.gateway.online.wait(), 20)     # the component reconnected
 
@@ -74,16 +70,16 @@ async def test_nothing_of_a_chat_is_on_disk_after_shutdown(stack: Stack) -> None
     await agent.wait_for_room("geheim-bericht-van-de-inwoner")
     # A late joiner gets no history (history length 0): ask the agent to rejoin and look.
     await stack.close()
-    stack.prosody.stop()
+    stack.server.stop()
     try:
         needles = [claimed["chat"], "geheim-bericht-van-de-inwoner", *ATTRS.values()]
-        for path in Path(stack.prosody.workdir).rglob("*"):
+        for path in Path(stack.server.workdir).rglob("*"):
             if path.is_file():
                 content = path.read_bytes()
                 for needle in needles:
                     assert needle.encode() not in content, f"{needle!r} found in {path}"
     finally:
-        stack.prosody.start()
+        stack.server.start()
 
 
 @pytest.fixture

@@ -69,9 +69,12 @@ def test_exp_boundary_is_exclusive_and_leeway_is_configurable() -> None:
     assert verifier(clock=lambda: now, leeway=5).check(tok).verified
 
 
+@pytest.mark.parametrize("future_claim", ["nbf", "iat"])
+def test_tokens_from_the_future_are_rejected(future_claim: str) -> None:
+    rejects(token(claims={future_claim: int(time.time()) + 60}), "token-not-yet-valid")
+
+
 @pytest.mark.parametrize("claims,slug", [
-    ({"nbf": int(time.time()) + 60}, "token-not-yet-valid"),
-    ({"iat": int(time.time()) + 60}, "token-not-yet-valid"),
     ({"sub": "something-else"}, "token-claims"),
     ({"status": "success"}, "token-claims"),
     ({"attributes": {"bsn": 123}}, "token-claims"),
