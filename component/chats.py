@@ -13,6 +13,7 @@ import time
 from slixmpp import JID
 
 from xmpp_plugin.errors import Conflict, Forbidden, NotFound, Unauthorized
+from xmpp_plugin.i18n import purpose_label
 from xmpp_plugin.models import session_ref
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
@@ -88,7 +89,7 @@ class Chats:
     async def _open(self, sid: str, citizen: JID) -> Chat:
         session = await self.store.get(sid)
         cid = new_chat_id()
-        await self.rooms.create(cid)
+        await self.rooms.create(cid, self._title(session.purpose))
         await self.rooms.admit(cid, citizen.bare)
         winner = await self.store.link_chat(sid, cid)
         if winner != cid:  # a concurrent claim of the same session got there first
@@ -105,7 +106,7 @@ class Chats:
         if chat is None:
             raise NotFound("this chat has ended", slug="unknown-session")
         if not await self.rooms.exists(cid):  # the XMPP server restarted
-            await self.rooms.create(cid)
+            await self.rooms.create(cid, self._title(chat.purpose))
             if chat.state == "assigned":
                 await self.rooms.admit(cid, chat.agent)
         old = JID(chat.citizen) if chat.citizen else None
@@ -118,6 +119,10 @@ class Chats:
         fresh = await self.router.chat(cid)
         assert fresh is not None
         return fresh
+
+    def _title(self, purpose: str) -> str:
+        """The room's name as agents see it: the purpose label, never personal data."""
+        return purpose_label(purpose, self.settings.ui.default_language)
 
     # -- §3 availability -------------------------------------------------------
 

@@ -1,14 +1,26 @@
-"""The thin XEP-0114 component: connection, reconnection, liveness, timers, event intake."""
+"""The thin XEP-0114 component: connection, reconnection, liveness, timers, event intake.
+
+Several instances may serve one component domain. On ejabberd all are connected and
+the server spreads stanzas among them at random — replies to our own requests too —
+so each instance stamps its IQ ids with its name and forwards replies meant for
+another instance through Redis. Prosody takes one connection per domain: there the
+instances hold a Redis lease and only its holder connects; the others stand by
+(``component_conflict_resolve = "kick_old"`` lets a successor in at once).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import secrets
+import uuid
+from xml.etree import ElementTree as ET
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
-from slixmpp import ComponentXMPP, Presence
+from slixmpp import ComponentXMPP, Iq, Presence
+from slixmpp.xmlstream.handler import Callback
+from slixmpp.xmlstream.matcher import StanzaPath
 
 from xmpp_plugin.errors import IdChatError
 from xmpp_plugin.settings import Settings
@@ -58,10 +70,15 @@ class Gateway(ComponentXMPP):
         self.agents = AgentHandlers(self)
         self.room_events = RoomHandlers(self)
         self.add_event_handler("presence", self.on_presence)
+        for kind in ("result", "error"):
+            self.register_handler(Callback(f"idchat forward iq {kind}",
+                                           StanzaPath(f"iq@type={kind}"), self._forward_reply))
         self.add_event_handler("session_start", self.on_connected)
         self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("connection_failed", self.on_disconnected)
         self.online = asyncio.Event()
+        self.exclusive = x.server == "prosody"
+        self.lease_seconds = x.lease_seconds
         self.stopping = False
         self._ever_connected = False
         self._backoff = 1.0
@@ -69,9 +86,14 @@ class Gateway(ComponentXMPP):
 
     # -- lifecycle -----------------------------------------------------------------
 
+    def new_id(self) -> str:
+        """IQ ids carry this instance's name, so a stray reply finds its way back."""
+        return f"{self.instance}.{uuid.uuid4().hex}"
+
     def start(self) -> None:
-        self.connect()
-        for coro in (self._heartbeat(), self._timers(), self._events()):
+        if not self.exclusive:
+            self.connect()
+        for coro in (self._heartbeat(), self._timers(), self._events(), self._forwarded()):
             self._tasks.append(asyncio.ensure_future(coro))
 
     async def stop(self) -> None:
@@ -114,8 +136,8 @@ class Gateway(ComponentXMPP):
         delay, self._backoff = self._backoff, min(self._backoff * 2, BACKOFF_MAX)
         log.warning("XMPP connection lost; reconnecting in %.0f s", delay)
         await asyncio.sleep(delay)
-        if not self.stopping and not self.online.is_set():
-            self.connect()
+        if not self.stopping and not self.online.is_set() and not self.exclusive:
+            self.connect()  # exclusive mode: the heartbeat reconnects while we hold the lease
 
     # -- presence routing ------------------------------------------------------------
 
@@ -135,10 +157,25 @@ class Gateway(ComponentXMPP):
             log.warning("cannot report liveness: Redis unavailable")
 
     async def _heartbeat(self) -> None:
+        interval = HEARTBEAT_SECONDS if not self.exclusive else max(0.5, self.lease_seconds / 4)
         while True:
+            if self.exclusive:
+                await self._keep_exclusive_connection()
             if self.online.is_set():
                 await self._mark_alive()
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(interval)
+
+    async def _keep_exclusive_connection(self) -> None:
+        """Prosody: connect while we hold the connection lease, stand by otherwise."""
+        held = await self._hold_lease("connection", self.lease_seconds)
+        connecting = self.transport is not None or self.online.is_set()
+        if held and not connecting:
+            log.info("holding the connection lease: connecting")
+            self.connect()
+        elif not held and self.online.is_set():
+            log.warning("lost the connection lease to another instance: standing by")
+            self.online.clear()
+            self.abort()
 
     async def _timers(self) -> None:
         """Offer timeouts, gone citizens and agents, no-agent notices, room sweeping:
@@ -153,8 +190,8 @@ class Gateway(ComponentXMPP):
             if count % ROOM_SWEEP_EVERY == 0:
                 await self._guarded(self.chats.sweep_rooms())
 
-    async def _hold_lease(self, name: str) -> bool:
-        key, ttl_ms = self.store.keys.lease(name), int(SWEEP_SECONDS * 3000)
+    async def _hold_lease(self, name: str, seconds: float = SWEEP_SECONDS * 3) -> bool:
+        key, ttl_ms = self.store.keys.lease(name), int(seconds * 1000)
         try:
             if await self.store.redis.set(key, self.instance, px=ttl_ms, nx=True):
                 return True
@@ -186,6 +223,33 @@ class Gateway(ComponentXMPP):
                             await redis.xack(stream, EVENTS_GROUP, entry_id)
             except RedisError:
                 log.warning("event stream: Redis unavailable; retrying")
+                await asyncio.sleep(1)
+
+    def _forward_reply(self, iq: Iq) -> None:
+        """A reply to another instance's request (ejabberd spreads them): send it there."""
+        owner = iq["id"].split(".", 1)[0]
+        if owner == self.instance or "." not in iq["id"] or len(owner) != len(self.instance):
+            return
+        data = ET.tostring(iq.xml, encoding="unicode")
+        asyncio.ensure_future(self._publish(self.store.keys.iq_forward(owner), data))
+
+    async def _publish(self, channel: str, data: str) -> None:
+        try:
+            await self.store.redis.publish(channel, data)
+        except RedisError:
+            log.warning("could not forward an IQ reply: Redis unavailable")
+
+    async def _forwarded(self) -> None:
+        """Replies that reached another instance, handled as if they had come to us."""
+        while True:
+            try:
+                async with self.store.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(self.store.keys.iq_forward(self.instance))
+                    async for message in pubsub.listen():
+                        if message["type"] == "message":
+                            self._spawn_event(ET.fromstring(message["data"]))
+            except RedisError:
+                log.warning("IQ forwarding: Redis unavailable; retrying")
                 await asyncio.sleep(1)
 
     async def _guarded(self, coro: object) -> None:

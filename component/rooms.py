@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from typing import Any
+from xml.etree import ElementTree as ET
 
 from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
@@ -15,14 +15,15 @@ from xmpp_plugin.errors import Unavailable
 log = logging.getLogger(__name__)
 
 ROOMCONFIG = "http://jabber.org/protocol/muc#roomconfig"
-# XEP-0045 §10.2: members-only, hidden, temporary, real JIDs for moderators only, no history.
+# XEP-0045 §10.2: members-only, hidden, temporary, real JIDs for moderators only, a short
+# in-memory history (what the citizen typed while waiting reaches the agent), no logging.
 PRIVATE_ROOM: dict[str, Any] = {
     "muc#roomconfig_membersonly": True,
     "muc#roomconfig_publicroom": False,
     "muc#roomconfig_persistentroom": False,
     "muc#roomconfig_whois": "moderators",
-    "muc#roomconfig_historylength": "0",
-    "muc#roomconfig_defaulthistorymessages": "0",
+    "muc#roomconfig_historylength": "50",
+    "muc#roomconfig_defaulthistorymessages": "50",
     "muc#roomconfig_enablelogging": False,
     "mam": False,
     "muc#roomconfig_changesubject": False,
@@ -48,47 +49,31 @@ class Rooms:
     def jid(self, cid: str) -> JID:
         return JID(f"{cid}@{self.muc_domain}")
 
-    async def create(self, cid: str) -> JID:
-        """Create (join, which makes it locked) and configure before anyone else may enter."""
+    async def create(self, cid: str, title: str = "") -> JID:
+        """Create the room (locked: XEP-0045 §10.1.2) and configure it before anyone may enter.
+
+        The join presence is not waited for: with several component connections the
+        server may deliver our own presence to another instance. The server handles
+        our stanzas in order, so the config request that follows finds the room; a
+        refused creation shows as an error on that request.
+        """
         room = self.jid(cid)
+        join = self.xmpp.make_presence(pto=JID(f"{room.bare}/{OWN_NICK}"), pfrom=self.me)
+        join.append(ET.Element("{http://jabber.org/protocol/muc}x"))
+        join.send()
         try:
-            await self._join(room)
             offered = (await self._muc.get_room_config(room, ifrom=self.me, timeout=TIMEOUT)).get_values()
             form = self.xmpp.plugin["xep_0004"].make_form(ftype="submit")
             form.add_field(var="FORM_TYPE", ftype="hidden", value=ROOMCONFIG)
-            for var, value in PRIVATE_ROOM.items():
+            for var, value in {**PRIVATE_ROOM, "muc#roomconfig_roomname": title}.items():
                 if var in offered:
                     form.add_field(var=var, value=value)
             await self._muc.set_room_config(room, form, ifrom=self.me, timeout=TIMEOUT)
-        except (IqError, IqTimeout, asyncio.TimeoutError) as exc:
-            raise Unavailable("the chat room could not be created") from exc
+        except IqError as exc:
+            raise Unavailable(f"the MUC service refused the room ({exc.condition})") from exc
+        except IqTimeout as exc:
+            raise Unavailable("the MUC service does not answer") from exc
         return room
-
-    async def _join(self, room: JID) -> None:
-        # Prosody's refusals carry no muc#user payload, so slixmpp would only time out:
-        # watch presence errors from the room ourselves.
-        loop = asyncio.get_running_loop()
-        refused: asyncio.Future[Any] = loop.create_future()
-
-        def on_error(pres: Any) -> None:
-            if pres["from"].bare == room.bare and not refused.done():
-                refused.set_result(pres["error"]["condition"])
-
-        self.xmpp.add_event_handler("presence_error", on_error)
-        join = asyncio.ensure_future(self._muc.join_muc_wait(
-            room, OWN_NICK, presence_options={"pfrom": self.me}, maxstanzas=0, timeout=TIMEOUT))
-        try:
-            await asyncio.wait({join, refused}, timeout=TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
-            if refused.done():
-                raise Unavailable(f"the MUC service refused the room ({refused.result()})")
-            if not join.done():
-                raise asyncio.TimeoutError()
-            join.result()
-        finally:
-            self.xmpp.del_event_handler("presence_error", on_error)
-            if not join.done():
-                join.cancel()
-                await asyncio.gather(join, return_exceptions=True)
 
     async def exists(self, cid: str) -> bool:
         try:

@@ -162,10 +162,13 @@ network_settings = {
 c2s_require_encryption = false;
 allow_unencrypted_plain_auth = true;
 
--- Rate limits for client connections (the dist default; large enough for chat).
+-- Rate limits for client connections. Prosody 0.12 pauses a connection for
+-- bytes/rate after every read, with no burst: at the dist default of 10kb/s each
+-- request waits 10-30 ms (bench/chat_sessions.py). At 512kb/s a chat-sized stanza
+-- passes at once while a flooding guest is still held back.
 limits = {
 	c2s = {
-		rate = "10kb/s"; -- dist default: stops an anonymous guest from flooding
+		rate = "512kb/s";
 	};
 }
 
@@ -256,13 +259,22 @@ Component (muc_domain) "muc"
 	muc_room_default_members_only = true;
 	-- Rooms are hidden from disco#items: room names are nobody's business.
 	muc_room_default_public = false;
-	-- No room history: a late joiner gets no earlier messages, nothing kept.
-	muc_room_default_history_length = 0;
-	max_history_messages = 0;
+	-- A short history, in memory only (storage above; rooms die at the end of
+	-- the chat): the agent who joins reads the question the citizen typed while
+	-- waiting, and a reloaded citizen page gets the conversation back. Attributes
+	-- never go into a room.
+	muc_room_default_history_length = 50;
+	-- Live rooms beyond the cache (default 100) are evicted and restored all the
+	-- time, which makes every new chat dearer; keep all live chats cached.
+	muc_room_cache_size = 10000;
+	max_history_messages = 50;
 
 -- Our external component (slixmpp): rooms, claims, routing, attributes.
 Component (component_domain)
 	component_secret = secret_from_env; -- from the environment only, never in this file
+	-- A standby component instance takes over only when it holds the connection
+	-- lease in Redis; if the old connection still lingers here, the newcomer wins.
+	component_conflict_resolve = "kick_old";
 
 ---------- End of the Prosody Configuration file ----------
 -- Global settings must go above the first VirtualHost/Component line.

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .errors import PROBLEM_TYPES, Forbidden, NotFound, Unavailable
-from .i18n import language, purpose_label
+from .i18n import PURPOSES, language, purpose_label
 from .models import Source, session_ref
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ async def get_agent_console(request: web.Request) -> web.Response:
         "agent_domain": settings.xmpp.agent_domain,
         "muc_domain": settings.xmpp.muc_domain,
         "component_domain": settings.xmpp.component_domain,
+        "purposes": {tag: purpose_label(tag, lang) for tag in PURPOSES},
     }
     body = request.app[TEMPLATES].get_template("agent.html").render(
         lang=lang, ui=settings.ui, config_json=_script_json(client_config), path=request.path)

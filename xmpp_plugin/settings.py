@@ -96,6 +96,7 @@ class XmppSettings:
     http_port: int = 15280
     websocket_url: str = "ws://127.0.0.1:15280/xmpp-websocket"
     server: str = "prosody"
+    lease_seconds: int = 10
 
 
 @dataclass(frozen=True)

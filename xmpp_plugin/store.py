@@ -104,6 +104,10 @@ class Keys:
     def lease(self, name: str) -> str:
         return f"{self.prefix}:lease:{name}"
 
+    def iq_forward(self, instance: str) -> str:
+        """Pub/sub channel: IQ replies that the server delivered to another instance."""
+        return f"{self.prefix}:iqfwd:{instance}"
+
     def events(self) -> str:
         """A stream: the HTTP service adds, the component instances consume as one group."""
         return f"{self.prefix}:events"

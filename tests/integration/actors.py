@@ -27,7 +27,7 @@ from redis_server import free_port
 from ejabberd_server import EjabberdServer
 from prosody_server import ProsodyServer
 
-AGENTS = ("romeo", "mercutio", "benvolio")
+AGENTS = ("romeo", "mercutio", "benvolio", "tybalt", "paris")
 AGENT_PASSWORD = "test-only-password"
 WAIT = 8.0
 
@@ -132,6 +132,21 @@ class Citizen(Actor):
 
 
 class Agent(Actor):
+    async def open_chats(self, max_chats: int) -> list[str]:
+        """Re-announce availability; the component's answer lists our open chats (§3)."""
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def on_presence(pres: Any) -> None:
+            if pres["from"].bare == self.component and not answer.done():
+                answer.set_result([c["id"] for c in pres["idchat_agent"]["chats"]])
+
+        self.xmpp.add_event_handler("presence", on_presence)
+        try:
+            await self.available(max_chats)
+            return await asyncio.wait_for(answer, WAIT)
+        finally:
+            self.xmpp.del_event_handler("presence", on_presence)
+
     async def available(self, max_chats: int = 1, show: str | None = None) -> None:
         pres = self.xmpp.make_presence(pto=self.component, pshow=show)
         pres["idchat_agent"]["max-chats"] = str(max_chats)

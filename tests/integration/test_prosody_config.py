@@ -119,7 +119,7 @@ async def test_component_creates_configures_and_destroys_members_only_room(proso
         assert defaults["muc#roomconfig_membersonly"] is True
         assert not defaults["muc#roomconfig_persistentroom"]
         assert not defaults["muc#roomconfig_publicroom"]
-        assert str(defaults["muc#roomconfig_historylength"]) == "0"
+        assert str(defaults["muc#roomconfig_historylength"]) == "50"  # in memory only
 
         info = await component.plugin["xep_0030"].get_info(jid=room, ifrom=owner, timeout=5)
         features = set(info["disco_info"]["features"])

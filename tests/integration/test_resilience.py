@@ -68,7 +68,6 @@ async def test_nothing_of_a_chat_is_on_disk_after_shutdown(stack: Stack) -> None
     await agent.wait_for("idchat_attributes")
     await citizen.say(room, "geheim-bericht-van-de-inwoner")
     await agent.wait_for_room("geheim-bericht-van-de-inwoner")
-    # A late joiner gets no history (history length 0): ask the agent to rejoin and look.
     await stack.close()
     stack.server.stop()
     try:

@@ -1,0 +1,1351 @@
+#!/usr/bin/env python3
+"""Chat session benchmark: whole chats, end to end, on the real stack.
+
+One *session* is one citizen's chat as the ID Contact core, the browser and an agent
+make it (docs/protocol.md):
+
+1. ``POST /start_communication`` with ``{"purpose", "auth_result"}`` (a freshly minted token)
+2. ``GET client_url``: the page; the claim ticket is read from its
+   ``<script type="application/json" id="idchat-config">`` element, the cookie is kept
+3. an anonymous guest logs in on Prosody, claims the chat with the ticket (§1) and joins
+   the room
+4. an agent (one of ``--agents`` accounts, available with ``--max-chats``) gets the offer,
+   accepts it at once (§4), receives the attributes (§5) and joins the room
+5. four room messages, two each way, each waited for by the other side
+6. the agent ends the chat (§6); the session is complete when the citizen has the
+   ``ended`` status.
+
+**Setup** is the time from sending ``start_communication`` until the agent holds the
+attributes message. **Session** is the time until the citizen has the ``ended`` status.
+
+Every server is a process of its own, started here and stopped again at the end (also on
+errors and Ctrl-C): a private Redis, Prosody with the project configuration on free
+loopback ports, the HTTP service (``python -m xmpp_plugin``) and the component
+(``python -m component``), configured through ``IDCHAT_*`` variables and the published
+test keys (demo/test-keys/). This process is the load generator: citizens and agents are
+slixmpp clients in it. Tokens are minted before anything is timed (the service refuses a
+token replayed into another session, so each carries a random ``jti``).
+
+Runs, in this order:
+
+* memory (``--chats-for-memory N``, default 1000; 0 skips): after a short warm-up the
+  component's RSS is read idle, then N chats are opened and kept open (citizens claimed and
+  joined, agents accepted, holding the attributes, in the room), the RSS is read again,
+  and all chats are ended. Agents: ``ceil(N / max-chats)`` accounts.
+* load, for each ``--concurrency`` value: a closed loop (each citizen starts the next
+  session when the last one is complete) for ``--warmup`` + ``--duration`` seconds;
+  sessions *started* in the measured window count, sessions in flight at its end finish.
+  CPU seconds per session of every server process come from /proc/<pid>/stat
+  (utime + stime) over the window.
+
+    .venv/bin/python bench/chat_sessions.py --concurrency 1 --duration 15 --chats-for-memory 0
+    .venv/bin/python bench/chat_sessions.py --concurrency 20 --duration 20
+    .venv/bin/python bench/chat_sessions.py --concurrency 1 20 --json result.json
+
+``--py-spy FILE`` samples the component with py-spy during the last load run (raw
+collapsed stacks; py-spy must be installed in the venv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import concurrent.futures
+import json
+import logging
+import math
+import os
+import re
+import resource
+import secrets
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT))
+
+from prosody_server import ProsodyServer  # noqa: E402
+from redis_server import RedisServer, free_port, wait_for_port  # noqa: E402
+
+TEST_PRIVKEY = ROOT / "demo" / "test-keys" / "test-privkey.pem"
+TEST_PUBKEY = ROOT / "demo" / "test-keys" / "test-pubkey.pem"
+ATTRS = {"fullname": "Juliet Capulet", "email": "juliet@capulet.lit", "bsn": "999990019",
+         "city": "Verona"}
+PURPOSE = "report_move"
+AGENT_PASSWORD = "bench-only-" + secrets.token_hex(8)
+AGENT_DOMAIN = "agents.idchat.localhost"
+GUEST_DOMAIN = "guest.idchat.localhost"
+MUC_DOMAIN = "rooms.idchat.localhost"
+COMPONENT_DOMAIN = "component.idchat.localhost"
+CITIZEN_NICK = "Inwoner"  # component/chats.py CITIZEN_NICK
+try:  # the most max-chats the component accepts in an agent's presence
+    from component.handlers.agent import MAX_CHATS_LIMIT
+except (ImportError, AttributeError):  # pragma: no cover - older or reorganised component
+    MAX_CHATS_LIMIT = 20
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+STEP_TIMEOUT = 15.0       # any single wait of a session
+MINT_CHUNK = 200
+RATE_CAP = 150            # sessions/s assumed at most, for the default number of tokens
+CONFIG_RE = re.compile(
+    r'<script type="application/json" id="idchat-config">(.*?)</script>', re.S)
+
+# --------------------------------------------------------------------------- tokens
+
+_MINT_KEYS: tuple[Any, Any] | None = None
+
+
+def _mint_init() -> None:
+    global _MINT_KEYS
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
+    from cryptography.hazmat.primitives import serialization
+    _MINT_KEYS = (serialization.load_pem_public_key(TEST_PUBKEY.read_bytes()),
+                  serialization.load_pem_private_key(TEST_PRIVKEY.read_bytes(), None))
+
+
+def _mint_chunk(count: int, lifetime: int) -> list[str]:
+    from xmpp_plugin.simulator import auth_claims, mint_token
+    assert _MINT_KEYS is not None
+    enc_key, sign_key = _MINT_KEYS
+    out = []
+    for _ in range(count):
+        claims = auth_claims(ATTRS, lifetime=lifetime)
+        # RS256 is deterministic: without a unique claim, two tokens minted in the same
+        # second would be the same token, and the second session would get 409 replayed.
+        claims["jti"] = uuid.uuid4().hex
+        out.append(mint_token(claims, enc_key, sign_key))
+    return out
+
+
+def mint_tokens(count: int, lifetime: int, processes: int) -> list[str]:
+    chunks = [MINT_CHUNK] * (count // MINT_CHUNK) + ([count % MINT_CHUNK] if count % MINT_CHUNK else [])
+    tokens: list[str] = []
+    with concurrent.futures.ProcessPoolExecutor(processes, initializer=_mint_init) as pool:
+        for batch in pool.map(_mint_chunk, chunks, [lifetime] * len(chunks)):
+            tokens.extend(batch)
+    assert len(set(tokens)) == len(tokens), "minted tokens must be unique"
+    return tokens
+
+
+# --------------------------------------------------------------------------- /proc
+
+def proc_cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def machine_busy_seconds() -> float:
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def wait_for_quiet(max_wait: float, threshold_pct: float, log: Any) -> float:
+    """Wait (at most ``max_wait`` s) until other processes use under ``threshold_pct`` % of a
+    CPU, measured over 1 s while the stack idles. Returns the last value."""
+    deadline = time.monotonic() + max_wait
+    said = False
+    while True:
+        busy0, own0 = machine_busy_seconds(), time.process_time()
+        time.sleep(1.0)
+        other = 100 * ((machine_busy_seconds() - busy0) - (time.process_time() - own0))
+        if other < threshold_pct or time.monotonic() >= deadline:
+            return other
+        if not said:
+            print(f"the machine is busy (other processes: {other:.0f} % of a CPU); waiting up to "
+                  f"{max_wait:g} s for it to quieten ...", file=log)
+            said = True
+
+
+def rss_kib(pid: int, name: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(name + ":"):
+            return int(line.split()[1])
+    raise KeyError(name)
+
+
+def redis_commandstats(port: int) -> dict[str, int]:
+    """Calls per command since Redis started (INFO commandstats), over a raw socket."""
+    import socket
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"INFO commandstats\r\n")
+        buf = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            buf += chunk
+            head, _, rest = buf.partition(b"\r\n")
+            if head.startswith(b"$") and len(rest) >= int(head[1:]):
+                break
+    out = {}
+    for line in buf.decode().splitlines():
+        m = re.match(r"cmdstat_([^:]+):calls=(\d+)", line)
+        if m:
+            out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    if not sorted_values:
+        return math.nan
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def median(values: list[float]) -> float:
+    return percentile(sorted(values), 50)
+
+
+# --------------------------------------------------------------------------- the stack
+
+class PyService:
+    """``python -m <module>`` as a child process with its own log file."""
+
+    def __init__(self, name: str, module: str, env: dict[str, str], workdir: Path) -> None:
+        self.name, self.module, self.env = name, module, env
+        self.log_path = workdir / f"{name}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as log:
+            # A session of its own: Ctrl-C reaches the benchmark, which stops us in order.
+            self.proc = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT,
+                                         env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=log, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        if not text:
+            return ""
+        return "\n".join([f"--- {self.name} log (tail) ---", *text[-lines:], ""])
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+class Stack:
+    """Redis, Prosody, the HTTP service and the component, each its own process."""
+
+    def __init__(self, workdir: Path, agent_names: list[str],
+                 prosody_config: Path | None = None) -> None:
+        self.workdir = workdir
+        self.agent_names = agent_names
+        self.redis = RedisServer(workdir / "redis")
+        self.http_port = free_port()
+        self.base = f"http://127.0.0.1:{self.http_port}"
+        self.xmpp_env = {
+            "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
+            "IDCHAT_XMPP_C2S_PORT": str(free_port()),
+            "IDCHAT_XMPP_COMPONENT_PORT": str(free_port()),
+            "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
+            "IDCHAT_HTTP_EXTERNAL_URL": self.base,
+        }
+        self.prosody = ProsodyServer(workdir / "prosody", self.xmpp_env)
+        if prosody_config is not None:  # an experiment: another configuration file
+            self.prosody.config_path = prosody_config.resolve()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("IDCHAT_")}
+        env.update(self.xmpp_env)
+        env.update({
+            "IDCHAT_HTTP_HOST": "127.0.0.1",
+            "IDCHAT_HTTP_PORT": str(self.http_port),
+            "IDCHAT_HTTP_INTERNAL_URL": self.base,
+            "IDCHAT_REDIS_URL": self.redis.url,
+            "IDCHAT_TOKENS_DECRYPTION_PRIVKEY_TYPE": "RSA",
+            "IDCHAT_TOKENS_DECRYPTION_PRIVKEY_FILE": str(TEST_PRIVKEY),
+            "IDCHAT_TOKENS_SIGNATURE_PUBKEY_TYPE": "RSA",
+            "IDCHAT_TOKENS_SIGNATURE_PUBKEY_FILE": str(TEST_PUBKEY),
+            "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
+            "IDCHAT_XMPP_WEBSOCKET_URL":
+                f"ws://127.0.0.1:{self.xmpp_env['IDCHAT_XMPP_HTTP_PORT']}/xmpp-websocket",
+            "IDCHAT_LOG_LEVEL": "WARNING",
+            "IDCHAT_LOG_AUDIT_FILE": str(workdir / "audit.log"),
+        })
+        self.env = env
+        self.http = PyService("http-service", "xmpp_plugin", env, workdir)
+        self.component = PyService("component", "component", env, workdir)
+
+    @property
+    def c2s_port(self) -> int:
+        return self.prosody.c2s_port
+
+    def pids(self) -> dict[str, int]:
+        assert self.redis.proc is not None and self.prosody.pid is not None
+        return {"prosody": self.prosody.pid, "redis": self.redis.proc.pid,
+                "http": self.http.pid, "component": self.component.pid}
+
+    def start(self, log: Any) -> None:
+        t = time.perf_counter()
+        self.redis.start()
+        (self.workdir / "prosody").mkdir(parents=True, exist_ok=True)
+        self.prosody.start()
+        with ThreadPoolExecutor(4) as pool:  # prosodyctl takes a few hundred ms per account
+            list(pool.map(lambda n: self.prosody.register(n, AGENT_DOMAIN, AGENT_PASSWORD),
+                          self.agent_names))
+        self.http.start()
+        wait_for_port(self.http_port, 30, self.http.proc)
+        self.component.start()
+        self._wait_ready(30)
+        print(f"stack up in {time.perf_counter() - t:.1f} s: Redis {self.redis.url}, Prosody pid "
+              f"{self.prosody.pid} (c2s {self.c2s_port}), HTTP pid {self.http.pid} on {self.base}, "
+              f"component pid {self.component.pid}; {len(self.agent_names)} agent accounts",
+              file=log)
+
+    def _wait_ready(self, timeout: float) -> None:
+        """/readyz is 200 when Redis answers and the component reports itself alive."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                with urllib.request.urlopen(f"{self.base}/readyz", timeout=2) as resp:
+                    if resp.status == 200:
+                        return
+            except (OSError, urllib.error.HTTPError):
+                pass
+            time.sleep(0.1)
+        raise TimeoutError("the component did not become ready (GET /readyz) in time")
+
+    def check_alive(self) -> None:
+        for name, ok in (("Redis", self.redis.is_running()), ("Prosody", self.prosody.is_running()),
+                         ("the HTTP service", self.http.alive()),
+                         ("the component", self.component.alive())):
+            if not ok and (name != "the component" or self.component.proc is not None) \
+                    and (name != "the HTTP service" or self.http.proc is not None):
+                raise RuntimeError(f"{name} is not running")
+
+    def log_tails(self) -> str:
+        return self.http.log_tail() + self.component.log_tail() + self.prosody.log_tail(15) + "\n"
+
+    def stop(self) -> None:
+        for step in (self.component.stop, self.http.stop, self.prosody.stop, self.redis.stop):
+            try:
+                step()
+            except Exception as exc:  # noqa: BLE001 - stop the rest regardless
+                print(f"while stopping: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------- XMPP clients
+
+# Adapted from tests/integration/xmpp_clients.py. Loopback only, test settings: no STARTTLS,
+# SASL PLAIN without TLS. One shared SSL context: slixmpp otherwise builds a default context
+# with the system CA store for every client (~45 ms of CPU each), never used here.
+_SSL = ssl.create_default_context()
+_stanzas_registered = False
+
+
+def _register_stanzas() -> None:
+    global _stanzas_registered
+    if not _stanzas_registered:
+        from component.protocol import stanza
+        stanza.register()
+        _stanzas_registered = True
+
+
+def make_client(jid: str, password: str, **kwargs: Any) -> Any:
+    from slixmpp import ClientXMPP
+    _register_stanzas()
+    xmpp = ClientXMPP(jid, password, ssl_context=_SSL, **kwargs)
+    xmpp.enable_starttls = False
+    xmpp.enable_direct_tls = False
+    xmpp.enable_plaintext = True
+    xmpp.whitespace_keepalive = False
+    xmpp.plugin["feature_mechanisms"].unencrypted_plain = True
+    for plugin in ("xep_0030", "xep_0004", "xep_0045"):
+        xmpp.register_plugin(plugin)
+    return xmpp
+
+
+async def start_session(xmpp: Any, port: int, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    outcome: asyncio.Future[str | None] = loop.create_future()
+
+    def finish(reason: str | None) -> None:
+        if not outcome.done():
+            outcome.set_result(reason)
+
+    handlers: dict[str, Any] = {
+        "session_start": lambda _e: finish(None),
+        "stream_error": lambda e: finish(f"stream error {e['condition']}"),
+        "failed_all_auth": lambda _e: finish("authentication failed"),
+        "connection_failed": lambda e: finish(f"connection failed: {e}"),
+        "disconnected": lambda e: finish(f"disconnected: {e}"),
+    }
+    for name, handler in handlers.items():
+        xmpp.add_event_handler(name, handler)
+    try:
+        xmpp.connect("127.0.0.1", port)
+        try:
+            reason = await asyncio.wait_for(outcome, timeout)
+        except asyncio.TimeoutError:
+            reason = "no session in time"
+    finally:
+        for name, handler in handlers.items():
+            xmpp.del_event_handler(name, handler)
+    if reason is not None:
+        await close_client(xmpp, wait=0)
+        raise StepError("xmpp-connect", reason)
+
+
+async def close_client(xmpp: Any, wait: float = 1.0) -> None:
+    xmpp.cancel_connection_attempt()
+    try:
+        await xmpp.disconnect(wait=wait)
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+    finally:
+        xmpp.abort()
+        # slixmpp keeps its send-queue task running after the stream ended: stop it, or
+        # thousands of them linger (and are reported as destroyed while pending at exit).
+        task = getattr(xmpp, "_run_out_filters", None)
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+
+async def join_room(xmpp: Any, room: str, nick: str, timeout: float = STEP_TIMEOUT) -> None:
+    """Join and wait for our own presence; any presence error from the room ends the wait
+    (Prosody's refusals carry no muc#user payload, so slixmpp alone would only time out)."""
+    from slixmpp import JID
+    rjid = JID(room)
+    refused: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+    def on_error(pres: Any) -> None:
+        if pres["from"].bare == rjid.bare and not refused.done():
+            refused.set_result(pres["error"]["condition"])
+
+    xmpp.add_event_handler("presence_error", on_error)
+    join = asyncio.ensure_future(xmpp.plugin["xep_0045"].join_muc_wait(
+        rjid, nick, maxstanzas=0, timeout=timeout))
+    try:
+        await asyncio.wait({join, refused}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        if refused.done():
+            raise StepError("join", f"refused: {refused.result()}")
+        if not join.done():
+            raise StepError("join", "timeout")
+        join.result()
+    finally:
+        xmpp.del_event_handler("presence_error", on_error)
+        if not join.done():
+            join.cancel()
+            await asyncio.gather(join, return_exceptions=True)
+
+
+class StepError(Exception):
+    def __init__(self, step: str, detail: str = "") -> None:
+        super().__init__(f"{step}: {detail}" if detail else step)
+        self.step = step
+
+
+class Inbox:
+    """Room messages by body: a waiter may come before or after its message."""
+
+    def __init__(self) -> None:
+        self._slots: dict[str, asyncio.Future[float]] = {}
+
+    def _slot(self, key: str) -> asyncio.Future[float]:
+        fut = self._slots.get(key)
+        if fut is None:
+            fut = self._slots[key] = asyncio.get_running_loop().create_future()
+        return fut
+
+    def arrived(self, key: str) -> None:
+        fut = self._slot(key)
+        if not fut.done():
+            fut.set_result(time.perf_counter())
+
+    async def wait(self, key: str, step: str) -> float:
+        fut = self._slot(key)
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), STEP_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise StepError(step, "timeout") from None
+        finally:
+            self._slots.pop(key, None)
+
+
+# --------------------------------------------------------------------------- actors
+
+@dataclass
+class ChatRec:
+    """What both sides of one chat record (perf_counter seconds)."""
+    t_offer: float = math.nan
+    t_attrs: float = math.nan
+    t_accepted: float = math.nan
+    t_agent_joined: float = math.nan
+    attr_fields: int = 0
+    ready: asyncio.Future[None] | None = None  # agent accepted, has attributes, is in the room
+    agent: "AgentActor | None" = None
+
+    def ready_future(self) -> asyncio.Future[None]:
+        if self.ready is None:
+            self.ready = asyncio.get_running_loop().create_future()
+        return self.ready
+
+
+class Hub:
+    """Shared by the agents and citizens of this process: per-chat records, counters."""
+
+    def __init__(self, hold: bool = False) -> None:
+        self.chats: dict[str, ChatRec] = {}
+        self.hold = hold  # memory mode: agents accept and join, then keep the chat open
+        self.agent_errors: dict[str, int] = {}
+
+    def rec(self, cid: str) -> ChatRec:
+        rec = self.chats.get(cid)
+        if rec is None:
+            rec = self.chats[cid] = ChatRec()
+        return rec
+
+    def agent_error(self, kind: str) -> None:
+        self.agent_errors[kind] = self.agent_errors.get(kind, 0) + 1
+
+
+class AgentActor:
+    """An agent who accepts every offer at once, then (load mode) talks and ends the chat."""
+
+    def __init__(self, hub: Hub, xmpp: Any, nick: str) -> None:
+        from slixmpp.xmlstream.handler import Callback
+        from slixmpp.xmlstream.matcher import StanzaPath
+        self.hub, self.xmpp, self.nick = hub, xmpp, nick
+        self.inbox = Inbox()
+        self.citizen_in: dict[str, asyncio.Event] = {}
+        self.confirmed = asyncio.Event()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.open_chats: set[str] = set()
+        xmpp.register_handler(Callback("bench headline", StanzaPath("message@type=headline"),
+                                       self._on_headline))
+        xmpp.add_event_handler("groupchat_message", self._on_groupchat)
+        xmpp.add_event_handler("groupchat_presence", self._on_room_presence)
+        xmpp.add_event_handler("presence", self._on_presence)
+
+    def _on_presence(self, pres: Any) -> None:
+        if pres["from"].bare == COMPONENT_DOMAIN and pres["idchat_agent"]["available"] == "true":
+            self.confirmed.set()
+
+    def _on_headline(self, msg: Any) -> None:
+        now = time.perf_counter()
+        xml = msg.xml
+        from component.protocol.stanza import NS
+        if xml.find(f"{{{NS}}}offer") is not None:
+            offer = msg["idchat_offer"]
+            task = asyncio.ensure_future(self._take(offer["id"], offer["chat"], now))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        elif xml.find(f"{{{NS}}}attributes") is not None:
+            el = msg["idchat_attributes"]
+            rec = self.hub.rec(el["chat"])
+            rec.t_attrs = now
+            rec.attr_fields = len(el["form"].get_fields())
+        elif xml.find(f"{{{NS}}}ended") is not None:
+            cid = msg["idchat_ended"]["chat"]
+            self.open_chats.discard(cid)
+            self.citizen_in.pop(cid, None)
+        elif xml.find(f"{{{NS}}}revoke") is not None:
+            self.hub.agent_error("offer revoked")
+
+    def _on_groupchat(self, msg: Any) -> None:
+        if msg["from"].resource == CITIZEN_NICK:
+            self.inbox.arrived(msg["body"])
+
+    def _on_room_presence(self, pres: Any) -> None:
+        if pres["from"].resource == CITIZEN_NICK and pres["type"] != "unavailable":
+            cid = pres["from"].user
+            ev = self.citizen_in.get(cid)
+            if ev is None:
+                ev = self.citizen_in[cid] = asyncio.Event()
+            ev.set()
+
+    async def available(self, max_chats: int) -> None:
+        pres = self.xmpp.make_presence(pto=COMPONENT_DOMAIN)
+        pres["idchat_agent"]["max-chats"] = str(max_chats)
+        pres.send()
+        try:
+            await asyncio.wait_for(self.confirmed.wait(), 10)
+        except asyncio.TimeoutError:
+            raise RuntimeError(f"agent {self.nick}: the component did not confirm availability") \
+                from None
+
+    async def iq(self, kind: str, ptype: str = "set", **attrs: str) -> Any:
+        iq = self.xmpp.make_iq(ito=COMPONENT_DOMAIN, itype=ptype)
+        el = iq[kind]
+        for k, v in attrs.items():
+            el[k] = v
+        return await iq.send(timeout=STEP_TIMEOUT)
+
+    async def _take(self, oid: str, cid: str, t_offer: float) -> None:
+        rec = self.hub.rec(cid)
+        rec.t_offer = t_offer
+        rec.agent = self
+        try:
+            accepted = (await self.iq("idchat_accept", offer=oid))["idchat_accepted"]
+            rec.t_accepted = time.perf_counter()
+            self.open_chats.add(cid)
+            await join_room(self.xmpp, accepted["room"], self.nick)
+            rec.t_agent_joined = time.perf_counter()
+            ev = self.citizen_in.get(cid)
+            if ev is None:
+                ev = self.citizen_in[cid] = asyncio.Event()
+            try:
+                await asyncio.wait_for(ev.wait(), STEP_TIMEOUT)
+            except asyncio.TimeoutError:
+                raise StepError("agent: citizen in room", "timeout") from None
+            if math.isnan(rec.t_attrs):  # sent before the accept result: should be here
+                raise StepError("agent: attributes", "missing")
+            fut = rec.ready_future()
+            if not fut.done():
+                fut.set_result(None)
+            if self.hub.hold:
+                return
+            room = accepted["room"]
+            self.say(room, f"a1 {cid}")
+            await self.inbox.wait(f"c1 {cid}", "agent: c1")
+            self.say(room, f"a2 {cid}")
+            await self.inbox.wait(f"c2 {cid}", "agent: c2")
+            await self.iq("idchat_end", chat=cid)
+        except StepError as exc:
+            self.hub.agent_error(exc.step)
+            self._fail(rec, exc)
+        except Exception as exc:  # noqa: BLE001 - IqError, IqTimeout, ...
+            kind = f"agent: {type(exc).__name__}"
+            if hasattr(exc, "iq"):
+                kind += f" {exc.iq['error']['condition']}"
+            self.hub.agent_error(kind)
+            self._fail(rec, exc)
+
+    @staticmethod
+    def _fail(rec: ChatRec, exc: BaseException) -> None:
+        fut = rec.ready_future()
+        if not fut.done():
+            fut.set_exception(StepError("agent", str(exc)))
+            fut.exception()  # retrieved: no "never retrieved" warning when nobody waits
+
+    def say(self, room: str, text: str) -> None:
+        from slixmpp import JID
+        self.xmpp.send_message(mto=JID(room), mbody=text, mtype="groupchat")
+
+    async def end_chat(self, cid: str) -> None:
+        await self.iq("idchat_end", chat=cid)
+
+
+@dataclass
+class SessionTimes:
+    t0: float
+    start: float
+    page: float
+    connect: float
+    claim: float
+    joined: float
+    offer: float
+    attrs: float
+    done: float
+
+
+class Citizen:
+    """One browser: the two HTTP requests, then an anonymous guest through the chat."""
+
+    def __init__(self, hub: Hub, http: Any, base: str, c2s_port: int) -> None:
+        self.hub, self.http, self.base, self.port = hub, http, base, c2s_port
+        self.xmpp: Any = None
+        self.cid = ""
+        self.ended: asyncio.Future[float] | None = None
+        self.inbox = Inbox()
+
+    async def _start_and_page(self, token: str) -> tuple[float, float, str]:
+        import aiohttp
+        body = json.dumps({"purpose": PURPOSE, "auth_result": token}).encode()
+        try:
+            async with self.http.post(f"{self.base}/start_communication", data=body,
+                                      headers={"Content-Type": "application/json"}) as resp:
+                raw = await resp.read()
+                if resp.status != 200:
+                    raise StepError("start_communication", str(resp.status))
+            t_start = time.perf_counter()
+            client_url = json.loads(raw)["client_url"]
+            if not client_url.startswith(self.base + "/"):  # only our loopback service
+                raise StepError("start_communication", f"unexpected client_url {client_url!r}")
+            async with self.http.get(client_url, headers={"Accept": "text/html"}) as resp:
+                page = await resp.text()
+                if resp.status != 200:
+                    raise StepError("client_url", str(resp.status))
+                cookies = resp.headers.getall("Set-Cookie", [])
+        except aiohttp.ClientError as exc:
+            raise StepError("http", type(exc).__name__) from None
+        t_page = time.perf_counter()
+        match = CONFIG_RE.search(page)
+        if match is None:
+            raise StepError("client_url", "no idchat-config")
+        ticket = json.loads(match.group(1))["ticket"]
+        if not any(c.startswith("idchat_browser=") for c in cookies):
+            raise StepError("client_url", "no browser cookie")
+        return t_start, t_page, ticket
+
+    async def open(self, token: str) -> tuple[float, float, float, float, float, float]:
+        """Up to and including joining the room; returns the timestamps so far."""
+        from slixmpp.xmlstream.handler import Callback
+        from slixmpp.xmlstream.matcher import StanzaPath
+        t0 = time.perf_counter()
+        t_start, t_page, ticket = await self._start_and_page(token)
+        xmpp = self.xmpp = make_client(GUEST_DOMAIN, "", sasl_mech="ANONYMOUS")
+        self.ended = asyncio.get_running_loop().create_future()
+        xmpp.register_handler(Callback("bench status", StanzaPath("message@type=headline"),
+                                       self._on_headline))
+        xmpp.add_event_handler("groupchat_message", self._on_groupchat)
+        await start_session(xmpp, self.port)
+        t_conn = time.perf_counter()
+        iq = xmpp.make_iq(ito=COMPONENT_DOMAIN, itype="set")
+        iq["idchat_claim"]["ticket"] = ticket
+        try:
+            claimed = (await iq.send(timeout=STEP_TIMEOUT))["idchat_claimed"]
+        except Exception as exc:  # noqa: BLE001
+            cond = exc.iq["error"]["condition"] if hasattr(exc, "iq") else ""
+            raise StepError("claim", f"{type(exc).__name__} {cond}".strip()) from None
+        t_claim = time.perf_counter()
+        self.cid = claimed["room"].split("@", 1)[0]
+        await join_room(xmpp, claimed["room"], claimed["nick"])
+        return t0, t_start, t_page, t_conn, t_claim, time.perf_counter()
+
+    def _on_headline(self, msg: Any) -> None:
+        st = msg["idchat_status"]
+        if st["state"] == "ended" and self.ended is not None and not self.ended.done():
+            self.ended.set_result(time.perf_counter())
+
+    def _on_groupchat(self, msg: Any) -> None:
+        nick = msg["from"].resource
+        if nick and nick != CITIZEN_NICK and msg["body"]:
+            self.inbox.arrived(msg["body"])
+
+    async def wait_ready(self) -> ChatRec:
+        rec = self.hub.rec(self.cid)
+        try:
+            await asyncio.wait_for(asyncio.shield(rec.ready_future()), STEP_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise StepError("agent ready", "timeout") from None
+        return rec
+
+    async def run(self, token: str) -> SessionTimes:
+        from slixmpp import JID
+        t0, t_start, t_page, t_conn, t_claim, t_joined = await self.open(token)
+        cid, room = self.cid, JID(f"{self.cid}@{MUC_DOMAIN}")
+        await self.inbox.wait(f"a1 {cid}", "citizen: a1")
+        self.xmpp.send_message(mto=room, mbody=f"c1 {cid}", mtype="groupchat")
+        await self.inbox.wait(f"a2 {cid}", "citizen: a2")
+        self.xmpp.send_message(mto=room, mbody=f"c2 {cid}", mtype="groupchat")
+        assert self.ended is not None
+        try:
+            t_done = await asyncio.wait_for(asyncio.shield(self.ended), STEP_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise StepError("citizen: ended", "timeout") from None
+        rec = self.hub.chats.pop(cid, None)
+        if rec is None or math.isnan(rec.t_attrs):
+            raise StepError("attributes", "never reached the agent")
+        return SessionTimes(t0, t_start, t_page, t_conn, t_claim, t_joined, rec.t_offer,
+                            rec.t_attrs, t_done)
+
+    async def abandon(self) -> None:
+        """After an error: end the chat as the citizen (best effort), then log out."""
+        if self.xmpp is None:
+            return
+        if self.cid and self.ended is not None and not self.ended.done():
+            try:
+                iq = self.xmpp.make_iq(ito=COMPONENT_DOMAIN, itype="set")
+                iq["idchat_end"]
+                await iq.send(timeout=3)
+            except Exception:  # noqa: BLE001
+                pass
+        self.hub.chats.pop(self.cid, None)
+        await self.close()
+
+    async def close(self) -> None:
+        if self.xmpp is not None:
+            await close_client(self.xmpp)
+            self.xmpp = None
+
+
+async def connect_agents(hub: Hub, names: list[str], port: int, max_chats: int) -> list[AgentActor]:
+    async def one(name: str) -> AgentActor:
+        xmpp = make_client(f"{name}@{AGENT_DOMAIN}", AGENT_PASSWORD)
+        agent = AgentActor(hub, xmpp, name.capitalize())
+        await start_session(xmpp, port)
+        await agent.available(max_chats)
+        return agent
+    agents = []
+    for i in range(0, len(names), 10):  # a few at a time: the login is the expensive part
+        agents.extend(await asyncio.gather(*(one(n) for n in names[i:i + 10])))
+    return agents
+
+
+async def close_agents(agents: list[AgentActor]) -> None:
+    for agent in agents:
+        for task in list(agent.tasks):
+            task.cancel()
+    await asyncio.gather(*(t for a in agents for t in a.tasks), return_exceptions=True)
+    await asyncio.gather(*(close_client(a.xmpp) for a in agents), return_exceptions=True)
+
+
+def http_session(limit: int) -> Any:
+    import aiohttp
+    # Every citizen is another browser: no shared cookie jar (the cookie is checked by hand).
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=limit),
+                                 cookie_jar=aiohttp.DummyCookieJar(),
+                                 timeout=aiohttp.ClientTimeout(total=STEP_TIMEOUT))
+
+
+# --------------------------------------------------------------------------- load runs
+
+@dataclass
+class RunResult:
+    concurrency: int
+    agents: int
+    max_chats: int
+    warmup_s: float
+    planned_s: float
+    measured_s: float = 0.0
+    sessions_ok: int = 0
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    agent_error_kinds: dict[str, int] = field(default_factory=dict)
+    sessions_per_s: float = 0.0
+    setup_p50_ms: float = math.nan
+    setup_p95_ms: float = math.nan
+    setup_p99_ms: float = math.nan
+    setup_max_ms: float = math.nan
+    session_p50_ms: float = math.nan
+    session_p99_ms: float = math.nan
+    # medians of the steps of the setup, ms
+    step_ms: dict[str, float] = field(default_factory=dict)
+    cpu_s_per_session: dict[str, float] = field(default_factory=dict)
+    cpu_pct: dict[str, float] = field(default_factory=dict)
+    redis_calls_per_session: dict[str, float] = field(default_factory=dict)
+    tokens_exhausted: bool = False
+
+
+STEPS = ("start_communication", "client_url page", "guest login", "claim", "join room",
+         "joined -> offer", "offer -> attributes", "attributes -> ended")
+
+
+async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_names: list[str],
+                   max_chats: int, warmup: float, duration: float, py_spy: Path | None,
+                   log: Any) -> RunResult:
+    hub = Hub()
+    result = RunResult(concurrency=concurrency, agents=len(agent_names), max_chats=max_chats,
+                       warmup_s=warmup, planned_s=duration)
+    agents = await connect_agents(hub, agent_names, stack.c2s_port, max_chats)
+    times: list[SessionTimes] = []
+    errors: dict[str, int] = {}
+    window = {"start": math.inf, "stopping": False, "last_end": 0.0}
+    spy: subprocess.Popen[bytes] | None = None
+
+    async def worker(http: Any) -> None:
+        while not window["stopping"] and tokens:
+            token = tokens.pop()
+            measured = time.perf_counter() >= window["start"]
+            citizen = Citizen(hub, http, stack.base, stack.c2s_port)
+            try:
+                t = await citizen.run(token)
+            except StepError as exc:
+                if measured:
+                    errors[exc.step] = errors.get(exc.step, 0) + 1
+                await citizen.abandon()
+                await asyncio.sleep(0.05)
+                continue
+            await citizen.close()
+            if measured:
+                times.append(t)
+                window["last_end"] = max(window["last_end"], t.done)
+
+    async with http_session(concurrency + 2) as http:
+        workers = [asyncio.ensure_future(worker(http)) for _ in range(concurrency)]
+        try:
+            await asyncio.sleep(warmup)
+            pids = stack.pids()
+            cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+            cpu0["load generator"] = time.process_time()
+            busy0 = machine_busy_seconds()
+            cmd0 = redis_commandstats(stack.redis.port)
+            window["start"] = time.perf_counter()
+            if py_spy is not None:
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
+                     str(stack.component.pid), "--duration", str(max(1, int(duration))),
+                     "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(py_spy)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = window["start"] + duration
+            while time.perf_counter() < deadline:
+                if not tokens:
+                    result.tokens_exhausted = True
+                    break
+                if all(w.done() for w in workers):
+                    break
+                stack.check_alive()
+                await asyncio.sleep(min(0.1, max(0.0, deadline - time.perf_counter())))
+            window["stopping"] = True
+            await asyncio.wait_for(asyncio.gather(*workers), STEP_TIMEOUT * 6)
+            end = window["last_end"] if times else time.perf_counter()
+            cpu1 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+            cpu1["load generator"] = time.process_time()
+            busy1 = machine_busy_seconds()
+            cmd1 = redis_commandstats(stack.redis.port)
+        finally:
+            window["stopping"] = True
+            for w in workers:
+                w.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if spy is not None:
+                try:
+                    spy.wait(duration + 30)
+                except subprocess.TimeoutExpired:
+                    spy.terminate()
+                    spy.wait()
+            await close_agents(agents)
+
+    elapsed = end - window["start"]
+    setup = sorted((t.attrs - t.t0) * 1000 for t in times)
+    whole = sorted((t.done - t.t0) * 1000 for t in times)
+    result.measured_s = elapsed
+    result.sessions_ok = len(times)
+    result.errors = sum(errors.values())
+    result.error_kinds = errors
+    result.agent_error_kinds = dict(hub.agent_errors)
+    result.sessions_per_s = len(times) / elapsed if elapsed > 0 else 0.0
+    result.setup_p50_ms, result.setup_p95_ms, result.setup_p99_ms = (
+        percentile(setup, p) for p in (50, 95, 99))
+    result.setup_max_ms = setup[-1] if setup else math.nan
+    result.session_p50_ms, result.session_p99_ms = percentile(whole, 50), percentile(whole, 99)
+    pairs = (("t0", "start"), ("start", "page"), ("page", "connect"), ("connect", "claim"),
+             ("claim", "joined"), ("joined", "offer"), ("offer", "attrs"), ("attrs", "done"))
+    for name, (a, b) in zip(STEPS, pairs):
+        result.step_ms[name] = median([(getattr(t, b) - getattr(t, a)) * 1000 for t in times])
+    if times:
+        # A citizen's offer may come before its own join completes: then the step is negative.
+        result.step_ms["claim -> offer"] = median([(t.offer - t.claim) * 1000 for t in times])
+    if elapsed > 0:
+        total = 0.0
+        for name in cpu0:
+            used = cpu1[name] - cpu0[name]
+            total += used
+            result.cpu_pct[name] = 100 * used / elapsed
+            result.cpu_s_per_session[name] = used / len(times) if times else math.nan
+        result.cpu_pct["other"] = max(0.0, 100 * ((busy1 - busy0) - total) / elapsed)
+    if times:
+        # Both the HTTP service and the component; sessions in flight at the window's edges
+        # make this approximate (closed loop: the same number start and end).
+        calls = {k: (v - cmd0.get(k, 0)) / len(times) for k, v in cmd1.items()}
+        calls.pop("info", None)
+        result.redis_calls_per_session = {k: round(v, 2) for k, v in
+                                          sorted(calls.items(), key=lambda kv: -kv[1]) if v > 0}
+    return result
+
+
+# --------------------------------------------------------------------------- memory run
+
+async def warm_up(stack: Stack, tokens: list[str], agent_names: list[str], max_chats: int,
+                  sessions: int = 8, concurrency: int = 2) -> None:
+    """Whole sessions, unmeasured; fails when none completes."""
+    hub = Hub()
+    agents = await connect_agents(hub, agent_names, stack.c2s_port, max_chats)
+    ok, errors = 0, []
+    try:
+        async with http_session(concurrency + 2) as http:
+            for _ in range(0, sessions, concurrency):
+                citizens = [Citizen(hub, http, stack.base, stack.c2s_port)
+                            for _ in range(concurrency)]
+                outcomes = await asyncio.gather(*(c.run(tokens.pop()) for c in citizens),
+                                                return_exceptions=True)
+                for c, outcome in zip(citizens, outcomes):
+                    if isinstance(outcome, BaseException):
+                        errors.append(str(outcome))
+                        await c.abandon()
+                    else:
+                        ok += 1
+                        await c.close()
+    finally:
+        await close_agents(agents)
+    if ok == 0:
+        raise RuntimeError(f"warm-up: no session completed: {errors[:3]} {hub.agent_errors}")
+
+
+@dataclass
+class MemoryResult:
+    chats_requested: int
+    agents: int
+    max_chats: int
+    chats_open: int = 0
+    open_s: float = 0.0
+    errors: dict[str, int] = field(default_factory=dict)
+    component_idle_kib: int = 0
+    component_loaded_kib: int = 0
+    component_after_end_kib: int = 0
+    component_delta_per_1000_mib: float = math.nan
+    prosody_delta_per_1000_mib: float = math.nan
+    redis_delta_per_1000_mib: float = math.nan
+    ended: int = 0
+    end_s: float = 0.0
+    # per slice of the opening: [chats open before, after, chats/s, Prosody ms CPU per chat,
+    # component ms CPU per chat]
+    open_slices: list[list[float]] = field(default_factory=list)
+
+
+async def settle(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def run_memory(stack: Stack, tokens: list[str], chats: int, agent_names: list[str],
+                     max_chats: int, log: Any, open_concurrency: int = 25,
+                     time_limit: float = 300.0) -> MemoryResult:
+    res = MemoryResult(chats_requested=chats, agents=len(agent_names), max_chats=max_chats)
+    pids = stack.pids()
+    # Warm-up: a few whole sessions, so the component has imported and cached what it uses.
+    await warm_up(stack, tokens, agent_names[:2], max_chats)
+    hub = Hub(hold=True)
+    agents = await connect_agents(hub, agent_names, stack.c2s_port, max_chats)
+    await settle(2.0)
+    res.component_idle_kib = rss_kib(pids["component"])
+    prosody0, redis0 = rss_kib(pids["prosody"]), rss_kib(pids["redis"])
+    citizens: list[Citizen] = []
+    errors: dict[str, int] = {}
+    sem = asyncio.Semaphore(open_concurrency)
+    deadline = time.perf_counter() + time_limit
+
+    async def open_one(http: Any) -> None:
+        async with sem:
+            if time.perf_counter() > deadline or not tokens:
+                errors["time limit or tokens"] = errors.get("time limit or tokens", 0) + 1
+                return
+            c = Citizen(hub, http, stack.base, stack.c2s_port)
+            try:
+                await c.open(tokens.pop())
+                await c.wait_ready()
+                citizens.append(c)
+            except StepError as exc:
+                errors[exc.step] = errors.get(exc.step, 0) + 1
+                await c.abandon()
+
+    t = time.perf_counter()
+    step = max(1, chats // 4)
+    mark = (0, t, proc_cpu_seconds(pids["prosody"]), proc_cpu_seconds(pids["component"]))
+    try:
+        async with http_session(open_concurrency + 2) as http:
+            tasks = [asyncio.ensure_future(open_one(http)) for _ in range(chats)]
+            done = 0
+            for fut in asyncio.as_completed(tasks):
+                await fut
+                done += 1
+                if len(citizens) - mark[0] >= step or done == chats:
+                    now = (len(citizens), time.perf_counter(), proc_cpu_seconds(pids["prosody"]),
+                           proc_cpu_seconds(pids["component"]))
+                    n = max(1, now[0] - mark[0])
+                    res.open_slices.append([mark[0], now[0], round(n / (now[1] - mark[1]), 1),
+                                            round(1000 * (now[2] - mark[2]) / n, 2),
+                                            round(1000 * (now[3] - mark[3]) / n, 2)])
+                    print(f"  memory: {done}/{chats} chats handled, {now[0]} open "
+                          f"({now[1] - t:.0f} s; this slice {n / (now[1] - mark[1]):.1f} chats/s, "
+                          f"Prosody {1000 * (now[2] - mark[2]) / n:.1f} ms CPU per chat)", file=log)
+                    mark = now
+                    stack.check_alive()
+        res.open_s = time.perf_counter() - t
+        res.chats_open = len(citizens)
+        res.errors = {**errors, **{f"agent: {k}": v for k, v in hub.agent_errors.items()}}
+        await settle(3.0)
+        res.component_loaded_kib = rss_kib(pids["component"])
+        n = max(1, res.chats_open)
+        res.component_delta_per_1000_mib = (res.component_loaded_kib - res.component_idle_kib) \
+            / 1024 * 1000 / n
+        res.prosody_delta_per_1000_mib = (rss_kib(pids["prosody"]) - prosody0) / 1024 * 1000 / n
+        res.redis_delta_per_1000_mib = (rss_kib(pids["redis"]) - redis0) / 1024 * 1000 / n
+        # End them all (the agent ends, as in the load runs), then log everyone out.
+        t = time.perf_counter()
+        end_sem = asyncio.Semaphore(open_concurrency)
+
+        async def end_one(c: Citizen) -> None:
+            async with end_sem:
+                rec = hub.chats.get(c.cid)
+                try:
+                    if rec is not None and rec.agent is not None:
+                        await rec.agent.end_chat(c.cid)
+                        assert c.ended is not None
+                        await asyncio.wait_for(asyncio.shield(c.ended), STEP_TIMEOUT)
+                        res.ended += 1
+                except Exception:  # noqa: BLE001
+                    await c.abandon()
+                await c.close()
+        await asyncio.gather(*(end_one(c) for c in citizens))
+        res.end_s = time.perf_counter() - t
+        await settle(3.0)
+        res.component_after_end_kib = rss_kib(pids["component"])
+    finally:
+        await asyncio.gather(*(c.close() for c in citizens), return_exceptions=True)
+        await close_agents(agents)
+    return res
+
+
+# --------------------------------------------------------------------------- report
+
+AIMS = {"setup_p50_ms_at_1": 20.0, "setup_p99_ms_at_20": 250.0, "sessions_per_s_at_20": 60.0}
+
+
+def fmt(v: float, digits: int = 1) -> str:
+    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def markdown(results: list[RunResult], memory: MemoryResult | None) -> str:
+    out: list[str] = []
+    if results:
+        out += ["### Sessions (closed loop)", "",
+                "| citizens | agents × max-chats | measured s | sessions | errors | sessions/s "
+                "| setup p50 ms | setup p95 ms | setup p99 ms | setup max ms | session p50 ms "
+                "| session p99 ms |",
+                "|" + "---:|" * 12]
+        for r in results:
+            out.append(f"| {r.concurrency} | {r.agents} × {r.max_chats} | {r.measured_s:.1f} "
+                       f"| {r.sessions_ok} | {r.errors} | {r.sessions_per_s:.1f} "
+                       f"| {fmt(r.setup_p50_ms)} | {fmt(r.setup_p95_ms)} | {fmt(r.setup_p99_ms)} "
+                       f"| {fmt(r.setup_max_ms)} | {fmt(r.session_p50_ms)} "
+                       f"| {fmt(r.session_p99_ms)} |")
+        out += ["", "### Where the setup time goes (medians, ms)", "",
+                "| citizens | " + " | ".join(STEPS) + " | claim -> offer |",
+                "|" + "---:|" * (len(STEPS) + 2)]
+        for r in results:
+            out.append(f"| {r.concurrency} | " + " | ".join(
+                fmt(r.step_ms.get(s, math.nan)) for s in (*STEPS, "claim -> offer")) + " |")
+        names = ("prosody", "redis", "http", "component", "load generator")
+        out += ["", "### CPU per complete session (ms of CPU; in brackets: % of one CPU)", "",
+                "| citizens | Prosody | Redis | HTTP service | component | servers total "
+                "| load generator | other |",
+                "|" + "---:|" * 8]
+        for r in results:
+            servers = sum(r.cpu_s_per_session.get(n, math.nan) for n in names[:4])
+            cells = [f"{fmt(1000 * r.cpu_s_per_session.get(n, math.nan), 2)} "
+                     f"({fmt(r.cpu_pct.get(n, math.nan), 0)} %)" for n in names]
+            out.append(f"| {r.concurrency} | " + " | ".join(cells[:4]) +
+                       f" | {fmt(1000 * servers, 2)} | {cells[4]} "
+                       f"| {fmt(r.cpu_pct.get('other', math.nan), 0)} % |")
+        out += ["", "Redis commands per session (HTTP service and component together):", ""]
+        for r in results:
+            total = sum(r.redis_calls_per_session.values())
+            top = ", ".join(f"{k} {v:.1f}" for k, v in list(r.redis_calls_per_session.items())[:12])
+            out.append(f"- {r.concurrency} citizens: {total:.1f} in all ({top})")
+        notes = []
+        for r in results:
+            if r.error_kinds or r.agent_error_kinds:
+                notes.append(f"- {r.concurrency} citizens: errors by step: {r.error_kinds}; "
+                             f"agent side: {r.agent_error_kinds}")
+            if r.tokens_exhausted:
+                notes.append(f"- {r.concurrency} citizens: the pre-minted tokens ran out after "
+                             f"{r.measured_s:.1f} s; raise --sessions")
+            if r.concurrency == 1:
+                ok = r.setup_p50_ms <= AIMS["setup_p50_ms_at_1"]
+                notes.append(f"- aim at 1 citizen: setup p50 ≤ {AIMS['setup_p50_ms_at_1']:g} ms: "
+                             f"**{'MET' if ok else 'NOT MET'}** ({fmt(r.setup_p50_ms)} ms)")
+            if r.concurrency == 20:
+                ok_p = r.setup_p99_ms <= AIMS["setup_p99_ms_at_20"]
+                ok_r = r.sessions_per_s >= AIMS["sessions_per_s_at_20"]
+                notes.append(f"- aims at 20 citizens: setup p99 ≤ {AIMS['setup_p99_ms_at_20']:g} ms "
+                             f"**{'MET' if ok_p else 'NOT MET'}** ({fmt(r.setup_p99_ms)} ms); ≥ "
+                             f"{AIMS['sessions_per_s_at_20']:g} sessions/s "
+                             f"**{'MET' if ok_r else 'NOT MET'}** ({r.sessions_per_s:.1f}/s)")
+        out += [""] + notes if notes else []
+    if memory is not None:
+        m = memory
+        out += ["", "### Component memory with chats held open", "",
+                "| chats open / asked | agents × max-chats | open in s | component RSS idle MiB "
+                "| with chats MiB | after ending MiB | component MiB per 1,000 chats "
+                "| Prosody MiB per 1,000 | Redis MiB per 1,000 |",
+                "|" + "---:|" * 9,
+                f"| {m.chats_open} / {m.chats_requested} | {m.agents} × {m.max_chats} "
+                f"| {m.open_s:.1f} | {m.component_idle_kib / 1024:.1f} "
+                f"| {m.component_loaded_kib / 1024:.1f} | {m.component_after_end_kib / 1024:.1f} "
+                f"| {fmt(m.component_delta_per_1000_mib)} | {fmt(m.prosody_delta_per_1000_mib)} "
+                f"| {fmt(m.redis_delta_per_1000_mib)} |"]
+        if m.errors:
+            out.append(f"\n- errors while opening: {m.errors}")
+        out.append(f"- ended {m.ended} of {m.chats_open} in {m.end_s:.1f} s")
+        out.append("- opening, by slice (chats open before → after: chats/s, ms CPU per chat of "
+                   "Prosody / component): " + "; ".join(
+                       f"{a:.0f}→{b:.0f}: {r:g}/s, {pc:g} / {cc:g}" for a, b, r, pc, cc in m.open_slices))
+    return "\n".join(out)
+
+
+def machine_line() -> str:
+    import slixmpp
+    return (f"Python {sys.version.split()[0]}, slixmpp {slixmpp.__version__}, "
+            f"{os.cpu_count()} CPUs; load generator, Prosody, Redis, HTTP service and component "
+            "on the same machine, loopback only")
+
+
+# --------------------------------------------------------------------------- main
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--concurrency", type=int, nargs="+", default=[1, 20],
+                   help="citizens at once (closed loop); several values run one after another "
+                        "(default: 1 20)")
+    p.add_argument("--duration", type=float, default=20.0,
+                   help="measured seconds per load run (default 20; 0 = no load run)")
+    p.add_argument("--warmup", type=float, default=3.0,
+                   help="unmeasured seconds before each load run (default 3)")
+    p.add_argument("--agents", type=int, default=10,
+                   help="agents in the load runs (default 10)")
+    p.add_argument("--max-chats", type=int, default=MAX_CHATS_LIMIT,
+                   help=f"each agent's max-chats (default and most the component allows: "
+                        f"{MAX_CHATS_LIMIT})")
+    p.add_argument("--chats-for-memory", type=int, default=1000,
+                   help="chats held open to measure the component's memory (default 1000; 0 skips)")
+    p.add_argument("--sessions", type=int, default=None,
+                   help=f"tokens to pre-mint (default: (warmup + duration) × {RATE_CAP} per run "
+                        "+ the memory chats + 200)")
+    p.add_argument("--mint-processes", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--json", metavar="FILE", type=Path,
+                   help="also write the results as JSON to FILE ('-': JSON only, on stdout)")
+    p.add_argument("--py-spy", metavar="FILE", type=Path,
+                   help="sample the component with py-spy during the last load run")
+    p.add_argument("--quiet-wait", type=float, default=30.0, metavar="SECONDS",
+                   help="before each run, wait at most this long for other processes to use "
+                        "under 15 %% of a CPU (default 30; 0 = do not wait)")
+    p.add_argument("--prosody-config", type=Path, default=None, metavar="FILE",
+                   help="for experiments: run Prosody with FILE instead of prosody/prosody.cfg.lua")
+    p.add_argument("--keep-workdir", action="store_true",
+                   help="keep the temporary folder with the logs (printed at the end)")
+    args = p.parse_args(argv)
+    if any(c < 1 or c > 200 for c in args.concurrency):
+        p.error("--concurrency must be between 1 and 200")
+    if not 0 <= args.duration <= 300 or not 0 <= args.warmup <= 60:
+        p.error("--duration must be in [0, 300] and --warmup in [0, 60]")
+    if not 1 <= args.max_chats <= MAX_CHATS_LIMIT:
+        p.error(f"--max-chats must be between 1 and {MAX_CHATS_LIMIT} (the component's limit)")
+    if not 1 <= args.agents <= 200:
+        p.error("--agents must be between 1 and 200")
+    if not 0 <= args.chats_for_memory <= 5000:
+        p.error("--chats-for-memory must be between 0 and 5000")
+    if args.duration == 0:
+        args.concurrency = []
+    if args.sessions is None:
+        args.sessions = (math.ceil((args.warmup + args.duration) * RATE_CAP) * len(args.concurrency)
+                         + args.chats_for_memory + 200)
+    return args
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    log = sys.stderr
+    # slixmpp logs a traceback when a client's queued stanza meets a closed stream at logout;
+    # failures that matter are counted by the benchmark itself.
+    logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 2 * args.chats_for_memory + 500
+    if soft < need:  # clients here, connections in Prosody (a child: inherits the limit)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(need, soft)), hard))
+    mem_agents = math.ceil(args.chats_for_memory / args.max_chats) if args.chats_for_memory else 0
+    names = [f"agent{i:03d}" for i in range(max(args.agents, mem_agents, 2))]
+    planned = len(args.concurrency) * (args.warmup + args.duration)
+    t = time.perf_counter()
+    tokens = mint_tokens(args.sessions, lifetime=int(900 + planned + args.chats_for_memory / 5),
+                         processes=args.mint_processes)
+    print(f"minted {len(tokens)} tokens in {time.perf_counter() - t:.1f} s", file=log)
+
+    results: list[RunResult] = []
+    memory: MemoryResult | None = None
+    tmp = tempfile.mkdtemp(prefix="idchat-chatbench-")
+    stack = Stack(Path(tmp), names, args.prosody_config)
+    if args.prosody_config is not None:
+        print(f"NOTE: Prosody runs with {args.prosody_config}, not the project configuration",
+              file=log)
+    try:
+        stack.start(log)
+
+        async def runs() -> None:
+            nonlocal memory
+            loop = asyncio.get_running_loop()
+
+            async def quiet() -> None:
+                if args.quiet_wait > 0:
+                    other = await loop.run_in_executor(None, wait_for_quiet, args.quiet_wait,
+                                                       15.0, log)
+                    print(f"other processes: {other:.0f} % of a CPU", file=log)
+            if args.chats_for_memory:
+                await quiet()
+                print(f"memory: {args.chats_for_memory} chats held open, {mem_agents} agents × "
+                      f"{args.max_chats} ...", file=log)
+                memory = await run_memory(stack, tokens, args.chats_for_memory,
+                                          names[:mem_agents], args.max_chats, log)
+            for i, concurrency in enumerate(args.concurrency):
+                spy = args.py_spy if (args.py_spy and i == len(args.concurrency) - 1) else None
+                await quiet()
+                print(f"load: {concurrency} citizens, {args.agents} agents × {args.max_chats}, "
+                      f"{args.warmup:g} s warm-up + {args.duration:g} s ...", file=log)
+                results.append(await run_load(stack, tokens, concurrency, names[:args.agents],
+                                              args.max_chats, args.warmup, args.duration, spy, log))
+                stack.check_alive()
+
+        asyncio.run(runs())
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        sys.stderr.write(stack.log_tails())
+        raise
+    finally:
+        stack.stop()
+        if args.keep_workdir:
+            print(f"logs kept in {tmp}", file=log)
+        else:
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    table = markdown(results, memory)
+    payload = {"machine": machine_line(), "results": [asdict(r) for r in results],
+               "memory": asdict(memory) if memory else None}
+    if args.json is not None and str(args.json) == "-":
+        print(json.dumps(payload, indent=2))
+        return 0
+    print(machine_line())
+    print()
+    print(table)
+    if args.json is not None:
+        args.json.write_text(json.dumps(payload, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; everything this benchmark started was stopped", file=sys.stderr)
+        sys.exit(130)

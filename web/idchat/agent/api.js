@@ -1,0 +1,65 @@
+/**
+ * The agent's side of the protocol (docs/protocol.md §3–§6): availability presence,
+ * accept/decline, asking for attributes, ending a chat. No page DOM; `api` is Converse's
+ * private API of the plugin.
+ */
+import { stx } from '../converse.js';
+import { NS, errorCondition } from '../shared/protocol.js';
+import { parseAccepted, parseAttributes } from './parsers.js';
+
+const IQ_TIMEOUT_MS = 10000;
+
+export class ProtocolError extends Error {
+    constructor (condition) {
+        super(`ID Chat request failed: ${condition}`);
+        this.condition = condition;
+    }
+}
+
+async function request (api, iq) {
+    const answer = await api.sendIQ(iq, IQ_TIMEOUT_MS, false);
+    if (answer === null) throw new ProtocolError('timeout');
+    if (answer.getAttribute('type') !== 'result') throw new ProtocolError(errorCondition(answer));
+    return answer;
+}
+
+/** §3 directed presence: available (no <show/>) or away, our capacity, our name (XEP-0172). */
+export function sendAvailability (api, component, { available, maxChats, nick }) {
+    const show = available ? '' : stx`<show>away</show>`;
+    api.send(stx`<presence to="${component}" xmlns="jabber:client">${show}
+        <agent xmlns="${NS}" max-chats="${maxChats}"/>
+        <nick xmlns="http://jabber.org/protocol/nick">${nick}</nick></presence>`);
+}
+
+/** §3 going offline for ID Chat entirely (e.g. before logging out). */
+export function sendUnavailable (api, component) {
+    api.send(stx`<presence to="${component}" type="unavailable" xmlns="jabber:client"/>`);
+}
+
+/** §4 accept an offer; resolves with the room to join. */
+export async function sendAccept (api, component, offer) {
+    const answer = await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <accept xmlns="${NS}" offer="${offer}"/></iq>`);
+    const accepted = parseAccepted(answer);
+    if (!accepted) throw new ProtocolError('bad-answer');
+    return accepted;
+}
+
+/** §4 decline an offer. */
+export async function sendDecline (api, component, offer) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <decline xmlns="${NS}" offer="${offer}"/></iq>`);
+}
+
+/** §5 ask again for a chat's attributes (after a reload). */
+export async function fetchAttributes (api, component, chat) {
+    const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
+        <attributes xmlns="${NS}" chat="${chat}"/></iq>`);
+    return parseAttributes(answer);
+}
+
+/** §6 end a chat. */
+export async function sendEnd (api, component, chat) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <end xmlns="${NS}" chat="${chat}"/></iq>`);
+}

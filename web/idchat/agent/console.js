@@ -1,0 +1,176 @@
+/**
+ * The agent console's behaviour (docs/protocol.md §3–§6): what happens on (re)connect, on
+ * the component's presence and headlines, and when the agent accepts, declines, ends or
+ * changes availability. It updates the models in state.js; the elements only render them.
+ */
+import { NS } from '../shared/protocol.js';
+import { fetchAttributes, sendAccept, sendAvailability, sendDecline, sendEnd } from './api.js';
+import { parseAgentPresence, parseAttributes, parseEnded, parseOffer, parseRevoke } from './parsers.js';
+import { cards, desk, offers, savePreferences } from './state.js';
+import { purposeLabel, texts } from './texts.js';
+import { chime } from './sound.js';
+
+export class AgentConsole {
+    constructor (_converse) {
+        this._converse = _converse;
+        this.api = _converse.api;
+        this.component = this.api.settings.get('idchat_component_domain');
+        this.t = texts(this.api.settings.get('idchat_lang'));
+    }
+
+    label (tag) {
+        return purposeLabel(this.api.settings.get('idchat_purposes'), tag);
+    }
+
+    /** The agent's display name: their profile's nickname, else their account name. */
+    nick () {
+        const profileNick = this._converse.state.profile?.getNickname?.();
+        if (profileNick) return profileNick;
+        const node = (this._converse.session?.get('bare_jid') || '').split('@')[0];
+        return node ? node.charAt(0).toUpperCase() + node.slice(1) : 'Medewerker';
+    }
+
+    /** Stanza handlers die with a connection: register them on every (re)connect. */
+    onConnected () {
+        const { api, component: from } = this;
+        desk.set({ connected: true, confirmed: false, forbidden: false });
+        api.listen.stanza('presence', { from }, (stanza) => { this.onDeskPresence(stanza); return true; });
+        api.listen.stanza('message', { ns: NS, type: 'headline', from }, (stanza) => {
+            this.onHeadline(stanza);
+            return true;
+        });
+        this.announceAvailability();
+    }
+
+    onDisconnected () {
+        desk.set({ connected: false, confirmed: false });
+        offers.reset();
+    }
+
+    onLogout () {
+        cards.reset(); // the attributes leave the browser with the cards
+        offers.reset();
+    }
+
+    /** §3: every presence to the component also asks it which chats are still ours. */
+    announceAvailability () {
+        if (!this.api.connection.connected()) return;
+        sendAvailability(this.api, this.component, {
+            available: desk.get('available'), maxChats: desk.get('max_chats'), nick: this.nick() });
+    }
+
+    setAvailability () {
+        savePreferences();
+        this.announceAvailability();
+    }
+
+    onDeskPresence (stanza) {
+        if (stanza.getAttribute('type') === 'error') {
+            desk.set({ forbidden: true, confirmed: false });
+            return;
+        }
+        const state = parseAgentPresence(stanza);
+        if (!state) return;
+        // The switch and the capacity are the agent's own choice: a late answer to an
+        // earlier presence must not flip them back. The answer brings the load and chats.
+        desk.set({ confirmed: true, active: state.active });
+        state.chats.forEach((c) => this.restoreChat(c));
+    }
+
+    /** After a reload: the component's list brings the chat, its room and its card back. */
+    async restoreChat ({ chat, room, purpose }) {
+        const card = this.cardFor(chat, room);
+        card.set({ purpose, purpose_label: card.get('purpose_label') || this.label(purpose) });
+        if (!(await this.api.rooms.get(room))) await this.openRoom(room, purpose);
+        if (card.get('status') !== 'waiting') return;
+        try {
+            const attrs = await fetchAttributes(this.api, this.component, chat);
+            if (attrs) this.applyAttributes(attrs);
+        } catch { /* the card keeps saying it waits; a push may still come */ }
+    }
+
+    cardFor (chat, room = `${chat}@${this.api.settings.get('muc_domain')}`) {
+        return cards.get(chat) ?? cards.add({ id: chat, room, status: 'waiting', attributes: [] });
+    }
+
+    openRoom (room, purpose) {
+        return this.api.rooms.open(room, { nick: this.nick(), name: this.label(purpose) }, true);
+    }
+
+    onHeadline (stanza) {
+        const offer = parseOffer(stanza);
+        if (offer) return this.onOffer(offer);
+        const revoked = parseRevoke(stanza);
+        if (revoked) return this.onRevoke(revoked);
+        const attrs = parseAttributes(stanza);
+        if (attrs) return this.applyAttributes(attrs);
+        const ended = parseEnded(stanza);
+        if (ended) return this.closeChat(ended.chat, ended.by);
+    }
+
+    onOffer (offer) {
+        offers.add({ ...offer, purpose_label: this.label(offer.purpose),
+                     deadline: Date.now() + offer.timeout * 1000 }, { merge: true });
+        chime();
+    }
+
+    onRevoke ({ id }) {
+        const gone = offers.get(id);
+        if (!gone) return;
+        offers.remove(gone);
+        desk.set({ notice: this.t.offer_revoked(gone.get('purpose_label')) });
+    }
+
+    /** §5: the card of a chat, new or pushed again when late details arrive. */
+    applyAttributes (attrs) {
+        this.cardFor(attrs.chat).set({
+            status: attrs.status,
+            purpose: attrs.purpose,
+            purpose_label: attrs.purpose_label || this.label(attrs.purpose),
+            source: attrs.source,
+            verified_at: attrs.verified_at,
+            attributes: attrs.attributes,
+        });
+    }
+
+    async accept (offer) {
+        offers.remove(offer);
+        try {
+            const { room, chat } = await sendAccept(this.api, this.component, offer.id);
+            const card = this.cardFor(chat, room);
+            card.set({ room, purpose: offer.get('purpose'),
+                       purpose_label: card.get('purpose_label') || offer.get('purpose_label') });
+            desk.set({ active: desk.get('active') + 1, notice: '' });
+            await this.openRoom(room, offer.get('purpose'));
+        } catch {
+            desk.set({ notice: this.t.accept_failed });
+        }
+    }
+
+    async decline (offer) {
+        offers.remove(offer);
+        try {
+            await sendDecline(this.api, this.component, offer.id);
+        } catch { /* revoked meanwhile: nothing left to decline */ }
+    }
+
+    async end (card) {
+        try {
+            await sendEnd(this.api, this.component, card.id);
+            await this.closeChat(card.id, 'agent');
+        } catch {
+            card.set({ end_failed: true });
+        }
+    }
+
+    /** §6: the chat is over; its card and its attribute values leave the page. */
+    async closeChat (chat, by) {
+        const card = cards.get(chat);
+        if (!card) return;
+        desk.set({ notice: this.t.ended(card.get('purpose_label') || this.label(card.get('purpose')), by),
+                   active: Math.max(0, desk.get('active') - 1) });
+        cards.remove(card);
+        const room = await this.api.rooms.get(card.get('room'));
+        await room?.close();
+    }
+}

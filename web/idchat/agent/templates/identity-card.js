@@ -1,0 +1,64 @@
+/**
+ * The identity card of one chat (docs/protocol.md §5). Attribute values are untrusted:
+ * they are lit text bindings only, never markup. "Verified" and "not verified" differ in
+ * words, colour, icon and border, so no one has to rely on colour alone.
+ */
+import { html, nothing, dayjs } from '../../converse.js';
+
+const ICONS = { verified: '✔', not_verified: '⚠', pending: '…', waiting: '…' };
+
+export function tplIdentityCard (t, c, el) {
+    const status = c.status || 'waiting';
+    return html`
+        <section class="idchat-card idchat-card--${status}" aria-label="${t.card_label}">
+            <div class="idchat-card__head">
+                <p class="idchat-card__purpose">${t.purpose}: <strong>${c.purpose_label || c.purpose}</strong></p>
+                <p class="idchat-badge idchat-badge--${status}" data-status="${status}">
+                    <span aria-hidden="true">${ICONS[status]}</span> ${t.status[status]}</p>
+            </div>
+            <p class="idchat-card__explain">${t.status_explain[status]}</p>
+            ${tplAttributes(t, c, status)}
+            ${tplProvenance(t, c, status)}
+            <div class="idchat-card__actions">${tplEnd(t, c, el)}</div>
+        </section>`;
+}
+
+function tplAttributes (t, c, status) {
+    if (status === 'pending' || status === 'waiting') return nothing;
+    if (!c.attributes?.length) return html`<p>${t.no_attributes}</p>`;
+    return html`
+        <dl class="idchat-card__attributes">
+            ${c.attributes.map((a) => html`
+                <div class="idchat-card__attribute" data-attribute="${a.name}">
+                    <dt>${a.label || t.attribute_labels[a.name] || a.name}</dt>
+                    <dd>${a.value}</dd>
+                </div>`)}
+        </dl>`;
+}
+
+function tplProvenance (t, c, status) {
+    if (status === 'pending' || status === 'waiting') return nothing;
+    const when = c.verified_at && dayjs(c.verified_at).isValid() ? dayjs(c.verified_at).format('DD-MM-YYYY HH:mm:ss') : '';
+    return html`
+        <p class="idchat-card__provenance">
+            ${c.source ? html`<span>${t.source}: ${t.sources[c.source] ?? c.source}</span>` : nothing}
+            ${when ? html`<span>${status === 'verified' ? t.verified_at : t.checked_at}: <time datetime="${c.verified_at}">${when}</time></span>` : nothing}
+        </p>`;
+}
+
+function tplEnd (t, c, el) {
+    if (el.confirming) {
+        return html`
+            <span class="idchat-confirm" role="group" aria-label="${t.end}">
+                <span>${t.end_confirm}</span>
+                <button type="button" class="idchat-button idchat-button--danger" data-action="end-yes"
+                        @click=${() => el.end()}>${t.end_yes}</button>
+                <button type="button" class="idchat-button idchat-button--secondary" data-action="end-no"
+                        @click=${() => el.cancel()}>${t.end_no}</button>
+            </span>`;
+    }
+    return html`
+        ${c.end_failed ? html`<span role="alert">${t.end_failed}</span>` : nothing}
+        <button type="button" class="idchat-button idchat-button--secondary" data-action="end"
+                @click=${() => el.confirm()}>${t.end}</button>`;
+}

@@ -1,0 +1,41 @@
+/**
+ * idchat-citizen: the citizen's single embedded room. Claims the chat with the page's
+ * ticket before joining (docs/protocol.md §1), follows the component's status headlines
+ * (§2), survives reloads and reconnects (a fresh ticket, a new claim), and ends the chat
+ * on request (§6). Wires only; the behaviour is in session.js, the views in components/.
+ */
+import converse from '../converse.js';
+import { redrawAvatars } from '../shared/converse-elements.js';
+import { CitizenSession } from './session.js';
+import { chat } from './state.js';
+import IdchatCitizen from './components/citizen.js';
+
+converse.plugins.add('idchat-citizen', {
+    dependencies: ['converse-muc', 'converse-singleton'],
+
+    initialize () {
+        const { api } = this._converse;
+        api.settings.extend({
+            idchat_component_domain: '',
+            idchat_ticket: '',
+            idchat_ticket_url: '',
+            idchat_lang: 'nl',
+        });
+        // converse-singleton insists on one auto-join room at start-up, but the room is only
+        // known from the claim: the entry module passes a placeholder, dropped here; the
+        // session puts the claimed room in its place.
+        api.settings.set('auto_join_rooms', []);
+
+        redrawAvatars(api);
+        api.elements.define('idchat-citizen', IdchatCitizen);
+
+        const session = new CitizenSession(api);
+        api.listen.on('constructedMUCPresence', (_muc, presence) => session.beforeJoin(presence));
+        api.listen.on('connected', () => session.onConnected());
+        api.listen.on('reconnected', () => session.onConnected());
+        api.listen.on('will-reconnect', () => session.onConnectionLost());
+        api.listen.on('disconnected', () => session.onDisconnected());
+        api.listen.on('message', ({ attrs }) => session.announce(attrs));
+        chat.on('stop-requested', () => session.stop());
+    },
+});
