@@ -15,6 +15,10 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # The project runs its own Redis, Prosody and ejabberd from run/ and test folders:
+  # keep the packages' system services from starting (policy-rc.d, exit 101).
+  policy=/usr/sbin/policy-rc.d
+  [ -e "$policy" ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; trap 'rm -f "$policy"' EXIT; }
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
