@@ -89,8 +89,7 @@ class Chats:
     async def _open(self, sid: str, citizen: JID) -> Chat:
         session = await self.store.get(sid)
         cid = new_chat_id()
-        await self.rooms.create(cid, self._title(session.purpose))
-        await self.rooms.admit(cid, citizen.bare)
+        await self.rooms.create(cid, self._title(session.purpose), member=citizen.bare)
         winner = await self.store.link_chat(sid, cid)
         if winner != cid:  # a concurrent claim of the same session got there first
             await self.rooms.destroy(cid)
@@ -302,14 +301,15 @@ class Chats:
         chat = await self.router.chat(cid)
         if chat is None:
             return
+        # At most once a minute: extend the idle timeout and tell ID Contact.
+        if not await self.store.redis.set(self.store.keys.active_throttle(chat.sid), 1,
+                                          ex=60, nx=True):
+            return
         await self.store.touch(chat.sid)
         await self.router.touch(cid)
-        first = await self.store.redis.set(self.store.keys.active_throttle(chat.sid), 1,
-                                           ex=60, nx=True)
-        if first:
-            stored = await self.store.attributes(chat.sid)
-            if stored is not None:
-                self.feedback.send(stored.session_url, "user_active")
+        stored = await self.store.attributes(chat.sid)
+        if stored is not None:
+            self.feedback.send(stored.session_url, "user_active")
 
     # -- timers (one instance at a time holds the sweeper lease) -------------------
 
@@ -366,7 +366,5 @@ class Chats:
 
     async def _queue_moved(self, purpose: str) -> None:
         """Push the new positions to everyone still waiting for this purpose."""
-        for index, cid in enumerate(await self.router.queued(purpose), start=1):
-            chat = await self.router.chat(cid)
-            if chat is not None and chat.state in ("queued", "offered"):
-                self.notify.queued(chat, index)
+        for position, (cid, citizen) in enumerate(await self.router.waiting(purpose), start=1):
+            self.notify.queued_at(citizen, cid, position)

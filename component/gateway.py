@@ -19,6 +19,8 @@ from xml.etree import ElementTree as ET
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 from slixmpp import ComponentXMPP, Iq, Presence
+from slixmpp.plugins.xep_0172 import UserNick
+from slixmpp.xmlstream import register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
@@ -52,8 +54,11 @@ class Gateway(ComponentXMPP):
         super().__init__(x.component_domain, x.component_secret, x.component_host,
                          x.component_port, plugin_config={"xep_0045": {"multi_from": True}},
                          fix_error_ns=True)
-        for plugin in ("xep_0004", "xep_0030", "xep_0045", "xep_0172", "xep_0199"):
+        for plugin in ("xep_0004", "xep_0030", "xep_0045", "xep_0199"):
             self.register_plugin(plugin)
+        # Only the nickname element of XEP-0172: the plugin would pull in caps and PEP,
+        # which work on every presence the component sees.
+        register_stanza_plugin(Presence, UserNick)
         stanza.register()
         self.settings = settings
         self.instance = secrets.token_hex(6)

@@ -40,9 +40,13 @@ class Notifier:
 
     # §2 to the citizen
     def queued(self, chat: Chat, position: int | None, *, interrupted: bool = False) -> None:
-        msg = self._headline(chat.citizen)
+        self.queued_at(chat.citizen, chat.id, position, interrupted=interrupted)
+
+    def queued_at(self, citizen: str, cid: str, position: int | None, *,
+                  interrupted: bool = False) -> None:
+        msg = self._headline(citizen)
         st = msg["idchat_status"]
-        st["chat"], st["state"] = chat.id, "queued"
+        st["chat"], st["state"] = cid, "queued"
         if position is not None:
             st["position"] = str(position)
         if interrupted:

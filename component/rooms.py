@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from typing import Any
@@ -45,11 +46,12 @@ class Rooms:
         self.muc_domain = muc_domain
         self.me = JID(f"{xmpp.boundjid.bare}/rooms")
         self._muc = xmpp.plugin["xep_0045"]
+        self._offered: set[str] | None = None  # config fields the MUC service offers
 
     def jid(self, cid: str) -> JID:
         return JID(f"{cid}@{self.muc_domain}")
 
-    async def create(self, cid: str, title: str = "") -> JID:
+    async def create(self, cid: str, title: str = "", member: str = "") -> JID:
         """Create the room (locked: XEP-0045 §10.1.2) and configure it before anyone may enter.
 
         The join presence is not waited for: with several component connections the
@@ -62,16 +64,25 @@ class Rooms:
         join.append(ET.Element("{http://jabber.org/protocol/muc}x"))
         join.send()
         try:
-            offered = (await self._muc.get_room_config(room, ifrom=self.me, timeout=TIMEOUT)).get_values()
+            if self._offered is None:  # the service's form is the same for every room
+                form = await self._muc.get_room_config(room, ifrom=self.me, timeout=TIMEOUT)
+                self._offered = set(form.get_values())
             form = self.xmpp.plugin["xep_0004"].make_form(ftype="submit")
             form.add_field(var="FORM_TYPE", ftype="hidden", value=ROOMCONFIG)
             for var, value in {**PRIVATE_ROOM, "muc#roomconfig_roomname": title}.items():
-                if var in offered:
+                if var in self._offered:
                     form.add_field(var=var, value=value)
-            await self._muc.set_room_config(room, form, ifrom=self.me, timeout=TIMEOUT)
+            # Sent back to back: the server applies them in order (config, then member).
+            steps = [self._muc.set_room_config(room, form, ifrom=self.me, timeout=TIMEOUT)]
+            if member:
+                steps.append(self._muc.set_affiliation(room, "member", jid=JID(member),
+                                                       ifrom=self.me, timeout=TIMEOUT))
+            await asyncio.gather(*steps)
         except IqError as exc:
+            await self.destroy(cid)
             raise Unavailable(f"the MUC service refused the room ({exc.condition})") from exc
         except IqTimeout as exc:
+            await self.destroy(cid)
             raise Unavailable("the MUC service does not answer") from exc
         return room
 

@@ -237,6 +237,15 @@ class Router:
     async def queued(self, purpose: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue(purpose), 0, -1)]
 
+    async def waiting(self, purpose: str) -> list[tuple[str, str]]:
+        """(chat, citizen JID) of everyone waiting for this purpose, in queue order."""
+        cids = await self.queued(purpose)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for cid in cids:
+                pipe.hget(self.keys.chat(cid), "citizen")
+            citizens = await pipe.execute()
+        return [(cid, c.decode()) for cid, c in zip(cids, citizens) if c]
+
     async def all_purposes(self) -> list[str]:
         return sorted(p.decode() for p in await self.redis.smembers(self.keys.purposes()))
 

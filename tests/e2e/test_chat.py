@@ -113,6 +113,7 @@ async def test_full_chat_between_citizen_and_agent(stack, browser, request) -> N
     await expect(citizen.locator(".idchat-citizen [role=log]")).to_contain_text(
         "Nieuw bericht van Romeo: Prima, waar gaat u naartoe?")
     await screenshot(agent, request, "05-agent-chatting")
+    await screenshot(citizen, request, "05-citizen-chatting")
     await assert_accessible(agent, "the agent console in a chat, with the identity card")
 
     # The agent ends the chat: both sides are told, the card and its values leave the page.
