@@ -66,13 +66,16 @@ class Chats:
         """Redeem a ticket; returns the chat, the queue position, and whether it was interrupted."""
         if not self.is_guest(citizen):
             raise Forbidden("only guests of the citizens' host can claim a chat")
-        already = await self.store.redis.get(self.store.keys.guest(citizen.bare))
-        sid = await self.store.redeem_ticket(ticket) if ticket else None
+        # Every check first, then the ticket is used up: a refused claim changes nothing.
+        sid = await self.store.ticket_session(ticket) if ticket else None
         if sid is None:
             raise Unauthorized("unknown, expired or already used ticket")
+        already = await self.store.redis.get(self.store.keys.guest(citizen.bare))
         if already is not None and already.decode() != sid:
             raise Conflict("this guest has already claimed another chat")
         await self.store.get(sid)  # item-not-found when the session has ended
+        if await self.store.redeem_ticket(ticket) != sid:
+            raise Unauthorized("unknown, expired or already used ticket")  # used meanwhile
         cid = await self.store.chat_of(sid)
         if cid is None:
             chat = await self._open(sid, citizen)

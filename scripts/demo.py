@@ -55,7 +55,9 @@ def main() -> int:
            "IDCHAT_CONFIG": str(ROOT / "demo" / "idchat.toml"),
            "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
            "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
-           "IDCHAT_XMPP_SERVER": args.server}
+           "IDCHAT_XMPP_SERVER": args.server,
+           # Audit events (who received which attribute names) apart from the logs.
+           "IDCHAT_LOG_AUDIT_FILE": str(RUN / "audit.log")}
     os.chdir(ROOT)
     settings = load_settings(environ=env)
     started: list[object] = []

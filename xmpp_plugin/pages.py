@@ -12,7 +12,7 @@ from aiohttp import web
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .errors import PROBLEM_TYPES, Forbidden, NotFound, Unavailable
 from .i18n import PURPOSES, language, purpose_label
-from .models import Source, session_ref
+from .models import Source
 
 log = logging.getLogger(__name__)
 
@@ -26,10 +26,7 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
     if "result" in request.query:
         await store.get(sid)  # 404 for an unknown session before any crypto work
         auth = request.app[VERIFIER].check(request.query["result"])
-        fresh = await store.deliver(sid, auth, Source.CLIENT_URL)
-        if fresh:
-            log.info("session %s attributes received via client_url names=%s verified=%s",
-                     session_ref(sid), sorted(auth.attributes), auth.verified)
+        await store.deliver(sid, auth, Source.CLIENT_URL)
         kept = [(k, v) for k, v in request.query.items() if k != "result"]
         clean = request.rel_url.with_query(kept or None)
         raise web.HTTPSeeOther(location=str(clean), headers={"Cache-Control": "no-store"})

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import logging
 import os
 import secrets
 import time
@@ -23,7 +24,9 @@ from redis.exceptions import RedisError
 
 from .errors import Conflict, NotFound, Unavailable
 from .settings import Settings
-from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes
+from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -234,6 +237,7 @@ class SessionStore:
         if outcome == b"replayed":
             raise Conflict("this token was already accepted for another session",
                            slug="token-replayed")
+        _log_delivery(sid, auth, Source.AUTH_RESULT)
         return Session(sid, purpose, now, status)
 
     @_redis_errors
@@ -255,6 +259,7 @@ class SessionStore:
             args=[sid, _status(auth).value, self._seal(sid, auth, source), auth.fingerprint,
                   self._token_ttl(auth), "1" if via_attr_id else "0"])).decode()
         if outcome == "ok":
+            _log_delivery(sid, auth, source)
             await self.redis.xadd(self.keys.events(), {"type": "attributes", "sid": sid},
                                   maxlen=10000, approximate=True)
             return True
@@ -340,6 +345,12 @@ class SessionStore:
         return ticket
 
     @_redis_errors
+    async def ticket_session(self, ticket: str) -> str | None:
+        """The session a ticket is for, without using it up."""
+        sid = await self.redis.get(self.keys.ticket(ticket))
+        return sid.decode() if sid else None
+
+    @_redis_errors
     async def redeem_ticket(self, ticket: str) -> str | None:
         sid = await self.redis.getdel(self.keys.ticket(ticket))
         return sid.decode() if sid else None
@@ -352,6 +363,13 @@ class SessionStore:
 
     def _token_ttl(self, auth: AuthResult) -> int:
         return max(1, int(auth.expires_at + self._token_leeway - self._clock()) + 1)
+
+
+def _log_delivery(sid: str, auth: AuthResult, source: Source) -> None:
+    # Names and provenance only: never a value, a token or the session id itself.
+    names = ",".join(sorted(auth.attributes)) or "-"
+    log.info("session %s: details stored via %s, verified=%s, names=%s",
+             session_ref(sid), source.value, auth.verified, names)
 
 
 def _status(auth: AuthResult) -> AttributeStatus:

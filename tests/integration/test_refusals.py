@@ -62,7 +62,10 @@ async def test_guest_presence_as_agent_is_answered_with_an_error(stack: Stack) -
 async def test_a_guest_cannot_claim_a_second_session(stack: Stack) -> None:
     guest = await stack.citizen()
     await guest.claim(await stack.store.issue_ticket(await stack.session()))
-    assert await refused(guest.claim(await stack.store.issue_ticket(await stack.session()))) == "conflict"
+    second = await stack.store.issue_ticket(await stack.session())
+    assert await refused(guest.claim(second)) == "conflict"
+    other = await stack.citizen()                     # the refusal changed nothing:
+    assert (await other.claim(second))["state"] == "queued"   # the ticket still works
 
 
 async def test_a_guest_cannot_join_another_sessions_room(stack: Stack) -> None:

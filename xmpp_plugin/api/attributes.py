@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from aiohttp import web
 
 from ..appkeys import STORE, VERIFIER
 from ..errors import InvalidRequest
 from ..middleware import require_content_type
-from ..models import Source, session_ref
-
-log = logging.getLogger(__name__)
+from ..models import Source
 
 
 async def post_attributes(request: web.Request) -> web.Response:
@@ -25,6 +21,4 @@ async def post_attributes(request: web.Request) -> web.Response:
         raise InvalidRequest("the body must be a compact JWE (ASCII)", slug="token-malformed") from exc
     auth = request.app[VERIFIER].check(token)
     await store.deliver(sid, auth, Source.ATTR_URL, via_attr_id=attr_id)
-    log.info("session %s attributes received via attr_url names=%s verified=%s",
-             session_ref(sid), sorted(auth.attributes), auth.verified)
     return web.Response(status=200)
