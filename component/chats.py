@@ -277,6 +277,8 @@ class Chats:
             self.notify.ended_agent(JID(chat.agent_full), chat.id, by)
         await self.rooms.destroy(chat.id)
         await self.store.purge(chat.sid)
+        if state == "assigned" and chat.assigned_ms:
+            await self.router.record_handling(int(time.time() * 1000) - chat.assigned_ms)
         if chat.citizen:
             await self.store.redis.delete(self.store.keys.guest(JID(chat.citizen).bare))
         if by == "citizen" and stored is not None:
@@ -369,5 +371,7 @@ class Chats:
 
     async def _queue_moved(self, purpose: str) -> None:
         """Push the new positions to everyone still waiting for this purpose."""
+        per_place = await self.router.seconds_per_place()
         for position, (cid, citizen) in enumerate(await self.router.waiting(purpose), start=1):
-            self.notify.queued_at(citizen, cid, position)
+            wait = None if per_place is None else per_place * position
+            self.notify.queued_at(citizen, cid, position, wait=wait)

@@ -43,12 +43,14 @@ class Notifier:
         self.queued_at(chat.citizen, chat.id, position, interrupted=interrupted)
 
     def queued_at(self, citizen: str, cid: str, position: int | None, *,
-                  interrupted: bool = False) -> None:
+                  interrupted: bool = False, wait: float | None = None) -> None:
         msg = self._headline(citizen)
         st = msg["idchat_status"]
         st["chat"], st["state"] = cid, "queued"
         if position is not None:
             st["position"] = str(position)
+        if wait is not None:
+            st["wait"] = str(int(wait))
         if interrupted:
             st["interrupted"] = "true"
         msg.send()

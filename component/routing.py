@@ -18,6 +18,8 @@ import redis.asyncio as aioredis
 
 from xmpp_plugin.store import Keys
 
+HANDLING_SAMPLES = 50
+MIN_HANDLING_SAMPLES = 3
 FRONT = 10 ** 13  # subtracted from a score to put a chat back at the front of its queue
 
 
@@ -245,6 +247,25 @@ class Router:
                 pipe.hget(self.keys.chat(cid), "citizen")
             citizens = await pipe.execute()
         return [(cid, c.decode()) for cid, c in zip(cids, citizens) if c]
+
+    async def record_handling(self, ms: int) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lpush(self.keys.handling_times(), ms)
+            pipe.ltrim(self.keys.handling_times(), 0, HANDLING_SAMPLES - 1)
+            await pipe.execute()
+
+    async def seconds_per_place(self) -> float | None:
+        """Expected wait per queue place: mean handling time over the agents' capacity.
+        None while too few chats have been handled, or nobody is available."""
+        samples = [int(v) for v in await self.redis.lrange(self.keys.handling_times(), 0, -1)]
+        if len(samples) < MIN_HANDLING_SAMPLES:
+            return None
+        capacity = 0
+        for bare in await self.redis.smembers(self.keys.agents()):
+            capacity += int((await self.agent_info(bare.decode())).get("max", 0))
+        if capacity == 0:
+            return None
+        return sum(samples) / len(samples) / 1000 / capacity
 
     async def all_purposes(self) -> list[str]:
         return sorted(p.decode() for p in await self.redis.smembers(self.keys.purposes()))

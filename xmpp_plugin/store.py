@@ -104,6 +104,10 @@ class Keys:
     def active_throttle(self, sid: str) -> str:
         return f"{self.prefix}:active:{sid}"
 
+    def handling_times(self) -> str:
+        """The last chats' handling times (ms), for the expected wait."""
+        return f"{self.prefix}:stats:handling"
+
     def lease(self, name: str) -> str:
         return f"{self.prefix}:lease:{name}"
 

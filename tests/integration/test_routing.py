@@ -138,3 +138,16 @@ async def test_agent_offline_mid_chat_puts_the_citizen_back_in_front(stack: Stac
     mercutio = await stack.agent("mercutio")
     await mercutio.available()
     assert (await mercutio.wait_for("idchat_offer"))["chat"] == claimed["chat"]
+
+
+async def test_expected_wait_once_chats_have_been_handled(stack: Stack) -> None:
+    for ms in (60_000, 120_000, 180_000):                    # three chats of 1, 2 and 3 minutes
+        await stack.gateway.router.record_handling(ms)
+    agent = await stack.agent("romeo")
+    await agent.available(max_chats=1)
+    first, second = await stack.citizen(), await stack.citizen()
+    await first.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    await second.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    await agent.accept(await agent.wait_for("idchat_offer"))
+    status = await second.wait_for("idchat_status", lambda s: s["state"] == "queued" and s["wait"])
+    assert (status["position"], status["wait"]) == ("1", "120")   # 2 minutes mean, 1 place
