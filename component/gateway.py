@@ -105,7 +105,10 @@ class Gateway(ComponentXMPP):
         self.stopping = True
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=5)
+            for task in stuck:
+                log.warning("background task %s did not stop", task.get_coro().__qualname__)
         try:
             await self.store.redis.delete(self.store.keys.component_alive())
         except RedisError:

@@ -63,4 +63,7 @@ async def stack(stack_settings: Settings, redis_server: Any, xmpp_server: Any,
     finally:
         await st.close()
         await gateway.stop()
-        await client.aclose()
+        closing = asyncio.ensure_future(client.aclose())
+        if not (await asyncio.wait({closing}, timeout=5))[0]:
+            closing.cancel()
+            raise AssertionError("the Redis client did not close within 5 s")
