@@ -7,10 +7,9 @@ import asyncio
 import signal
 import sys
 
-import redis.asyncio as aioredis
-
 from xmpp_plugin.logs import configure
 from xmpp_plugin.settings import SettingsError, load_settings
+from xmpp_plugin.store import connect
 
 from . import audit
 from .gateway import Gateway
@@ -27,8 +26,8 @@ async def run(config: str | None) -> int:
         return 2
     configure(settings.log.level)
     audit.configure(settings.log.audit_file)
-    client = aioredis.from_url(settings.redis.url, socket_timeout=max(5.0, settings.redis.timeout_seconds * 3),
-                               socket_connect_timeout=settings.redis.timeout_seconds)
+    # Reads wait longer than a blocking XREADGROUP (1 s) takes.
+    client = connect(settings, read_timeout=max(5.0, settings.redis.timeout_seconds * 3))
     gateway = Gateway(settings, client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

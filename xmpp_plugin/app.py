@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import AsyncIterator
 
 import jinja2
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from . import pages, simulator
@@ -17,7 +16,7 @@ from .keys import load_private_key, load_public_key
 from .middleware import problem_middleware
 from .security import security_headers
 from .settings import Settings
-from .store import SessionStore
+from .store import SessionStore, connect
 from .tokens import TokenVerifier
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -63,9 +62,7 @@ def _routes(app: web.Application, settings: Settings) -> None:
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    client = aioredis.from_url(settings.redis.url,
-                               socket_timeout=settings.redis.timeout_seconds,
-                               socket_connect_timeout=settings.redis.timeout_seconds)
+    client = connect(settings)
     app[STORE] = SessionStore.from_settings(client, settings)
     yield
     await client.aclose()

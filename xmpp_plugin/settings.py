@@ -64,6 +64,7 @@ class RedisSettings:
     url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "idchat"
     timeout_seconds: float = 2.0
+    max_connections: int = 50
 
 
 @dataclass(frozen=True)

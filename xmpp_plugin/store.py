@@ -42,6 +42,15 @@ def _redis_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     return wrapper
 
 
+def connect(settings: Settings, *, read_timeout: float | None = None) -> aioredis.Redis:
+    """A client whose pool waits for a free connection instead of failing at once."""
+    r = settings.redis
+    pool = aioredis.BlockingConnectionPool.from_url(
+        r.url, max_connections=r.max_connections, timeout=r.timeout_seconds,
+        socket_timeout=read_timeout or r.timeout_seconds, socket_connect_timeout=r.timeout_seconds)
+    return aioredis.Redis(connection_pool=pool)
+
+
 class Keys:
     """Redis key names: ``<prefix>:<entity>:<id>``."""
 
