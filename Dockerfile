@@ -24,7 +24,9 @@ COPY web/package.json web/package-lock.json ./
 # why: --omit=dev leaves out axe-core (the accessibility tests only);
 # --ignore-scripts: the npm package ships dist/ prebuilt, nothing has to run.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
- && test -f node_modules/converse.js/dist/converse.min.js
+ && test -f node_modules/converse.js/dist/converse.min.js \
+ && find node_modules/converse.js/dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.svg' \) \
+      -exec gzip -9 -k -f {} +
 
 ################################################################################
 # The application. The last stage, so a plain `docker build .` produces it.

@@ -32,5 +32,8 @@ fi
 if [ -f web/package.json ] && { [ ! -d web/node_modules ] || [ web/package-lock.json -nt web/node_modules/.installed ]; }; then
   echo "setup: installing the web packages (npm ci)" >&2
   (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  # Pre-compressed copies: the HTTP service sends converse.min.js (1.3 MB) as gzip.
+  find web/node_modules/converse.js/dist -type f \( -name '*.js' -o -name '*.css' -o -name '*.svg' \) \
+    -exec gzip -9 -k -f {} +
   touch web/node_modules/.installed
 fi

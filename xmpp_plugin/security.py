@@ -10,6 +10,7 @@ from aiohttp import web
 from .appkeys import SETTINGS
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+STATIC_PREFIXES = ("/static/", "/idchat/", "/converse/")
 
 
 def content_security_policy(websocket_url: str) -> str:
@@ -49,5 +50,8 @@ def _apply(request: web.Request, response: web.StreamResponse) -> None:
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "no-referrer")
     h.setdefault("X-Frame-Options", "DENY")
-    if not request.path.startswith("/static/"):
-        h.setdefault("Cache-Control", "no-store")
+    if request.path.startswith(STATIC_PREFIXES):
+        # Files without a version in their name: cache, but revalidate (Last-Modified).
+        h.setdefault("Cache-Control", "no-cache")
+    else:
+        h.setdefault("Cache-Control", "no-store")  # pages and API answers are per session

@@ -290,3 +290,14 @@ async def test_each_page_load_issues_a_fresh_single_use_ticket(client: TestClien
     store = client.app[STORE]
     assert await store.redeem_ticket(tickets[0]) == sid
     assert await store.redeem_ticket(tickets[0]) is None
+
+
+async def test_converse_is_served_compressed_and_revalidated(client: TestClient) -> None:
+    resp = await client.get("/converse/converse.min.js", headers={"Accept-Encoding": "gzip"})
+    assert resp.status == 200
+    assert resp.headers["Content-Encoding"] == "gzip"        # the pre-compressed copy
+    assert int(resp.headers["Content-Length"]) < 600_000      # of 1.3 MB
+    assert resp.headers["Cache-Control"] == "no-cache"
+    again = await client.get("/converse/converse.min.js",
+                             headers={"If-Modified-Since": resp.headers["Last-Modified"]})
+    assert again.status == 304
