@@ -202,7 +202,7 @@ class Chats:
 
     async def expire_offers(self) -> None:
         expired = await self.router.expire_offers()
-        for cid, oid, bare in expired:
+        for _cid, oid, bare in expired:
             info = await self.router.agent_info(bare)
             if info.get("full"):
                 self.notify.revoke(JID(info["full"]), oid, "timeout")

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from actors import Stack, form_values
+from xmpp_plugin.errors import NotFound
 from tokenlab import ATTRS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -50,7 +51,7 @@ async def test_full_chat(stack: Stack) -> None:
     assert ended["by"] == "agent"
     assert await stack.gateway.router.chat(offer["chat"]) is None
     assert not await stack.gateway.chats.rooms.exists(offer["chat"])
-    with pytest.raises(Exception):
+    with pytest.raises(NotFound):                             # session and attributes purged
         await stack.store.get(sid)
 
     events = [json.loads(line) for line in stack.audit_file.read_text().splitlines()]

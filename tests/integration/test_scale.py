@@ -5,7 +5,7 @@ also when one instance is killed mid-run."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, Iterator
 
 import pytest
 import redis.asyncio as aioredis
