@@ -14,7 +14,7 @@ from slixmpp import JID
 
 from xmpp_plugin.errors import Conflict, Forbidden, NotFound, Unauthorized
 from xmpp_plugin.i18n import purpose_label
-from xmpp_plugin.models import session_ref
+from xmpp_plugin.models import Session, session_ref
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 
@@ -73,12 +73,12 @@ class Chats:
         already = await self.store.redis.get(self.store.keys.guest(citizen.bare))
         if already is not None and already.decode() != sid:
             raise Conflict("this guest has already claimed another chat")
-        await self.store.get(sid)  # item-not-found when the session has ended
+        session = await self.store.get(sid)  # item-not-found when the session has ended
         if await self.store.redeem_ticket(ticket) != sid:
             raise Unauthorized("unknown, expired or already used ticket")  # used meanwhile
         cid = await self.store.chat_of(sid)
         if cid is None:
-            chat = await self._open(sid, citizen)
+            chat = await self._open(session, citizen)
         else:
             chat = await self._rejoin(cid, citizen)
         await self.store.redis.set(self.store.keys.guest(citizen.bare), sid,
@@ -89,8 +89,8 @@ class Chats:
         log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
         return chat, position, interrupted
 
-    async def _open(self, sid: str, citizen: JID) -> Chat:
-        session = await self.store.get(sid)
+    async def _open(self, session: Session, citizen: JID) -> Chat:
+        sid = session.id
         cid = new_chat_id()
         await self.rooms.create(cid, self._title(session.purpose), member=citizen.bare)
         winner = await self.store.link_chat(sid, cid)
@@ -184,11 +184,13 @@ class Chats:
         nick = info.get("nick") or agent.user
         if cid is None or not await self.router.accept(cid, oid, agent.bare, agent.full, nick):
             raise NotFound("no such offer for you: it was revoked or has timed out")
-        await self.rooms.admit(cid, agent.bare)
         chat = await self.router.chat(cid)
         assert chat is not None
-        self.notify.assigned(chat)
+        # The attributes go to the agent directly, not through the room: no need to
+        # wait for the membership before sending them.
         await self.send_attributes(chat)
+        await self.rooms.admit(cid, agent.bare)
+        self.notify.assigned(chat)
         await self._queue_moved(chat.purpose)
         log.info("chat %s accepted by an agent", cid[:8])
         return chat
