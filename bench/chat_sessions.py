@@ -19,10 +19,15 @@ make it (docs/protocol.md):
 attributes message. **Session** is the time until the citizen has the ``ended`` status.
 
 Every server is a process of its own, started here and stopped again at the end (also on
-errors and Ctrl-C): a private Redis, Prosody with the project configuration on free
-loopback ports, the HTTP service (``python -m xmpp_plugin``) and the component
-(``python -m component``), configured through ``IDCHAT_*`` variables and the published
-test keys (demo/test-keys/). This process is the load generator: citizens and agents are
+errors and Ctrl-C): a private Redis, the XMPP server with the project configuration on free
+loopback ports (``--server prosody``, the default: prosody/prosody.cfg.lua; ``--server
+ejabberd``: ejabberd/ejabberd.yml through scripts/ejabberd_server.py), the HTTP service
+(``python -m xmpp_plugin``) and the component (``python -m component``; ``--instances N``
+starts N of them with the same settings), configured through ``IDCHAT_*`` variables
+(``IDCHAT_XMPP_SERVER`` follows ``--server``) and the published test keys (demo/test-keys/).
+On ejabberd every instance connects and the server spreads the stanzas among them; on
+Prosody only the holder of a Redis lease connects and the others stand by, so there N > 1
+measures one active instance plus the standbys' idle cost. This process is the load generator: citizens and agents are
 slixmpp clients in it. Tokens are minted before anything is timed (the service refuses a
 token replayed into another session, so each carries a random ``jti``).
 
@@ -41,6 +46,7 @@ Runs, in this order:
     .venv/bin/python bench/chat_sessions.py --concurrency 1 --duration 15 --chats-for-memory 0
     .venv/bin/python bench/chat_sessions.py --concurrency 20 --duration 20
     .venv/bin/python bench/chat_sessions.py --concurrency 1 20 --json result.json
+    .venv/bin/python bench/chat_sessions.py --server ejabberd --instances 2 --chats-for-memory 0
 
 ``--py-spy FILE`` samples the component with py-spy during the last load run (raw
 collapsed stacks; py-spy must be installed in the venv).
@@ -171,6 +177,20 @@ def wait_for_quiet(max_wait: float, threshold_pct: float, log: Any) -> float:
             said = True
 
 
+def reference_ms() -> float:
+    """A fixed single-threaded Python loop, best of three, in ms: how fast a CPU is right now.
+    On a shared virtual machine the same work can take a third longer at times while no other
+    process on this machine is busy (neighbours on the host); this makes that visible."""
+    best = math.inf
+    for _ in range(3):
+        t = time.perf_counter()
+        x = 0
+        for i in range(500_000):
+            x += i * i % 7
+        best = min(best, time.perf_counter() - t)
+    return 1000 * best
+
+
 def rss_kib(pid: int, name: str = "VmRSS") -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(name + ":"):
@@ -258,12 +278,15 @@ class PyService:
 
 
 class Stack:
-    """Redis, Prosody, the HTTP service and the component, each its own process."""
+    """Redis, the XMPP server (Prosody or ejabberd), the HTTP service and ``instances``
+    component processes, each its own process."""
 
-    def __init__(self, workdir: Path, agent_names: list[str],
-                 prosody_config: Path | None = None) -> None:
+    def __init__(self, workdir: Path, agent_names: list[str], server: str = "prosody",
+                 instances: int = 1, prosody_config: Path | None = None) -> None:
         self.workdir = workdir
         self.agent_names = agent_names
+        self.server_kind = server
+        self.server_label = "Prosody" if server == "prosody" else "ejabberd"
         self.redis = RedisServer(workdir / "redis")
         self.http_port = free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
@@ -274,9 +297,18 @@ class Stack:
             "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
             "IDCHAT_HTTP_EXTERNAL_URL": self.base,
         }
-        self.prosody = ProsodyServer(workdir / "prosody", self.xmpp_env)
-        if prosody_config is not None:  # an experiment: another configuration file
-            self.prosody.config_path = prosody_config.resolve()
+        self.component_port = int(self.xmpp_env["IDCHAT_XMPP_COMPONENT_PORT"])
+        self._server_pid: int | None = None
+        if server == "prosody":
+            self.xmpp: Any = ProsodyServer(workdir / "prosody", self.xmpp_env)
+            if prosody_config is not None:  # an experiment: another configuration file
+                self.xmpp.config_path = prosody_config.resolve()
+        else:
+            from ejabberd_server import EjabberdServer
+            # The node runs as the `ejabberd` user: it must be able to pass through workdir
+            # (search only, no listing; ejabberd_server makes its own folders 0700).
+            os.chmod(workdir, 0o711)
+            self.xmpp = EjabberdServer(workdir / "ejabberd", self.xmpp_env)
         env = {k: v for k, v in os.environ.items() if not k.startswith("IDCHAT_")}
         env.update(self.xmpp_env)
         env.update({
@@ -291,66 +323,111 @@ class Stack:
             "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
             "IDCHAT_XMPP_WEBSOCKET_URL":
                 f"ws://127.0.0.1:{self.xmpp_env['IDCHAT_XMPP_HTTP_PORT']}/xmpp-websocket",
+            "IDCHAT_XMPP_SERVER": server,
             "IDCHAT_LOG_LEVEL": "WARNING",
             "IDCHAT_LOG_AUDIT_FILE": str(workdir / "audit.log"),
         })
         self.env = env
         self.http = PyService("http-service", "xmpp_plugin", env, workdir)
-        self.component = PyService("component", "component", env, workdir)
+        # One name per instance: "component" alone, or "component 1" ... "component N".
+        self.component_names = ["component"] if instances == 1 else \
+            [f"component {i + 1}" for i in range(instances)]
+        self.components = [PyService(n.replace(" ", "-"), "component", env, workdir)
+                           for n in self.component_names]
+        # On Prosody one instance (the lease holder) connects, the others stand by.
+        self.expected_connections = instances if server == "ejabberd" else 1
 
     @property
     def c2s_port(self) -> int:
-        return self.prosody.c2s_port
+        return int(self.xmpp_env["IDCHAT_XMPP_C2S_PORT"])
+
+    @property
+    def server_pid(self) -> int:
+        """Prosody's process, or ejabberd's Erlang VM (beam.smp: all its threads)."""
+        if self._server_pid is None:
+            pid = self.xmpp.pid if self.server_kind == "prosody" else self.xmpp._find_beam()
+            if pid is None:
+                raise RuntimeError(f"{self.server_label}: no process found")
+            self._server_pid = pid
+        return self._server_pid
 
     def pids(self) -> dict[str, int]:
-        assert self.redis.proc is not None and self.prosody.pid is not None
-        return {"prosody": self.prosody.pid, "redis": self.redis.proc.pid,
-                "http": self.http.pid, "component": self.component.pid}
+        """"xmpp" is the XMPP server; one entry per component instance."""
+        assert self.redis.proc is not None
+        return {"xmpp": self.server_pid, "redis": self.redis.proc.pid, "http": self.http.pid,
+                **{n: c.pid for n, c in zip(self.component_names, self.components)}}
 
     def start(self, log: Any) -> None:
         t = time.perf_counter()
         self.redis.start()
-        (self.workdir / "prosody").mkdir(parents=True, exist_ok=True)
-        self.prosody.start()
-        with ThreadPoolExecutor(4) as pool:  # prosodyctl takes a few hundred ms per account
-            list(pool.map(lambda n: self.prosody.register(n, AGENT_DOMAIN, AGENT_PASSWORD),
+        self.xmpp.workdir.mkdir(parents=True, exist_ok=True)
+        self.xmpp.start()
+        # prosodyctl takes a few hundred ms per account, ejabberdctl a second or two
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda n: self.xmpp.register(n, AGENT_DOMAIN, AGENT_PASSWORD),
                           self.agent_names))
         self.http.start()
         wait_for_port(self.http_port, 30, self.http.proc)
-        self.component.start()
-        self._wait_ready(30)
-        print(f"stack up in {time.perf_counter() - t:.1f} s: Redis {self.redis.url}, Prosody pid "
-              f"{self.prosody.pid} (c2s {self.c2s_port}), HTTP pid {self.http.pid} on {self.base}, "
-              f"component pid {self.component.pid}; {len(self.agent_names)} agent accounts",
-              file=log)
+        for component in self.components:
+            component.start()
+        self._wait_ready(60)
+        connected = self.component_connections()
+        print(f"stack up in {time.perf_counter() - t:.1f} s: Redis {self.redis.url}, "
+              f"{self.server_label} pid {self.server_pid} (c2s {self.c2s_port}), HTTP pid "
+              f"{self.http.pid} on {self.base}, component pid(s) "
+              f"{', '.join(str(c.pid) for c in self.components)} ({connected} connected to "
+              f"{self.server_label}); {len(self.agent_names)} agent accounts", file=log)
+
+    def component_connections(self) -> int:
+        """Established TCP connections to the XMPP server's component port (server side)."""
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                lines = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                parts = line.split()
+                if len(parts) > 3 and parts[3] == "01" \
+                        and int(parts[1].rsplit(":", 1)[1], 16) == self.component_port:
+                    count += 1
+        return count
 
     def _wait_ready(self, timeout: float) -> None:
-        """/readyz is 200 when Redis answers and the component reports itself alive."""
+        """/readyz is 200 when Redis answers and a component reports itself alive; then wait
+        until every instance that should be connected (all on ejabberd, one on Prosody) is."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.check_alive()
             try:
                 with urllib.request.urlopen(f"{self.base}/readyz", timeout=2) as resp:
-                    if resp.status == 200:
+                    if resp.status == 200 \
+                            and self.component_connections() >= self.expected_connections:
                         return
             except (OSError, urllib.error.HTTPError):
                 pass
             time.sleep(0.1)
-        raise TimeoutError("the component did not become ready (GET /readyz) in time")
+        raise TimeoutError(f"the component did not become ready (GET /readyz, "
+                           f"{self.expected_connections} connection(s)) in time")
 
     def check_alive(self) -> None:
-        for name, ok in (("Redis", self.redis.is_running()), ("Prosody", self.prosody.is_running()),
-                         ("the HTTP service", self.http.alive()),
-                         ("the component", self.component.alive())):
-            if not ok and (name != "the component" or self.component.proc is not None) \
-                    and (name != "the HTTP service" or self.http.proc is not None):
+        checks = [("Redis", self.redis.is_running(), True),
+                  (self.server_label, self.xmpp.is_running(), True),
+                  ("the HTTP service", self.http.alive(), self.http.proc is not None)]
+        checks += [(f"the {n}", c.alive(), c.proc is not None)
+                   for n, c in zip(self.component_names, self.components)]
+        for name, ok, started in checks:
+            if started and not ok:
                 raise RuntimeError(f"{name} is not running")
 
     def log_tails(self) -> str:
-        return self.http.log_tail() + self.component.log_tail() + self.prosody.log_tail(15) + "\n"
+        return (self.http.log_tail() + "".join(c.log_tail() for c in self.components)
+                + self.xmpp.log_tail(15) + "\n")
 
     def stop(self) -> None:
-        for step in (self.component.stop, self.http.stop, self.prosody.stop, self.redis.stop):
+        steps = [c.stop for c in self.components] + [self.http.stop, self.xmpp.stop,
+                                                     self.redis.stop]
+        for step in steps:
             try:
                 step()
             except Exception as exc:  # noqa: BLE001 - stop the rest regardless
@@ -828,6 +905,9 @@ def http_session(limit: int) -> Any:
 @dataclass
 class RunResult:
     concurrency: int
+    server: str  # prosody or ejabberd
+    instances: int  # component processes
+    connected: int  # of them, connected to the XMPP server (at the end of the run)
     agents: int
     max_chats: int
     warmup_s: float
@@ -850,6 +930,8 @@ class RunResult:
     cpu_pct: dict[str, float] = field(default_factory=dict)
     redis_calls_per_session: dict[str, float] = field(default_factory=dict)
     tokens_exhausted: bool = False
+    ref_ms_before: float = math.nan  # reference_ms() just before and after the run
+    ref_ms_after: float = math.nan
 
 
 STEPS = ("start_communication", "client_url page", "guest login", "claim", "join room",
@@ -860,13 +942,16 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                    max_chats: int, warmup: float, duration: float, py_spy: Path | None,
                    log: Any) -> RunResult:
     hub = Hub()
-    result = RunResult(concurrency=concurrency, agents=len(agent_names), max_chats=max_chats,
-                       warmup_s=warmup, planned_s=duration)
+    result = RunResult(concurrency=concurrency, server=stack.server_kind,
+                       instances=len(stack.components), connected=0, agents=len(agent_names),
+                       max_chats=max_chats, warmup_s=warmup, planned_s=duration)
     agents = await connect_agents(hub, agent_names, stack.c2s_port, max_chats)
     times: list[SessionTimes] = []
     errors: dict[str, int] = {}
     window = {"start": math.inf, "stopping": False, "last_end": 0.0}
     spy: subprocess.Popen[bytes] | None = None
+
+    logouts: set[asyncio.Task[None]] = set()
 
     async def worker(http: Any) -> None:
         while not window["stopping"] and tokens:
@@ -881,7 +966,13 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                 await citizen.abandon()
                 await asyncio.sleep(0.05)
                 continue
-            await citizen.close()
+            # The logout is not waited for: a browser does not wait for it either, and
+            # ejabberd closes the TCP connection only ~100 ms after the client's stream end
+            # (Prosody at once), which would otherwise cap a closed loop at ~10 sessions/s
+            # per citizen. Its CPU still counts (awaited before the window's CPU reading).
+            closing = asyncio.ensure_future(citizen.close())
+            logouts.add(closing)
+            closing.add_done_callback(logouts.discard)
             if measured:
                 times.append(t)
                 window["last_end"] = max(window["last_end"], t.done)
@@ -899,7 +990,7 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
             if py_spy is not None:
                 spy = subprocess.Popen(
                     [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
-                     str(stack.component.pid), "--duration", str(max(1, int(duration))),
+                     str(stack.components[0].pid), "--duration", str(max(1, int(duration))),
                      "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(py_spy)],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             deadline = window["start"] + duration
@@ -913,16 +1004,18 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                 await asyncio.sleep(min(0.1, max(0.0, deadline - time.perf_counter())))
             window["stopping"] = True
             await asyncio.wait_for(asyncio.gather(*workers), STEP_TIMEOUT * 6)
+            await asyncio.gather(*list(logouts), return_exceptions=True)
             end = window["last_end"] if times else time.perf_counter()
             cpu1 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
             cpu1["load generator"] = time.process_time()
             busy1 = machine_busy_seconds()
             cmd1 = redis_commandstats(stack.redis.port)
+            result.connected = stack.component_connections()
         finally:
             window["stopping"] = True
             for w in workers:
                 w.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
+            await asyncio.gather(*workers, *list(logouts), return_exceptions=True)
             if spy is not None:
                 try:
                     spy.wait(duration + 30)
@@ -959,6 +1052,10 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
             result.cpu_pct[name] = 100 * used / elapsed
             result.cpu_s_per_session[name] = used / len(times) if times else math.nan
         result.cpu_pct["other"] = max(0.0, 100 * ((busy1 - busy0) - total) / elapsed)
+        if len(stack.components) > 1:  # all instances together
+            used = sum(cpu1[n] - cpu0[n] for n in stack.component_names)
+            result.cpu_pct["components"] = 100 * used / elapsed
+            result.cpu_s_per_session["components"] = used / len(times) if times else math.nan
     if times:
         # Both the HTTP service and the component; sessions in flight at the window's edges
         # make this approximate (closed loop: the same number start and end).
@@ -1009,12 +1106,12 @@ class MemoryResult:
     component_loaded_kib: int = 0
     component_after_end_kib: int = 0
     component_delta_per_1000_mib: float = math.nan
-    prosody_delta_per_1000_mib: float = math.nan
+    xmpp_delta_per_1000_mib: float = math.nan  # Prosody or ejabberd
     redis_delta_per_1000_mib: float = math.nan
     ended: int = 0
     end_s: float = 0.0
-    # per slice of the opening: [chats open before, after, chats/s, Prosody ms CPU per chat,
-    # component ms CPU per chat]
+    # per slice of the opening: [chats open before, after, chats/s, XMPP server ms CPU per
+    # chat, component ms CPU per chat (all instances)]
     open_slices: list[list[float]] = field(default_factory=list)
 
 
@@ -1027,13 +1124,19 @@ async def run_memory(stack: Stack, tokens: list[str], chats: int, agent_names: l
                      time_limit: float = 300.0) -> MemoryResult:
     res = MemoryResult(chats_requested=chats, agents=len(agent_names), max_chats=max_chats)
     pids = stack.pids()
+
+    def component_rss() -> int:  # all instances together
+        return sum(rss_kib(pids[n]) for n in stack.component_names)
+
+    def component_cpu() -> float:
+        return sum(proc_cpu_seconds(pids[n]) for n in stack.component_names)
     # Warm-up: a few whole sessions, so the component has imported and cached what it uses.
     await warm_up(stack, tokens, agent_names[:2], max_chats)
     hub = Hub(hold=True)
     agents = await connect_agents(hub, agent_names, stack.c2s_port, max_chats)
     await settle(2.0)
-    res.component_idle_kib = rss_kib(pids["component"])
-    prosody0, redis0 = rss_kib(pids["prosody"]), rss_kib(pids["redis"])
+    res.component_idle_kib = component_rss()
+    xmpp0, redis0 = rss_kib(pids["xmpp"]), rss_kib(pids["redis"])
     citizens: list[Citizen] = []
     errors: dict[str, int] = {}
     sem = asyncio.Semaphore(open_concurrency)
@@ -1055,7 +1158,7 @@ async def run_memory(stack: Stack, tokens: list[str], chats: int, agent_names: l
 
     t = time.perf_counter()
     step = max(1, chats // 4)
-    mark = (0, t, proc_cpu_seconds(pids["prosody"]), proc_cpu_seconds(pids["component"]))
+    mark = (0, t, proc_cpu_seconds(pids["xmpp"]), component_cpu())
     try:
         async with http_session(open_concurrency + 2) as http:
             tasks = [asyncio.ensure_future(open_one(http)) for _ in range(chats)]
@@ -1064,26 +1167,27 @@ async def run_memory(stack: Stack, tokens: list[str], chats: int, agent_names: l
                 await fut
                 done += 1
                 if len(citizens) - mark[0] >= step or done == chats:
-                    now = (len(citizens), time.perf_counter(), proc_cpu_seconds(pids["prosody"]),
-                           proc_cpu_seconds(pids["component"]))
+                    now = (len(citizens), time.perf_counter(), proc_cpu_seconds(pids["xmpp"]),
+                           component_cpu())
                     n = max(1, now[0] - mark[0])
                     res.open_slices.append([mark[0], now[0], round(n / (now[1] - mark[1]), 1),
                                             round(1000 * (now[2] - mark[2]) / n, 2),
                                             round(1000 * (now[3] - mark[3]) / n, 2)])
                     print(f"  memory: {done}/{chats} chats handled, {now[0]} open "
                           f"({now[1] - t:.0f} s; this slice {n / (now[1] - mark[1]):.1f} chats/s, "
-                          f"Prosody {1000 * (now[2] - mark[2]) / n:.1f} ms CPU per chat)", file=log)
+                          f"{stack.server_label} {1000 * (now[2] - mark[2]) / n:.1f} ms CPU per "
+                          "chat)", file=log)
                     mark = now
                     stack.check_alive()
         res.open_s = time.perf_counter() - t
         res.chats_open = len(citizens)
         res.errors = {**errors, **{f"agent: {k}": v for k, v in hub.agent_errors.items()}}
         await settle(3.0)
-        res.component_loaded_kib = rss_kib(pids["component"])
+        res.component_loaded_kib = component_rss()
         n = max(1, res.chats_open)
         res.component_delta_per_1000_mib = (res.component_loaded_kib - res.component_idle_kib) \
             / 1024 * 1000 / n
-        res.prosody_delta_per_1000_mib = (rss_kib(pids["prosody"]) - prosody0) / 1024 * 1000 / n
+        res.xmpp_delta_per_1000_mib = (rss_kib(pids["xmpp"]) - xmpp0) / 1024 * 1000 / n
         res.redis_delta_per_1000_mib = (rss_kib(pids["redis"]) - redis0) / 1024 * 1000 / n
         # End them all (the agent ends, as in the load runs), then log everyone out.
         t = time.perf_counter()
@@ -1104,7 +1208,7 @@ async def run_memory(stack: Stack, tokens: list[str], chats: int, agent_names: l
         await asyncio.gather(*(end_one(c) for c in citizens))
         res.end_s = time.perf_counter() - t
         await settle(3.0)
-        res.component_after_end_kib = rss_kib(pids["component"])
+        res.component_after_end_kib = component_rss()
     finally:
         await asyncio.gather(*(c.close() for c in citizens), return_exceptions=True)
         await close_agents(agents)
@@ -1120,8 +1224,10 @@ def fmt(v: float, digits: int = 1) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
-def markdown(results: list[RunResult], memory: MemoryResult | None) -> str:
+def markdown(results: list[RunResult], memory: MemoryResult | None, server_label: str,
+             component_names: list[str]) -> str:
     out: list[str] = []
+    multi = len(component_names) > 1
     if results:
         out += ["### Sessions (closed loop)", "",
                 "| citizens | agents × max-chats | measured s | sessions | errors | sessions/s "
@@ -1140,18 +1246,29 @@ def markdown(results: list[RunResult], memory: MemoryResult | None) -> str:
         for r in results:
             out.append(f"| {r.concurrency} | " + " | ".join(
                 fmt(r.step_ms.get(s, math.nan)) for s in (*STEPS, "claim -> offer")) + " |")
-        names = ("prosody", "redis", "http", "component", "load generator")
+        comp = "components" if multi else "component"
+        names = ("xmpp", "redis", "http", comp, "load generator")
         out += ["", "### CPU per complete session (ms of CPU; in brackets: % of one CPU)", "",
-                "| citizens | Prosody | Redis | HTTP service | component | servers total "
-                "| load generator | other |",
-                "|" + "---:|" * 8]
+                f"| citizens | {server_label} | Redis | HTTP service "
+                f"| component{f' ({len(component_names)} instances)' if multi else ''} "
+                "| servers total | load generator | other | reference loop ms before / after |",
+                "|" + "---:|" * 9]
         for r in results:
             servers = sum(r.cpu_s_per_session.get(n, math.nan) for n in names[:4])
             cells = [f"{fmt(1000 * r.cpu_s_per_session.get(n, math.nan), 2)} "
                      f"({fmt(r.cpu_pct.get(n, math.nan), 0)} %)" for n in names]
             out.append(f"| {r.concurrency} | " + " | ".join(cells[:4]) +
                        f" | {fmt(1000 * servers, 2)} | {cells[4]} "
-                       f"| {fmt(r.cpu_pct.get('other', math.nan), 0)} % |")
+                       f"| {fmt(r.cpu_pct.get('other', math.nan), 0)} % "
+                       f"| {fmt(r.ref_ms_before)} / {fmt(r.ref_ms_after)} |")
+        if multi:
+            out += ["", "Component instances, each (ms of CPU per session; % of one CPU):", "",
+                    "| citizens | connected | " + " | ".join(component_names) + " |",
+                    "|" + "---:|" * (len(component_names) + 2)]
+            for r in results:
+                out.append(f"| {r.concurrency} | {r.connected} of {r.instances} | " + " | ".join(
+                    f"{fmt(1000 * r.cpu_s_per_session.get(n, math.nan), 2)} "
+                    f"({fmt(r.cpu_pct.get(n, math.nan), 0)} %)" for n in component_names) + " |")
         out += ["", "Redis commands per session (HTTP service and component together):", ""]
         for r in results:
             total = sum(r.redis_calls_per_session.values())
@@ -1182,27 +1299,65 @@ def markdown(results: list[RunResult], memory: MemoryResult | None) -> str:
         out += ["", "### Component memory with chats held open", "",
                 "| chats open / asked | agents × max-chats | open in s | component RSS idle MiB "
                 "| with chats MiB | after ending MiB | component MiB per 1,000 chats "
-                "| Prosody MiB per 1,000 | Redis MiB per 1,000 |",
+                f"| {server_label} MiB per 1,000 | Redis MiB per 1,000 |",
                 "|" + "---:|" * 9,
                 f"| {m.chats_open} / {m.chats_requested} | {m.agents} × {m.max_chats} "
                 f"| {m.open_s:.1f} | {m.component_idle_kib / 1024:.1f} "
                 f"| {m.component_loaded_kib / 1024:.1f} | {m.component_after_end_kib / 1024:.1f} "
-                f"| {fmt(m.component_delta_per_1000_mib)} | {fmt(m.prosody_delta_per_1000_mib)} "
+                f"| {fmt(m.component_delta_per_1000_mib)} | {fmt(m.xmpp_delta_per_1000_mib)} "
                 f"| {fmt(m.redis_delta_per_1000_mib)} |"]
+        if multi:
+            out.append(f"\n- component RSS: all {len(component_names)} instances together")
         if m.errors:
             out.append(f"\n- errors while opening: {m.errors}")
         out.append(f"- ended {m.ended} of {m.chats_open} in {m.end_s:.1f} s")
         out.append("- opening, by slice (chats open before → after: chats/s, ms CPU per chat of "
-                   "Prosody / component): " + "; ".join(
+                   f"{server_label} / component): " + "; ".join(
                        f"{a:.0f}→{b:.0f}: {r:g}/s, {pc:g} / {cc:g}" for a, b, r, pc, cc in m.open_slices))
     return "\n".join(out)
 
 
-def machine_line() -> str:
+def package_version(name: str) -> str:
+    """The installed Debian package's version, or '' (not a Debian system, no such package)."""
+    try:
+        out = subprocess.run(["dpkg-query", "-W", "-f=${Version}", name], capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def code_line() -> str:
+    """The commit measured, and whether the code under test had uncommitted changes."""
+    def git(*cmd: str) -> str:
+        try:
+            out = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True,
+                                 timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        return out.stdout.strip() if out.returncode == 0 else ""
+    head = git("rev-parse", "--short", "HEAD")
+    if not head:
+        return "code: not a git checkout"
+    dirty = git("status", "--porcelain", "--", "component", "xmpp_plugin", "prosody", "ejabberd")
+    return f"code: commit {head}" + (" with uncommitted changes to the code under test"
+                                      if dirty else "")
+
+
+def machine_line(server: str, instances: int) -> str:
     import slixmpp
+    label = "Prosody" if server == "prosody" else "ejabberd"
+    version = package_version(server)
+    if instances == 1:
+        comp = "the component"
+    elif server == "ejabberd":
+        comp = f"{instances} component instances (all connected; ejabberd spreads the stanzas)"
+    else:
+        comp = (f"{instances} component instances (Prosody takes one connection per component "
+                f"domain: one active, the Redis lease holder, {instances - 1} standing by)")
     return (f"Python {sys.version.split()[0]}, slixmpp {slixmpp.__version__}, "
-            f"{os.cpu_count()} CPUs; load generator, Prosody, Redis, HTTP service and component "
-            "on the same machine, loopback only")
+            f"{label}{' ' + version if version else ''}, {os.cpu_count()} CPUs; load generator, "
+            f"{label}, Redis, HTTP service and {comp} on the same machine, loopback only")
 
 
 # --------------------------------------------------------------------------- main
@@ -1210,6 +1365,13 @@ def machine_line() -> str:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--server", choices=("prosody", "ejabberd"), default="prosody",
+                   help="the XMPP server, started from the project's own configuration "
+                        "(prosody/prosody.cfg.lua or ejabberd/ejabberd.yml; default prosody)")
+    p.add_argument("--instances", type=int, default=1,
+                   help="component processes (python -m component) with the same settings "
+                        "(default 1). On ejabberd all connect; on Prosody one connects (the "
+                        "holder of the Redis lease) and the others stand by")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 20],
                    help="citizens at once (closed loop); several values run one after another "
                         "(default: 1 20)")
@@ -1231,7 +1393,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", metavar="FILE", type=Path,
                    help="also write the results as JSON to FILE ('-': JSON only, on stdout)")
     p.add_argument("--py-spy", metavar="FILE", type=Path,
-                   help="sample the component with py-spy during the last load run")
+                   help="sample the component (the first instance) with py-spy during the last "
+                        "load run")
     p.add_argument("--quiet-wait", type=float, default=30.0, metavar="SECONDS",
                    help="before each run, wait at most this long for other processes to use "
                         "under 15 %% of a CPU (default 30; 0 = do not wait)")
@@ -1250,6 +1413,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--agents must be between 1 and 200")
     if not 0 <= args.chats_for_memory <= 5000:
         p.error("--chats-for-memory must be between 0 and 5000")
+    if not 1 <= args.instances <= 16:
+        p.error("--instances must be between 1 and 16")
+    if args.prosody_config is not None and args.server != "prosody":
+        p.error("--prosody-config needs --server prosody")
     if args.duration == 0:
         args.concurrency = []
     if args.sessions is None:
@@ -1283,11 +1450,15 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[RunResult] = []
     memory: MemoryResult | None = None
+    code = code_line()  # before the run: the processes under test start from this code
     tmp = tempfile.mkdtemp(prefix="idchat-chatbench-")
-    stack = Stack(Path(tmp), names, args.prosody_config)
+    stack = Stack(Path(tmp), names, args.server, args.instances, args.prosody_config)
     if args.prosody_config is not None:
         print(f"NOTE: Prosody runs with {args.prosody_config}, not the project configuration",
               file=log)
+    if args.instances > 1 and args.server == "prosody":
+        print(f"NOTE: on Prosody only one of the {args.instances} component instances is "
+              "connected (the holder of the Redis lease); the others stand by", file=log)
     try:
         stack.start(log)
 
@@ -1311,8 +1482,10 @@ def main(argv: list[str] | None = None) -> int:
                 await quiet()
                 print(f"load: {concurrency} citizens, {args.agents} agents × {args.max_chats}, "
                       f"{args.warmup:g} s warm-up + {args.duration:g} s ...", file=log)
+                ref_before = reference_ms()
                 results.append(await run_load(stack, tokens, concurrency, names[:args.agents],
                                               args.max_chats, args.warmup, args.duration, spy, log))
+                results[-1].ref_ms_before, results[-1].ref_ms_after = ref_before, reference_ms()
                 stack.check_alive()
 
         asyncio.run(runs())
@@ -1329,13 +1502,15 @@ def main(argv: list[str] | None = None) -> int:
             import shutil
             shutil.rmtree(tmp, ignore_errors=True)
 
-    table = markdown(results, memory)
-    payload = {"machine": machine_line(), "results": [asdict(r) for r in results],
+    table = markdown(results, memory, stack.server_label, stack.component_names)
+    machine = machine_line(args.server, args.instances) + "; " + code
+    payload = {"machine": machine, "server": args.server, "instances": args.instances,
+               "results": [asdict(r) for r in results],
                "memory": asdict(memory) if memory else None}
     if args.json is not None and str(args.json) == "-":
         print(json.dumps(payload, indent=2))
         return 0
-    print(machine_line())
+    print(machine)
     print()
     print(table)
     if args.json is not None:
