@@ -173,8 +173,6 @@ class Chats:
     async def dispatch(self) -> None:
         for made in await self.router.dispatch():
             waiting = max(0, int(time.time() - made.enqueued_ms / 1000))
-            if made.enqueued_ms < 0:  # put back at the front: waiting since its first arrival
-                waiting = max(0, int(time.time() - (made.enqueued_ms + 10 ** 13) / 1000))
             self.notify.offer(made, waiting, self.settings.routing.offer_timeout_seconds)
 
     async def accept(self, agent: JID, oid: str) -> Chat:
@@ -342,8 +340,7 @@ class Chats:
                 chat = await self.router.chat(cid)
                 if chat is None or chat.state != "queued":
                     continue
-                since = chat.enqueued_ms + (10 ** 13 if chat.enqueued_ms < 0 else 0)
-                if now_ms - since >= limit_ms and await self.store.redis.hsetnx(
+                if now_ms - chat.enqueued_ms >= limit_ms and await self.store.redis.hsetnx(
                         self.store.keys.chat(cid), "told_no_agent", 1):
                     self.notify.no_agent(chat)
 

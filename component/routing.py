@@ -152,7 +152,7 @@ return st[1]
 
 # An agent is gone: their chats go back to the front of the queue, their offers
 # are withdrawn. KEYS: agent, agent_chats, agents, offers. ARGV: bare, chat prefix,
-# queue prefix, offer prefix. Returns the chat ids put back and the ids of offers withdrawn.
+# queue prefix, offer prefix, FRONT. Returns the chat ids put back and the ids of offers withdrawn.
 _AGENT_GONE = """
 redis.call('SREM', KEYS[3], ARGV[1])
 local back = {}
@@ -162,7 +162,7 @@ for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   if st[1] == 'assigned' and st[2] == ARGV[1] then
     redis.call('HSET', ck, 'state', 'queued', 'interrupted', '1')
     redis.call('HDEL', ck, 'agent', 'agent_full', 'agent_nick', 'assigned_ms')
-    redis.call('ZADD', ARGV[3] .. st[3], tonumber(st[4]) - 10000000000000, cid)
+    redis.call('ZADD', ARGV[3] .. st[3], tonumber(st[4]) - tonumber(ARGV[5]), cid)
     back[#back + 1] = cid
   end
 end
@@ -335,7 +335,7 @@ class Router:
         k = self.keys
         back, withdrawn = await self._agent_gone(
             keys=[k.agent(bare), k.agent_chats(bare), k.agents(), k.offers()],
-            args=[bare, k.chat(""), k.queue(""), k.offer("")])
+            args=[bare, k.chat(""), k.queue(""), k.offer(""), FRONT])
         return [c.decode() for c in back], [o.decode() for o in withdrawn]
 
     async def agent_chats(self, bare: str) -> list[str]:
@@ -363,7 +363,7 @@ class Router:
             *[f"of-{secrets.token_hex(12)}" for _ in range(batch)]])
         return [OfferMade(chat=r[0].decode(), agent=r[1].decode(), agent_full=r[2].decode(),
                           offer=r[3].decode(), purpose=r[4].decode(),
-                          enqueued_ms=int(float(r[5].decode()))) for r in rows]
+                          enqueued_ms=_arrival_ms(int(float(r[5].decode())))) for r in rows]
 
     async def chat_of_offer(self, oid: str) -> str | None:
         cid = await self.redis.get(self.keys.offer(oid))
@@ -423,6 +423,11 @@ class Router:
         async for key in self.redis.scan_iter(match=self.keys.chat("*"), count=500):
             out.append(key.decode().rsplit(":", 1)[1])
         return out
+
+
+def _arrival_ms(score: int) -> int:
+    """A queue score back to the time of arrival (a chat put back in front keeps it)."""
+    return score + FRONT if score < 0 else score
 
 
 def _now_ms() -> int:

@@ -14,7 +14,6 @@ import dataclasses
 import os
 import re
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,8 +236,6 @@ def _coerce(tp: Any, raw: Any) -> Any:
         if isinstance(raw, list) and all(isinstance(s, str) for s in raw):
             return tuple(raw)
         raise ValueError("expected a list of strings")
-    if isinstance(tp, types.UnionType):  # pragma: no cover - not used yet
-        raise TypeError(f"unsupported type {tp}")
     raise TypeError(f"unsupported type {tp}")
 
 
