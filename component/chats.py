@@ -310,9 +310,12 @@ class Chats:
         if not await self.store.redis.set(self.store.keys.active_throttle(chat.sid), 1,
                                           ex=60, nx=True):
             return
-        await self.store.touch(chat.sid)
-        await self.router.touch(cid)
-        stored = await self.store.attributes(chat.sid)
+        try:
+            await self.store.touch(chat.sid)
+            await self.router.touch(cid)
+            stored = await self.store.attributes(chat.sid)
+        except NotFound:
+            return  # the chat ended while this message was on its way
         if stored is not None:
             self.feedback.send(stored.session_url, "user_active")
 
@@ -370,7 +373,8 @@ class Chats:
 
     async def _queue_moved(self, purpose: str) -> None:
         """Push the new positions to everyone still waiting for this purpose."""
-        per_place = await self.router.seconds_per_place()
-        for position, (cid, citizen) in enumerate(await self.router.waiting(purpose), start=1):
+        waiting = await self.router.waiting(purpose)
+        per_place = await self.router.seconds_per_place() if waiting else None
+        for position, (cid, citizen) in enumerate(waiting, start=1):
             wait = None if per_place is None else per_place * position
             self.notify.queued_at(citizen, cid, position, wait=wait)

@@ -221,11 +221,13 @@ class Gateway(ComponentXMPP):
                 except ResponseError:
                     pass  # BUSYGROUP: another instance made it
                 while True:
+                    # A standby (or a disconnected instance) leaves events to the others.
+                    await self.online.wait()
                     batches = await redis.xreadgroup(EVENTS_GROUP, self.instance, {stream: ">"},
                                                      count=20, block=1000)
                     for _, entries in batches or []:
                         for entry_id, fields in entries:
-                            if fields.get(b"type") == b"attributes" and self.online.is_set():
+                            if fields.get(b"type") == b"attributes":
                                 await self._guarded(self.chats.attributes_arrived(
                                     fields[b"sid"].decode()))
                             await redis.xack(stream, EVENTS_GROUP, entry_id)

@@ -260,9 +260,10 @@ class Router:
         samples = [int(v) for v in await self.redis.lrange(self.keys.handling_times(), 0, -1)]
         if len(samples) < MIN_HANDLING_SAMPLES:
             return None
-        capacity = 0
-        for bare in await self.redis.smembers(self.keys.agents()):
-            capacity += int((await self.agent_info(bare.decode())).get("max", 0))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for bare in await self.redis.smembers(self.keys.agents()):
+                pipe.hget(self.keys.agent(bare.decode()), "max")
+            capacity = sum(int(m) for m in await pipe.execute() if m)
         if capacity == 0:
             return None
         return sum(samples) / len(samples) / 1000 / capacity
