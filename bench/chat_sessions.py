@@ -57,7 +57,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import concurrent.futures
 import json
 import logging
 import math
@@ -73,7 +72,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -83,13 +81,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
+from benchlib import (TEST_PRIVKEY, TEST_PUBKEY, machine_busy_seconds,  # noqa: E402
+                      mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet)
+
 from prosody_server import ProsodyServer  # noqa: E402
 from redis_server import RedisServer, free_port, wait_for_port  # noqa: E402
 
-TEST_PRIVKEY = ROOT / "demo" / "test-keys" / "test-privkey.pem"
-TEST_PUBKEY = ROOT / "demo" / "test-keys" / "test-pubkey.pem"
-ATTRS = {"fullname": "Juliet Capulet", "email": "juliet@capulet.lit", "bsn": "999990019",
-         "city": "Verona"}
 PURPOSE = "report_move"
 AGENT_PASSWORD = "bench-only-" + secrets.token_hex(8)
 AGENT_DOMAIN = "agents.idchat.localhost"
@@ -101,80 +98,15 @@ try:  # the most max-chats the component accepts in an agent's presence
     from component.handlers.agent import MAX_CHATS_LIMIT
 except (ImportError, AttributeError):  # pragma: no cover - older or reorganised component
     MAX_CHATS_LIMIT = 20
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 STEP_TIMEOUT = 15.0       # any single wait of a session
-MINT_CHUNK = 200
 RATE_CAP = 150            # sessions/s assumed at most, for the default number of tokens
 CONFIG_RE = re.compile(
     r'<script type="application/json" id="idchat-config">(.*?)</script>', re.S)
 
 # --------------------------------------------------------------------------- tokens
 
-_MINT_KEYS: tuple[Any, Any] | None = None
-
-
-def _mint_init() -> None:
-    global _MINT_KEYS
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    from cryptography.hazmat.primitives import serialization
-    _MINT_KEYS = (serialization.load_pem_public_key(TEST_PUBKEY.read_bytes()),
-                  serialization.load_pem_private_key(TEST_PRIVKEY.read_bytes(), None))
-
-
-def _mint_chunk(count: int, lifetime: int) -> list[str]:
-    from xmpp_plugin.simulator import auth_claims, mint_token
-    assert _MINT_KEYS is not None
-    enc_key, sign_key = _MINT_KEYS
-    out = []
-    for _ in range(count):
-        claims = auth_claims(ATTRS, lifetime=lifetime)
-        # RS256 is deterministic: without a unique claim, two tokens minted in the same
-        # second would be the same token, and the second session would get 409 replayed.
-        claims["jti"] = uuid.uuid4().hex
-        out.append(mint_token(claims, enc_key, sign_key))
-    return out
-
-
-def mint_tokens(count: int, lifetime: int, processes: int) -> list[str]:
-    chunks = [MINT_CHUNK] * (count // MINT_CHUNK) + ([count % MINT_CHUNK] if count % MINT_CHUNK else [])
-    tokens: list[str] = []
-    with concurrent.futures.ProcessPoolExecutor(processes, initializer=_mint_init) as pool:
-        for batch in pool.map(_mint_chunk, chunks, [lifetime] * len(chunks)):
-            tokens.extend(batch)
-    assert len(set(tokens)) == len(tokens), "minted tokens must be unique"
-    return tokens
-
 
 # --------------------------------------------------------------------------- /proc
-
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
-def wait_for_quiet(max_wait: float, threshold_pct: float, log: Any) -> float:
-    """Wait (at most ``max_wait`` s) until other processes use under ``threshold_pct`` % of a
-    CPU, measured over 1 s while the stack idles. Returns the last value."""
-    deadline = time.monotonic() + max_wait
-    said = False
-    while True:
-        busy0, own0 = machine_busy_seconds(), time.process_time()
-        time.sleep(1.0)
-        other = 100 * ((machine_busy_seconds() - busy0) - (time.process_time() - own0))
-        if other < threshold_pct or time.monotonic() >= deadline:
-            return other
-        if not said:
-            print(f"the machine is busy (other processes: {other:.0f} % of a CPU); waiting up to "
-                  f"{max_wait:g} s for it to quieten ...", file=log)
-            said = True
 
 
 def reference_ms() -> float:
@@ -218,14 +150,6 @@ def redis_commandstats(port: int) -> dict[str, int]:
         if m:
             out[m.group(1)] = int(m.group(2))
     return out
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 def median(values: list[float]) -> float:

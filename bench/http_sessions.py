@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import concurrent.futures
 import json
 import math
 import os
@@ -46,7 +45,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,14 +53,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
+from benchlib import (TEST_PRIVKEY, TEST_PUBKEY, machine_busy_seconds,  # noqa: E402
+                      mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet)
+
 from redis_server import RedisServer, free_port, wait_for_port  # noqa: E402
 
-TEST_PRIVKEY = ROOT / "demo" / "test-keys" / "test-privkey.pem"
-TEST_PUBKEY = ROOT / "demo" / "test-keys" / "test-pubkey.pem"
-ATTRS = {"fullname": "Juliet Capulet", "email": "juliet@capulet.lit", "bsn": "999990019",
-         "city": "Verona"}
 START_BODY = json.dumps({"purpose": "report_move"}).encode()
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 MINT_CHUNK = 250
 DRAIN_SECONDS = 30  # paced load: how long sessions scheduled in the window may still start
 # Generous upper bound of the rate, for the default number of pre-minted tokens.
@@ -71,72 +67,8 @@ DEFAULT_RATE_CAP = 1000
 
 # --------------------------------------------------------------------------- tokens
 
-_MINT_KEYS: tuple[Any, Any] | None = None
-
-
-def _mint_init() -> None:
-    global _MINT_KEYS
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
-    from cryptography.hazmat.primitives import serialization
-    _MINT_KEYS = (serialization.load_pem_public_key(TEST_PUBKEY.read_bytes()),
-                  serialization.load_pem_private_key(TEST_PRIVKEY.read_bytes(), None))
-
-
-def _mint_chunk(count: int, lifetime: int) -> list[str]:
-    from xmpp_plugin.simulator import auth_claims, mint_token
-    assert _MINT_KEYS is not None
-    enc_key, sign_key = _MINT_KEYS
-    tokens = []
-    for _ in range(count):
-        claims = auth_claims(ATTRS, lifetime=lifetime)
-        # RS256 is deterministic: without a unique claim, two tokens minted in the same
-        # second would be the same token, and the second session would get 409 replayed.
-        claims["jti"] = uuid.uuid4().hex
-        tokens.append(mint_token(claims, enc_key, sign_key))
-    return tokens
-
-
-def mint_tokens(count: int, lifetime: int, processes: int) -> list[str]:
-    chunks = [MINT_CHUNK] * (count // MINT_CHUNK) + ([count % MINT_CHUNK] if count % MINT_CHUNK else [])
-    tokens: list[str] = []
-    with concurrent.futures.ProcessPoolExecutor(processes, initializer=_mint_init) as pool:
-        for batch in pool.map(_mint_chunk, chunks, [lifetime] * len(chunks)):
-            tokens.extend(batch)
-    assert len(set(tokens)) == len(tokens), "minted tokens must be unique"
-    return tokens
-
 
 # --------------------------------------------------------------------------- processes
-
-def proc_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def machine_busy_seconds() -> float:
-    """CPU time spent busy on all CPUs (user, nice, system, irq, softirq, steal)."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
-def wait_for_quiet(max_wait: float, threshold_pct: float, log: Any) -> float:
-    """Wait (at most ``max_wait`` s) until other processes use under ``threshold_pct`` % of a
-    CPU, measured over 1 s while this benchmark's own processes idle. Returns the last value."""
-    deadline = time.monotonic() + max_wait
-    said = False
-    while True:
-        busy0, own0 = machine_busy_seconds(), time.process_time()
-        time.sleep(1.0)
-        other = 100 * ((machine_busy_seconds() - busy0) - (time.process_time() - own0))
-        if other < threshold_pct or time.monotonic() >= deadline:
-            return other
-        if not said:
-            print(f"the machine is busy (other processes: {other:.0f} % of a CPU); waiting up to "
-                  f"{max_wait:g} s for it to quieten ...", file=log)
-            said = True
 
 
 def proc_status_kib(pid: int, name: str) -> int:
@@ -282,14 +214,6 @@ class RunResult:
     late_starts: int = 0
     tokens_exhausted: bool = False
     tokens_left: int = 0
-
-
-def percentile(sorted_values: list[float], p: float) -> float:
-    """Nearest-rank percentile of an ascending list."""
-    if not sorted_values:
-        return math.nan
-    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
 
 
 class Load:
@@ -580,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     planned = len(args.concurrency) * (args.warmup + args.duration)
     t = time.perf_counter()
     # Tokens live past the whole run (minting included), with margin.
-    tokens = mint_tokens(args.sessions, lifetime=int(600 + planned), processes=args.mint_processes)
+    tokens = mint_tokens(args.sessions, lifetime=int(600 + planned), processes=args.mint_processes,
+                         chunk=MINT_CHUNK)
     print(f"minted {len(tokens)} tokens in {time.perf_counter() - t:.1f} s "
           f"({args.mint_processes} processes)", file=log)
 
