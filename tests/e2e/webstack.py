@@ -173,6 +173,11 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
 
 
 async def assert_accessible(page: Page, where: str) -> None:
+    # Converse fades elements in: measure colours once transitions have finished, not
+    # half-way (a label on its way to #1b1b1b reads as grey to axe).
+    await page.evaluate("""() => Promise.all(document.getAnimations()
+        .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+        .map(a => a.finished))""")
     violations = await axe_violations(page)
     assert not violations, f"axe on {where}:\n" + json.dumps(violations, indent=1)
 
