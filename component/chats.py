@@ -8,6 +8,7 @@ the store and the router, the rooms through :class:`Rooms`, and tell people thro
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 
 from slixmpp import JID
@@ -27,6 +28,7 @@ from .routing import Chat, Router
 log = logging.getLogger(__name__)
 
 CITIZEN_NICK = "Inwoner"
+ORPHAN_SECONDS = 30  # a room without a chat record this old is left over, not being set up
 
 
 class Chats:
@@ -38,6 +40,10 @@ class Chats:
         self.rooms = rooms
         self.notify = notifier
         self.feedback = feedback
+        self.marker: str | None = None  # the Redis incarnation this instance works with
+        # The last availability each agent told this instance: restored if Redis loses it.
+        self.duty_memory: dict[str, tuple[str, bool, int, str]] = {}
+        self._checks = 0
         router.reoffer_pause_ms = settings.routing.reoffer_pause_seconds * 1000
 
     # -- who is who ----------------------------------------------------------
@@ -149,6 +155,7 @@ class Chats:
     async def agent_presence(self, agent: JID, available: bool, max_chats: int, nick: str) -> None:
         self.require_agent(agent)
         withdrawn: list[str] = []
+        self.duty_memory[agent.bare] = (agent.full, available, max_chats, nick)
         if available:
             await self.router.agent_available(agent.bare, agent.full, max_chats, nick,
                                               self._purposes_of(agent.bare))
@@ -169,6 +176,7 @@ class Chats:
         info = await self.router.agent_info(agent.bare)
         if info.get("full") and info["full"] != agent.full:
             return  # another resource of this agent is the one we route to
+        self.duty_memory.pop(agent.bare, None)
         await self.router.agent_leaving(agent.bare, self.settings.routing.agent_grace_seconds)
         withdrawn, _ = await self.router.withdraw_offers_of(agent.bare)
         await self.duty()
@@ -420,13 +428,69 @@ class Chats:
             else:
                 await self.end(chat, "timeout")
 
-    async def forget(self, cid: str) -> None:
-        """A chat whose record was lost: out of every queue and index, its room destroyed
-        (the room tells whoever is in it), the agents' load recounted."""
+    async def forget(self, cid: str, *, recount: bool = True) -> None:
+        """A chat whose record was lost: out of every queue and index; the people this
+        instance saw in its room are told it ended, the room is destroyed (the MUC service
+        tells whoever is in it too), and the agents' load recounted."""
         await self.router.forget(cid)
+        for person in self.rooms.people_in(cid):
+            jid = JID(person)
+            if self.is_guest(jid):
+                self.notify.ended_citizen(jid, cid, "system")
+            elif self.is_agent(jid):
+                self.notify.ended_agent(jid, cid, "system")
         await self.rooms.destroy(cid)
         log.warning("chat %s had no record any more: removed from routing, room destroyed", cid[:8])
-        await self.reconcile()
+        if recount:
+            await self.reconcile()
+
+    async def check_records(self) -> None:
+        """Run by every instance. Redis holds a marker this component owns; when it is
+        gone (or another instance has set a new one), Redis lost everything: every room
+        this instance knows without a chat record is ended and its people told. Rooms
+        without a record that are older than a claim can take are ended the same way
+        (a claim cut short by a crash)."""
+        key = self.store.keys.marker()
+        current = await self.store.redis.get(key)
+        if current is None:
+            await self.store.redis.set(key, secrets.token_hex(8), nx=True)
+            current = await self.store.redis.get(key)
+        value = current.decode() if current else None
+        lost = self.marker is not None and value != self.marker
+        self.marker = value
+        self._checks += 1
+        if lost:
+            log.error("Redis lost its data (the component's marker changed): ending the "
+                      "%d rooms this instance knows without a record", len(self.rooms.known))
+            candidates = list(self.rooms.known)
+            await self._restore_duty()
+        elif self._checks % 10 == 0:
+            candidates = self.rooms.older_than(ORPHAN_SECONDS)
+        else:
+            return
+        if not candidates:
+            return
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for cid in candidates:
+                pipe.exists(self.store.keys.chat(cid))
+            exists = await pipe.execute()
+        orphans = [cid for cid, found in zip(candidates, exists) if not found]
+        for cid in orphans:
+            if not await self.rooms.exists(cid):  # ended meanwhile (by another instance)
+                self.rooms.known.pop(cid, None)
+                continue
+            await self.forget(cid, recount=False)
+        if orphans:
+            await self.reconcile()
+
+    async def _restore_duty(self) -> None:
+        """Agents on duty stay on duty: their last word to this instance is written again."""
+        for bare, (full, available, max_chats, nick) in list(self.duty_memory.items()):
+            if available:
+                await self.router.agent_available(bare, full, max_chats, nick,
+                                                  self._purposes_of(bare))
+            else:
+                await self.router.agent_busy(bare, full, max_chats)
 
     async def reconcile(self) -> None:
         """Recount agents' load; those whose numbers were off hear their state again."""

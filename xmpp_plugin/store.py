@@ -107,6 +107,10 @@ class Keys:
     def gone(self) -> str:
         return f"{self.prefix}:gone"
 
+    def marker(self) -> str:
+        """Set once by the component, never expiring: its absence means Redis lost its data."""
+        return f"{self.prefix}:marker"
+
     def lives(self) -> str:
         """Every live chat, scored by its idle deadline (ms): the sweeper ends what is due."""
         return f"{self.prefix}:lives"
