@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
 SWEEP_SECONDS = 1.0
-ROOM_SWEEP_EVERY = 30  # sweeps
 BACKOFF_MAX = 30.0
 EVENTS_GROUP = "component"
 
@@ -198,7 +197,8 @@ class Gateway(ComponentXMPP):
                 continue
             await self._guarded(self.chats.sweep())
             count += 1
-            if count % ROOM_SWEEP_EVERY == 0:
+            every = max(1, round(self.settings.routing.orphan_check_seconds / SWEEP_SECONDS))
+            if count % every == 0:
                 await self._guarded(self.chats.sweep_rooms())
 
     async def _hold_lease(self, name: str, seconds: float = SWEEP_SECONDS * 3) -> bool:

@@ -106,6 +106,7 @@ class RoutingSettings:
     no_agent_timeout_seconds: int = 0
     citizen_gone_seconds: int = 120
     agent_grace_seconds: int = 20
+    orphan_check_seconds: int = 30
     agents: tuple[str, ...] = ()
     agent_purposes: tuple[str, ...] = ()
     alternative_nl: str = "Bel ons op 14 020, op werkdagen van 8.00 tot 17.00 uur."
