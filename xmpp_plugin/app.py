@@ -12,7 +12,7 @@ from . import pages, simulator
 from .api import attributes, sessions
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .i18n import TEXT
-from .keys import load_private_key, load_public_key
+from .keys import load_private_key, load_public_key, refuse_test_keys_outside_demo
 from .logs import AccessLogger, server_log
 from .middleware import PARSER_LIMITS, problem_middleware
 from .security import security_headers
@@ -25,6 +25,9 @@ CONVERSE_DIST = WEB_DIR / "node_modules" / "converse.js" / "dist"
 
 
 def create_app(settings: Settings) -> web.Application:
+    """Raises :class:`SettingsError` for unusable keys, and for the published test keys
+    unless ``demo.enabled``."""
+    refuse_test_keys_outside_demo(settings)
     app = web.Application(client_max_size=settings.http.max_body_bytes,
                           middlewares=[security_headers, problem_middleware],
                           handler_args={**PARSER_LIMITS, "logger": server_log(),
