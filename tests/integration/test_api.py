@@ -403,33 +403,40 @@ async def test_long_request_line_is_a_problem_logged_without_the_path(
     access logger): a 414 problem, and nothing of the line in any log."""
     urls = await start(client)
     sid = urls["client_url"].rsplit("/", 1)[1]
+    tok = token()                                                 # a valid one: it must not land
     before = await snapshot(redis_client, settings)
     caplog.clear()
     caplog.set_level(logging.DEBUG)
-    marker = "TOKENSTART" + "x" * 9000
     got, headers, body = await raw_request(
-        client, f"GET /s/{sid}?result={marker} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+        client, f"GET /s/{sid}?result={tok}&pad={'x' * 9000} HTTP/1.1\r\nHost: t\r\n"
+                "Connection: close\r\n\r\n".encode())
     assert got == 414 and headers["content-type"].startswith("application/problem+json")
     problem = json.loads(body)
     assert problem["type"] == "/problems/uri-too-long" and "instance" not in problem
-    assert await snapshot(redis_client, settings) == before
+    assert await snapshot(redis_client, settings) == before       # not stored, not bound
     text = log_text(caplog)
-    assert sid not in text and "TOKENSTART" not in text
+    assert sid not in text and tok[:40] not in text
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "GET /s/{sid} 414" in text                             # the access log: route template
+    ok = await client.post(path(urls["attr_url"]), data=tok, headers={"Content-Type": "application/jwt"})
+    assert ok.status == 200                                       # the attr_url is still usable
 
 
-async def test_long_header_is_a_431_problem(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+async def test_long_headers_are_a_431_problem_and_change_nothing(
+        client: TestClient, redis_client: aioredis.Redis, settings: Settings,
+        caplog: pytest.LogCaptureFixture) -> None:
+    urls = await start(client)
+    sid = urls["client_url"].rsplit("/", 1)[1]
+    before = await snapshot(redis_client, settings)
     caplog.set_level(logging.DEBUG)
-    got, headers, body = await raw_request(
-        client, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\nX-Big: SECRETHEADER"
-                + b"h" * 9000 + b"\r\n\r\n")
+    request = f"GET /s/{sid}?result={token()} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n".encode()
+    got, _, body = await raw_request(client, request + b"X-Big: SECRETHEADER" + b"h" * 9000 + b"\r\n\r\n")
     assert got == 431 and json.loads(body)["type"] == "/problems/header-fields-too-large"
-    assert "SECRETHEADER" not in log_text(caplog)
     many = b"".join(b"X-H%d: " % i + b"h" * 1000 + b"\r\n" for i in range(40))   # 40 kB together
-    got, _, body = await raw_request(client, b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                                     + many + b"\r\n")
+    got, _, body = await raw_request(client, request + many + b"\r\n")
     assert got == 431 and json.loads(body)["type"] == "/problems/header-fields-too-large"
+    assert await snapshot(redis_client, settings) == before
+    assert "SECRETHEADER" not in log_text(caplog) and sid not in log_text(caplog)
 
 
 async def test_request_beyond_the_parser_limit_is_refused_without_logging_it(
