@@ -44,11 +44,13 @@ def _redis_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
 
 
 def connect(settings: Settings, *, read_timeout: float | None = None) -> aioredis.Redis:
-    """A client whose pool waits for a free connection instead of failing at once."""
+    """A client whose pool waits for a free connection instead of failing at once; it
+    logs in as this process's Redis ACL user when ``redis.username``/``password`` are set."""
     r = settings.redis
     pool = aioredis.BlockingConnectionPool.from_url(
         r.url, max_connections=r.max_connections, timeout=r.timeout_seconds,
-        socket_timeout=read_timeout or r.timeout_seconds, socket_connect_timeout=r.timeout_seconds)
+        socket_timeout=read_timeout or r.timeout_seconds, socket_connect_timeout=r.timeout_seconds,
+        **r.credentials())
     return aioredis.Redis(connection_pool=pool)
 
 

@@ -1,12 +1,14 @@
 """What must not happen: markup from attribute values, a second browser in the chat,
-another agent seeing the card."""
+another agent seeing the card; and the chat's own browser taken for another after the
+auth plugin's cross-site redirect."""
 
 from __future__ import annotations
 
 import pytest
+from aiohttp import web
 from playwright.async_api import expect
 
-from webstack import citizen_in_chat, login_agent, new_page, screenshot
+from webstack import ATTRS, citizen_in_chat, login_agent, new_page, screenshot, token
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +111,39 @@ async def test_a_declined_offer_goes_to_the_next_agent(stack, browser, request) 
     await expect(romeo.locator(".idchat-card")).to_have_count(0)
     for context in (actx, mctx, cctx):
         await context.close()
+
+
+@pytest.mark.timeout(60)
+async def test_result_after_a_cross_site_redirect_opens_the_chat(stack, browser, request) -> None:
+    """The auth plugin sends the citizen to client_url?result=… from another site. That
+    visit binds the browser; the redirect without the token and a reload must still count
+    as that browser (a SameSite=Strict cookie would be withheld on both: a 403)."""
+    client_url, _ = stack.start_pending_session()
+    target = client_url + "?result=" + token(ATTRS)
+
+    async def auth_plugin_page(_: web.Request) -> web.Response:
+        return web.Response(text=f'<a id="back" href="{target}">Terug naar de chat</a>',
+                            content_type="text/html")
+    app = web.Application()
+    app.router.add_get("/", auth_plugin_page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    context, citizen, _ = await new_page(browser, stack)
+    try:
+        # "localhost" is another site than "127.0.0.1", where the chat is served.
+        await citizen.goto(f"http://localhost:{port}/")
+        async with citizen.expect_navigation(url=client_url) as arrival:
+            await citizen.locator("#back").click()
+        response = await arrival.value
+        assert response is not None and response.status == 200
+        await expect(citizen.locator(".idchat-details-status")).to_contain_text("geverifieerd")
+        reloaded = await citizen.reload()
+        assert reloaded is not None and reloaded.status == 200
+        await citizen.locator(".idchat-status--queued, .idchat-status--no-agent").wait_for()
+        await screenshot(citizen, request, "after-cross-site-result")
+    finally:
+        await context.close()
+        await runner.cleanup()
