@@ -115,7 +115,7 @@ def _statuses_by_slug() -> dict[str, set[int]]:
 
 def _documented_problems() -> dict[str, int]:
     rows = table_rows(README.read_text(), "### Problem types")
-    return {r[0].strip("`"): int(r[1]) for r in rows}
+    return {r[0].strip("`").removeprefix("/problems/"): int(r[1]) for r in rows}
 
 
 def test_problem_types_table_is_every_slug_with_its_status() -> None:
