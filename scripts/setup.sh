@@ -22,10 +22,15 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ]; then
-  echo "setup: preparing the Python venv" >&2
+# Python packages: exactly the versions and files in requirements.lock (pip checks every
+# hash), then our own code without resolving anything again. Regenerate the lock after
+# changing a dependency in pyproject.toml (CONTRIBUTING.md, "Dependencies").
+if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ] \
+   || [ requirements.lock -nt .venv/.installed ]; then
+  echo "setup: preparing the Python venv (requirements.lock)" >&2
   python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+  .venv/bin/pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
   touch .venv/.installed
 fi
 
