@@ -55,7 +55,9 @@ async def _accept_result(request: web.Request, sid: str) -> web.Response:
     store = request.app[STORE]
     await store.get(sid)  # 404 for an unknown session before any crypto work
     auth = request.app[VERIFIER].check(request.query["result"])
-    cookie = await _bind_browser(request, sid, slug="result-other-browser")
+    cookie = await _bind_browser(request, sid, refusal=Forbidden(
+        "this chat belongs to another browser; the login result was not used",
+        slug="result-other-browser"))
     kept = [(k, v) for k, v in request.query.items() if k != "result"]
     response: web.Response = web.Response(
         status=303, headers={"Location": str(request.rel_url.with_query(kept or None))})
@@ -80,9 +82,9 @@ async def post_ticket(request: web.Request) -> web.Response:
 
 
 async def _bind_browser(request: web.Request, sid: str,
-                        slug: str = "chat-open-elsewhere") -> str | None:
+                        refusal: Forbidden | None = None) -> str | None:
     """The first browser to open a client_url owns the chat; returns a new cookie or None.
-    Another browser gets a 403 ``slug``, and the binding stays as it was."""
+    Another browser gets ``refusal`` (a 403), and the binding stays as it was."""
     store = request.app[STORE]
     token = request.cookies.get(BROWSER_COOKIE)
     if token and await store.bind_browser(sid, _hash(token)):
@@ -90,13 +92,8 @@ async def _bind_browser(request: web.Request, sid: str,
     fresh = secrets.token_urlsafe(32)
     if await store.bind_browser(sid, _hash(fresh)):
         return fresh
-    raise Forbidden(_REFUSALS[slug], slug=slug)
-
-
-_REFUSALS = {
-    "chat-open-elsewhere": "this chat is already open in another browser",
-    "result-other-browser": "this chat belongs to another browser; the login result was not used",
-}
+    raise refusal or Forbidden("this chat is already open in another browser",
+                               slug="chat-open-elsewhere")
 
 
 def _set_browser_cookie(request: web.Request, response: web.StreamResponse,
