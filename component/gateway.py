@@ -28,6 +28,7 @@ from xmpp_plugin.errors import IdChatError
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 
+from . import metrics
 from .chats import Chats
 from .feedback import Feedback
 from .handlers.agent import AgentHandlers
@@ -99,6 +100,8 @@ class Gateway(ComponentXMPP):
             self.connect()
         for coro in (self._heartbeat(), self._timers(), self._events(), self._forwarded()):
             self._tasks.append(asyncio.ensure_future(coro))
+        if self.settings.metrics.component_port:
+            self._tasks.append(asyncio.ensure_future(metrics.serve(self)))
 
     async def stop(self) -> None:
         self.stopping = True
@@ -127,6 +130,7 @@ class Gateway(ComponentXMPP):
         log.info("connected to the XMPP server as %s", self.boundjid.bare)
         await self._mark_alive()
         if self._ever_connected:
+            metrics.RECONNECTS.inc()
             await self._guarded(self.chats.after_reconnect())
         self._ever_connected = True
         await self._guarded(self.chats.sweep_rooms())
@@ -271,6 +275,7 @@ class Gateway(ComponentXMPP):
         except IdChatError as exc:
             log.warning("%s: %s", type(exc).__name__, exc.detail)
         except RedisError:
+            metrics.shared.REDIS_ERRORS.inc()
             log.warning("Redis unavailable")
         except Exception as exc:  # noqa: BLE001 - keep the component alive
             log.error("unhandled %s in background work", type(exc).__name__)

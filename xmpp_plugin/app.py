@@ -8,7 +8,7 @@ from typing import AsyncIterator
 import jinja2
 from aiohttp import web
 
-from . import pages, simulator
+from . import metrics, pages, simulator
 from .api import attributes, sessions
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .i18n import TEXT
@@ -54,6 +54,7 @@ def _routes(app: web.Application, settings: Settings) -> None:
     r.add_get("/agent", pages.get_agent_console, name="page:agent")
     r.add_get("/healthz", pages.get_healthz)
     r.add_get("/readyz", pages.get_readyz)
+    r.add_get("/metrics", metrics.get_metrics)
     r.add_get("/openapi.json", pages.get_openapi)
     r.add_get("/problems/{slug}", pages.get_problem_type)
     r.add_static("/static/", WEB_DIR / "static", name="static")

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from .errors import (HeaderFieldsTooLarge, IdChatError, PayloadTooLarge, UnsupportedMediaType,
                      UriTooLong)
+from . import metrics
 from .appkeys import SETTINGS, TEMPLATES
 from .i18n import language
 
@@ -72,6 +73,7 @@ def _check_sizes(request: web.Request) -> None:
 
 def render_problem(request: web.Request, exc: IdChatError,
                    headers: object = None) -> web.Response:
+    metrics.problem(exc.slug)
     extra = {}
     if headers is not None and "Allow" in headers:  # type: ignore[operator]
         extra["Allow"] = headers["Allow"]  # type: ignore[index]

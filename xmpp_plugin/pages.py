@@ -9,6 +9,7 @@ import secrets
 
 from aiohttp import web
 
+from . import metrics
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .errors import PROBLEM_TYPES, Forbidden, IdChatError, NotFound, Unavailable
 from .i18n import PURPOSES, language, purpose_label
@@ -62,7 +63,8 @@ async def _accept_result(request: web.Request, sid: str) -> web.Response:
     response: web.Response = web.Response(
         status=303, headers={"Location": str(request.rel_url.with_query(kept or None))})
     try:
-        await store.deliver(sid, auth, Source.CLIENT_URL)
+        if await store.deliver(sid, auth, Source.CLIENT_URL):
+            metrics.ATTRIBUTES_DELIVERED.labels("client_url").inc()
     except IdChatError as exc:
         response = render_problem(request, exc)  # the browser is bound all the same
     _set_browser_cookie(request, response, cookie)

@@ -135,6 +135,9 @@ class RoutingSettings:
     orphan_check_seconds: int = 30
     agents: tuple[str, ...] = ()
     agent_purposes: tuple[str, ...] = ()
+    supervisors: tuple[str, ...] = ()
+    service_level_seconds: int = 60
+    supervisor_push_seconds: int = 5
     alternative_nl: str = "Bel ons op 14 020, op werkdagen van 8.00 tot 17.00 uur."
     alternative_en: str = "Call us on 14 020, on weekdays from 8:00 to 17:00."
 
@@ -156,6 +159,15 @@ class DemoSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """The component's own /metrics listener (port 0: off); the HTTP service serves
+    /metrics on its own port."""
+
+    component_host: str = "127.0.0.1"
+    component_port: int = 0
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: str = "INFO"
     audit_file: str = ""
@@ -171,6 +183,7 @@ class Settings:
     routing: RoutingSettings = RoutingSettings()
     ui: UiSettings = UiSettings()
     demo: DemoSettings = DemoSettings()
+    metrics: MetricsSettings = MetricsSettings()
     log: LogSettings = LogSettings()
 
 
@@ -300,6 +313,11 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
                         ("http.max_body_bytes", s.http.max_body_bytes - 1)):
         if value < 0:
             problems.append(f"{name} must be positive")
+    if not 0 <= s.metrics.component_port <= 65535:
+        problems.append("metrics.component_port must be 0 (off) or a TCP port")
+    if s.routing.service_level_seconds < 1 or s.routing.supervisor_push_seconds < 1:
+        problems.append("routing.service_level_seconds and routing.supervisor_push_seconds "
+                        "must be at least 1")
     if s.tokens.leeway_seconds > MAX_LEEWAY_SECONDS:
         problems.append(f"tokens.leeway_seconds must be at most {MAX_LEEWAY_SECONDS} (a few seconds of clock skew)")
     for name, url in (("http.external_url", s.http.external_url),

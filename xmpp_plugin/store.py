@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.exceptions import RedisError
 
-from . import faults
+from . import faults, metrics
 from .errors import Conflict, NotFound, Unavailable
 from .settings import Settings
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
@@ -37,7 +37,8 @@ def _redis_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            return await fn(*args, **kwargs)
+            with metrics.redis_call():
+                return await fn(*args, **kwargs)
         except RedisError as exc:
             raise Unavailable("the session store (Redis) is unavailable; nothing was changed") from exc
     return wrapper

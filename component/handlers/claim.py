@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from slixmpp import Iq
 from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 
+from .. import metrics
 from ..chats import CITIZEN_NICK
 from ..xmpp_errors import replies_errors
 
@@ -23,6 +25,7 @@ class ClaimHandlers:
 
     @replies_errors
     async def on_claim(self, iq: Iq) -> None:
+        started = time.perf_counter()
         chat, position, interrupted = await self.gw.chats.claim(iq["from"], iq["idchat_claim"]["ticket"])
         reply = iq.reply(clear=True)
         el = reply["idchat_claimed"]
@@ -35,4 +38,5 @@ class ClaimHandlers:
             if wait is not None:
                 el["wait"] = str(int(wait))
         reply.send()
+        metrics.SETUP.observe(time.perf_counter() - started)
         await self.gw.chats.after_claim(chat, position, interrupted)
