@@ -118,3 +118,16 @@ def test_shared_gauges_only_from_the_lease_holder() -> None:
     names = {n for n, _, _ in samples(without)}
     assert "idchat_component_connected" in names            # control: the scan works
     assert not names & {"idchat_queue_length", "idchat_agents_available", "idchat_chats_open"}
+
+
+def test_monitoring_files_use_only_metrics_we_export() -> None:
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2] / "monitoring"
+    exported = {n for n, _, _ in samples(component_text(busy_view(["report_move"])))}
+    hm.problem("token-expired")
+    hm.ATTRIBUTES_DELIVERED.labels("attr_url")
+    exported |= {n for n, _, _ in samples(hm.exposition(hm.SHARED, hm.HTTP).decode())}
+    files = [root / "alerts.yml", *sorted((root / "grafana" / "dashboards").glob("*.json"))]
+    used = {name for f in files for name in re.findall(r"\bidchat_[a-z_]+", f.read_text())}
+    assert {"idchat_queue_length", "idchat_tokens_rejected_total"} <= used   # control
+    assert used <= exported, sorted(used - exported)
