@@ -24,6 +24,7 @@ from . import audit, metrics
 from .feedback import Feedback
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
+from .supervision import DayStats
 from .routing import Chat, Released, Router
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Chats:
         self.rooms = rooms
         self.notify = notifier
         self.feedback = feedback
+        self.day = DayStats(store.redis, store.keys, settings.routing.service_level_seconds)
         self.marker: str | None = None  # the Redis incarnation this instance works with
         # The last availability each agent told this instance: restored if Redis loses it.
         self.duty_memory: dict[str, tuple[str, bool, int, str]] = {}
@@ -257,6 +259,7 @@ class Chats:
         chat = await self.router.chat(cid)
         assert chat is not None
         metrics.accepted(chat)
+        await self.day.answered(chat)
         # The attributes go to the agent directly, not through the room: no need to
         # wait for the membership before sending them.
         await self.send_attributes(chat)
@@ -365,6 +368,7 @@ class Chats:
         crash cut it short (the sweeper resumes ends left 'ending')."""
         state = released.state
         metrics.ended(chat, state, by)
+        await self.day.ended(state, by)
         if state == "offered" and released.offered_to:
             info = await self.router.agent_info(released.offered_to)
             if info.get("full"):

@@ -39,6 +39,7 @@ from .notifier import Notifier
 from .protocol import stanza
 from .rooms import Rooms
 from .routing import Router
+from .supervision import Supervision
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Gateway(ComponentXMPP):
         EndHandlers(self)
         self.agents = AgentHandlers(self)
         self.room_events = RoomHandlers(self)
+        self.supervision = Supervision(self)
         self.add_event_handler("presence", self.on_presence)
         for kind in ("result", "error"):
             self.register_handler(Callback(f"idchat forward iq {kind}",
@@ -204,6 +206,8 @@ class Gateway(ComponentXMPP):
             every = max(1, round(self.settings.routing.orphan_check_seconds / SWEEP_SECONDS))
             if count % every == 0:
                 await self._guarded(self.chats.sweep_rooms())
+            if count % max(1, round(self.settings.routing.supervisor_push_seconds / SWEEP_SECONDS)) == 0:
+                await self._guarded(self.supervision.push())
 
     async def _hold_lease(self, name: str, seconds: float = SWEEP_SECONDS * 3) -> bool:
         key, ttl_ms = self.store.keys.lease(name), int(seconds * 1000)

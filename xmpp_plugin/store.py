@@ -141,6 +141,18 @@ class Keys:
         """The last chats' handling times (ms), for the expected wait."""
         return f"{self.prefix}:stats:handling"
 
+    def day_stats(self, day: str) -> str:
+        """Today's figures for supervisors: counts only (answered, abandoned, within SL)."""
+        return f"{self.prefix}:stats:day:{day}"
+
+    def day_waits(self, day: str) -> str:
+        """Today's waits until accept (whole seconds), for the median."""
+        return f"{self.prefix}:stats:waits:{day}"
+
+    def watchers(self) -> str:
+        """Supervisors' full JIDs who asked for pushes, scored by when that ends (ms)."""
+        return f"{self.prefix}:watchers"
+
     def lease(self, name: str) -> str:
         return f"{self.prefix}:lease:{name}"
 
