@@ -97,9 +97,11 @@ async def test_prometheus_scrapes_the_queue_and_loads_the_alert_rules(
                                  query='sum(max by (purpose) (idchat_queue_length{purpose="report_move"}))')
                 return [r for r in data["result"] if r["value"][1] == "2"]
             await eventually(queue)
-            up = await api(http, base, "/api/v1/query", query="up")
-            assert {r["metric"]["job"]: r["value"][1] for r in up["result"]} == \
-                {"idchat-http": "1", "idchat-component": "1"}
+            async def both_up() -> bool:  # each target has its own offset in the 1 s rhythm
+                up = await api(http, base, "/api/v1/query", query="up")
+                return {r["metric"]["job"]: r["value"][1] for r in up["result"]} == \
+                    {"idchat-http": "1", "idchat-component": "1"}
+            await eventually(both_up, timeout=10)
 
             rules = await api(http, base, "/api/v1/rules")
             loaded = {r["name"]: r for g in rules["groups"] for r in g["rules"]}
