@@ -12,9 +12,10 @@
 --
 -- and differs from the demo profile (prosody.cfg.lua) in this:
 --
---   * Prosody never runs as root: mod_posix refuses to start as root (there is
---     no run_as_root here). Start it as the `prosody` user (Debian's package
---     creates it; the image in prosody/Dockerfile runs as it).
+--   * Prosody never runs as root: this file refuses to load in a Prosody
+--     started as root (prosodyctl, which switches to the prosody user itself,
+--     may read it as root). Start Prosody as the `prosody` user (Debian's
+--     package creates it; the image in prosody/Dockerfile runs as it).
 --   * Client connections must be encrypted: c2s offers nothing but STARTTLS
 --     until TLS is up, and SASL PLAIN is never offered without TLS.
 --   * A WebSocket connection counts as encrypted only when it comes through a
@@ -38,6 +39,14 @@ local function required_file(name)
 	end
 	file:close();
 	return path;
+end
+
+-- Never as root. Without run_as_root, mod_posix is meant to refuse, but in
+-- Prosody 0.12.3 its refusal fails half-way ("attempt to index a nil value
+-- (field 'main_thread')") and leaves a half-started server running as root.
+-- So the profile refuses first, before anything starts.
+if prosody.process_type == "prosody" and require "util.pposix".getuid() == 0 then
+	error("ID Chat: the production profile never runs as root; start Prosody as the prosody user", 0);
 end
 
 local cert_file = required_file("IDCHAT_XMPP_TLS_CERT_FILE");
