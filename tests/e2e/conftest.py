@@ -61,6 +61,8 @@ def xmpp_side(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XmppSide]:
         "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
         # Prosody's WebSocket CORS allows this origin: the HTTP service keeps one port.
         "IDCHAT_HTTP_EXTERNAL_URL": f"http://127.0.0.1:{http_port}",
+        # Every browser comes from 127.0.0.1: far above the production cap of 10.
+        "IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS": "10000",
     }
     env["IDCHAT_XMPP_WEBSOCKET_URL"] = f"ws://127.0.0.1:{env['IDCHAT_XMPP_HTTP_PORT']}/xmpp-websocket"
     prosody = ProsodyServer(tmp_path_factory.mktemp("prosody-e2e"), env)

@@ -364,6 +364,15 @@ def test_each_secret_is_mounted_only_into_the_service_that_uses_it(compose: dict
     holders: dict[str, set[str]] = {name: set() for name in declared}
     for name, service in services.items():
         mounted, referenced = mounted_secrets(service), secret_references(service)
+        if "--render-to" in " ".join(service.get("command") or []):
+            # A job that only writes another service's config names the secret paths
+            # that service will read; it holds no secret itself.
+            assert not mounted, f"{name} renders a config and must not hold secrets"
+            readers = [n for n, other in services.items() if n != name
+                       and referenced <= mounted_secrets(other)
+                       and set(other.get("profiles") or []) & set(service.get("profiles") or [])]
+            assert readers, f"{name} names secrets {sorted(referenced)} no service of its profile mounts"
+            continue
         assert mounted == referenced, \
             f"{name}: mounts {sorted(mounted - referenced)} that it never reads, or reads " \
             f"{sorted(referenced - mounted)} that are not mounted"
