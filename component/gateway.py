@@ -191,7 +191,10 @@ class Gateway(ComponentXMPP):
         count = 0
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
-            if not self.online.is_set() or not await self._hold_lease("sweeper"):
+            if not self.online.is_set():
+                continue
+            await self._guarded(self.chats.check_records())  # every instance: its own rooms
+            if not await self._hold_lease("sweeper"):
                 continue
             await self._guarded(self.chats.sweep())
             count += 1
