@@ -19,7 +19,7 @@ describe('parseClaimed (§1)', () => {
     test('reads the example of the protocol', () => {
         assert.deepEqual(parseClaimed(example('claimed', 'iq', COMPONENT)), {
             room: 'k7f…@rooms.idchat.localhost', nick: 'Inwoner', chat: 'k7f…',
-            purpose: 'report_move', state: 'queued', position: 2, wait: undefined,
+            purpose: 'report_move', state: 'queued', position: 2, wait: 240,
             agent: undefined, by: undefined, interrupted: false, alternatives: {},
         });
     });
