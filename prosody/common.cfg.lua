@@ -260,10 +260,12 @@ authentication = "internal_hashed"
 -- content (guest host, MUC) override this with "memory" below.
 storage = "internal"
 
--- Log to files in the data folder at level info. No debug level: at debug
--- Prosody logs whole stanzas, i.e. chat messages and attributes.
+-- Log to files in the data folder from level warn. No debug level: at debug
+-- Prosody logs whole stanzas, i.e. chat messages and attributes; and not info
+-- either: at info it logs every citizen's address and guest JID as they connect
+-- and authenticate (personal data), as ejabberd's loglevel warning avoids too.
 log = {
-	info = data_dir .. "/prosody.log"; -- info, warn, error
+	warn = data_dir .. "/prosody.log"; -- warn, error
 	error = data_dir .. "/prosody.err"; -- errors only, for a quick look
 }
 
