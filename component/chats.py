@@ -619,6 +619,8 @@ class Chats:
             return
         waiting = await self.router.waiting(purpose)
         per_place = await self.router.seconds_per_place() if waiting else None
-        for position, (cid, citizen) in enumerate(waiting, start=1):
+        for position, (cid, citizen, state) in enumerate(waiting, start=1):
+            if state != "queued":
+                continue  # being offered: the citizen was told an agent is looking
             wait = None if per_place is None else per_place * position
             self.notify.queued_at(citizen, cid, position, wait=wait)

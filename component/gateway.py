@@ -241,7 +241,9 @@ class Gateway(ComponentXMPP):
                             if fields.get(b"type") == b"attributes":
                                 await self._guarded(self.chats.attributes_arrived(
                                     fields[b"sid"].decode()))
+                            # Handled: acknowledged and deleted (it names a session).
                             await redis.xack(stream, EVENTS_GROUP, entry_id)
+                            await redis.xdel(stream, entry_id)
             except RedisError:
                 log.warning("event stream: Redis unavailable; retrying")
                 await asyncio.sleep(1)

@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(redis-server prosody ejabberd chromium prometheus)
+# prosody-modules: mod_firewall (guest isolation, prosody/common.cfg.lua). ejabberd
+# brings erlang-base, whose erlc compiles ejabberd/mod_idchat_guests.erl.
+# prometheus: the monitoring test scrapes the test stack with Debian's real Prometheus.
+packages=(redis-server prosody prosody-modules ejabberd chromium prometheus)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

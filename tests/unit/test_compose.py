@@ -362,8 +362,29 @@ def test_each_secret_is_mounted_only_into_the_service_that_uses_it(compose: dict
     services = compose["services"]
     declared = set(compose.get("secrets") or {})
     holders: dict[str, set[str]] = {name: set() for name in declared}
+    def renders(service: dict[str, Any]) -> bool:
+        return "--render-to" in " ".join(service.get("command") or [])
+
+    rendered = {name: secret_references(service) for name, service in services.items()
+                if renders(service)}
     for name, service in services.items():
         mounted, referenced = mounted_secrets(service), secret_references(service)
+        if not renders(service):
+            # Secrets a render job of the same profile wrote into this service's config.
+            referenced = referenced | {secret for job, refs in rendered.items()
+                                       for secret in refs
+                                       if set(services[job].get("profiles") or [])
+                                       & set(service.get("profiles") or [])
+                                       and secret in mounted}
+        if renders(service):
+            # A job that only writes another service's config names the secret paths
+            # that service will read; it holds no secret itself.
+            assert not mounted, f"{name} renders a config and must not hold secrets"
+            readers = [n for n, other in services.items() if n != name
+                       and referenced <= mounted_secrets(other)
+                       and set(other.get("profiles") or []) & set(service.get("profiles") or [])]
+            assert readers, f"{name} names secrets {sorted(referenced)} no service of its profile mounts"
+            continue
         assert mounted == referenced, \
             f"{name}: mounts {sorted(mounted - referenced)} that it never reads, or reads " \
             f"{sorted(referenced - mounted)} that are not mounted"
@@ -375,7 +396,9 @@ def test_each_secret_is_mounted_only_into_the_service_that_uses_it(compose: dict
     # what the project promises (docs/deployment.md, "Secrets and least privilege")
     assert where == {"tokens_decryption_privkey": {"http"}, "tokens_signature_pubkey": {"http"},
                      "redis_http_password": {"http"}, "redis_component_password": {"component"},
-                     "redis_acl": {"redis"}}, where
+                     "redis_acl": {"redis"},
+                     "xmpp_tls_cert": {"prosody", "ejabberd"},
+                     "xmpp_tls_key": {"prosody", "ejabberd"}}, where
 
 
 def test_each_of_our_containers_gets_only_the_settings_of_its_role(

@@ -67,6 +67,9 @@ def test_secrets_are_redacted_in_repr(tmp_path: Path) -> None:
                                                       "IDCHAT_REDIS_PASSWORD": "swordfish"})
     assert s.xmpp.component_secret == "hunter2" and s.redis.password == "swordfish"
     text = repr(s)
+    # The controls: the secrets were loaded, and the repr shows the other settings.
+    assert s.xmpp.component_secret == "hunter2" and s.store.attributes_key == KEY
+    assert "leeway_seconds=3" in text and "port=9000" in text
     assert "hunter2" not in text and KEY not in text and "BEGIN PUBLIC KEY" not in text
     assert "swordfish" not in text and "idchat-http" in text
 
@@ -74,6 +77,7 @@ def test_secrets_are_redacted_in_repr(tmp_path: Path) -> None:
 def test_every_setting_is_listed_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     listed = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", readme, flags=re.M))
+    assert len(listed) > 20, "the README's settings table was not found"
     assert set(setting_names()) == listed
 
 
