@@ -171,7 +171,7 @@ class Admission:
         admitted, refused, dropped = (b.admitted - self._reported[0], b.refused - self._reported[1],
                                       b.dropped - self._reported[2])
         if refused or dropped:
-            log.warning("limits: over budget in the last %.0f s: admitted %d, refused %d, "
+            log.warning("budget: senders over their budget in the last %.0f s: admitted %d, refused %d, "
                         "dropped %d; %d handlers running, %d senders tracked",
                         now - self._reported_at, admitted, refused, dropped, b.in_flight, b.senders)
         self._reported_at, self._reported = now, (b.admitted, b.refused, b.dropped)

@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
-from xmpp_plugin.settings import LimitsSettings
+from xmpp_plugin.settings import BudgetSettings
 
 
 class Verdict(enum.Enum):
@@ -67,7 +67,7 @@ class Budget:
         self._senders: OrderedDict[str, _Sender] = OrderedDict()
 
     @classmethod
-    def from_settings(cls, limits: LimitsSettings) -> "Budget":
+    def from_settings(cls, limits: BudgetSettings) -> "Budget":
         r = limits.refusals
         return cls({"guest": Rule(limits.guest_rate, limits.guest_burst, r, limits.guest_in_flight),
                     "agent": Rule(limits.agent_rate, limits.agent_burst, r, limits.agent_in_flight),

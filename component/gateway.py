@@ -75,7 +75,7 @@ class Gateway(ComponentXMPP):
         self.chats = Chats(settings, self.store, self.router, Rooms(self, x.muc_domain),
                            self.notifier, self.feedback)
         self.leases = Leases.from_settings(settings, self.store.keys, self.instance)
-        self.budget = Budget.from_settings(settings.limits)
+        self.budget = Budget.from_settings(settings.budget)
         self.admission = Admission(self, settings, self.budget)
         ClaimHandlers(self)
         EndHandlers(self)

@@ -140,7 +140,7 @@ class RoutingSettings:
 
 
 @dataclass(frozen=True)
-class LimitsSettings:
+class BudgetSettings:
     """The component's per-sender budget (component/budget.py): stanzas per second, the
     burst a sender may send at once, and how many of its stanzas are handled at a time."""
 
@@ -187,7 +187,7 @@ class Settings:
     store: StoreSettings = StoreSettings()
     xmpp: XmppSettings = XmppSettings()
     routing: RoutingSettings = RoutingSettings()
-    limits: LimitsSettings = LimitsSettings()
+    budget: BudgetSettings = BudgetSettings()
     ui: UiSettings = UiSettings()
     demo: DemoSettings = DemoSettings()
     log: LogSettings = LogSettings()
@@ -322,7 +322,7 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
     if s.tokens.leeway_seconds > MAX_LEEWAY_SECONDS:
         problems.append(f"tokens.leeway_seconds must be at most {MAX_LEEWAY_SECONDS} (a few seconds of clock skew)")
     if role in (None, "component"):
-        _check_limits(s, problems)
+        _check_budget(s, problems)
     for name, url in (("http.external_url", s.http.external_url),
                       ("http.internal_url", s.http.internal_url)):
         if not url.startswith(("http://", "https://")) or url.endswith("/"):
@@ -363,16 +363,16 @@ def _check_redis(r: RedisSettings, problems: list[str]) -> None:
         problems.append("redis.url carries credentials and redis.password(_file) is set too: give them once")
 
 
-def _check_limits(s: Settings, problems: list[str]) -> None:
-    lim = s.limits
+def _check_budget(s: Settings, problems: list[str]) -> None:
+    lim = s.budget
     for name in ("guest_rate", "agent_rate", "room_rate", "guest_burst", "agent_burst",
                  "room_burst", "guest_in_flight", "agent_in_flight", "in_flight", "senders"):
         if getattr(lim, name) <= 0:
-            problems.append(f"limits.{name} must be positive")
+            problems.append(f"budget.{name} must be positive")
     if lim.refusals < 0:
-        problems.append("limits.refusals must be 0 or more")
+        problems.append("budget.refusals must be 0 or more")
     if lim.in_flight >= s.redis.max_connections:
         # Handlers hold at most one pool connection each: the rest stays for background work.
-        problems.append("limits.in_flight must be below redis.max_connections")
+        problems.append("budget.in_flight must be below redis.max_connections")
     if lim.senders <= lim.in_flight:
-        problems.append("limits.senders must be larger than limits.in_flight")
+        problems.append("budget.senders must be larger than budget.in_flight")

@@ -13,11 +13,11 @@ from slixmpp import ComponentXMPP, Iq
 from component.admission import Admission
 from component.budget import Budget
 from component.protocol import stanza
-from xmpp_plugin.settings import LimitsSettings, Settings
+from xmpp_plugin.settings import BudgetSettings, Settings
 
 COMPONENT = "component.idchat.localhost"
 GUEST = "b3a1@guest.idchat.localhost/x"
-LIMITS = LimitsSettings(guest_rate=2.0, guest_burst=10, guest_in_flight=2, refusals=5,
+LIMITS = BudgetSettings(guest_rate=2.0, guest_burst=10, guest_in_flight=2, refusals=5,
                         room_rate=1.0, room_burst=3, in_flight=8, senders=100)
 
 stanza.register()
@@ -36,12 +36,12 @@ class Component(ComponentXMPP):
 class Harness:
     """A component whose handlers block until released, and an outbox instead of a socket."""
 
-    def __init__(self, limits: LimitsSettings = LIMITS) -> None:
+    def __init__(self, limits: BudgetSettings = LIMITS) -> None:
         self.xmpp = Component(COMPONENT, "secret", "127.0.0.1", 1)
         self.sent: list[Any] = []
         self.xmpp.send = lambda data, *a, **kw: self.sent.append(data)  # type: ignore[method-assign]
         self.budget = Budget.from_settings(limits)
-        self.admission = self.xmpp.admission = Admission(self.xmpp, Settings(limits=limits),
+        self.admission = self.xmpp.admission = Admission(self.xmpp, Settings(budget=limits),
                                                          self.budget)
         self.release = asyncio.Event()
         self.started: list[str] = []

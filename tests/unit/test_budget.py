@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from component.budget import Budget, Rule, Verdict
-from xmpp_plugin.settings import LimitsSettings
+from xmpp_plugin.settings import BudgetSettings
 
 GUEST = "b3a1@guest.idchat.localhost"
 
@@ -104,7 +104,7 @@ def test_the_table_of_senders_stays_bounded_and_keeps_busy_senders() -> None:
 
 
 def test_settings_make_guests_stricter_than_agents() -> None:
-    b = Budget.from_settings(LimitsSettings())
+    b = Budget.from_settings(BudgetSettings())
     guest, agent = b.rules["guest"], b.rules["agent"]
     assert guest.rate < agent.rate and guest.burst < agent.burst
     assert guest.in_flight < agent.in_flight
