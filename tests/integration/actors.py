@@ -196,10 +196,6 @@ class Flooder:
         self.sent += count
 
     @property
-    def unsent(self) -> int:
-        return self.xmpp.transport.get_write_buffer_size() if self.xmpp.transport else 0
-
-    @property
     def answered(self) -> int:
         return sum(self.counts.values())
 
