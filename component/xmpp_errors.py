@@ -24,11 +24,16 @@ def replies_errors(fn: Callable[..., Awaitable[None]]) -> Callable[..., Awaitabl
         try:
             await fn(self, iq)
         except IdChatError as exc:
-            _error(iq, exc.condition, exc.xmpp_type, exc.detail)
+            reply_error(iq, exc)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             log.error("unhandled %s in %s", type(exc).__name__, fn.__name__)
             _error(iq, "internal-server-error", "wait", "internal error; nothing was changed")
     return wrapper
+
+
+def reply_error(iq: Iq, exc: IdChatError) -> None:
+    """Answer a request with the error that ``exc`` stands for."""
+    _error(iq, exc.condition, exc.xmpp_type, exc.detail)
 
 
 def _error(iq: Iq, condition: str, etype: str, text: str) -> None:

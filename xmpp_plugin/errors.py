@@ -10,6 +10,7 @@
     ├── PayloadTooLarge (413, policy-violation)
     ├── UriTooLong (414, policy-violation)
     ├── UnsupportedMediaType (415, bad-request)
+    ├── TooManyRequests (429, resource-constraint)
     ├── HeaderFieldsTooLarge (431, policy-violation)
     └── Unavailable (503, service-unavailable)
 
@@ -87,6 +88,11 @@ class UnsupportedMediaType(IdChatError):
     status, slug, title, condition, xmpp_type = 415, "unsupported-media-type", "Unsupported media type", "bad-request", "modify"
 
 
+class TooManyRequests(IdChatError):
+    """Over the sender's budget (component/budget.py); type ``wait``: try again later."""
+    status, slug, title, condition, xmpp_type = 429, "too-many-requests", "Too many requests", "resource-constraint", "wait"
+
+
 class Unavailable(IdChatError):
     status, slug, title, condition, xmpp_type = 503, "unavailable", "Service unavailable", "service-unavailable", "wait"
 
@@ -123,6 +129,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "uri-too-long": "The request line (path and query) is longer than allowed; nothing was changed.",
     "header-fields-too-large": "A request header, or all of them together, is larger than allowed; nothing was changed.",
     "unsupported-media-type": "The request has the wrong Content-Type.",
+    "too-many-requests": "Too many requests from this sender; nothing was changed. Try again later.",
     "unavailable": "A service we depend on is unavailable; nothing was changed.",
     "method-not-allowed": "This method is not allowed on this resource.",
 }

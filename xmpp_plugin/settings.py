@@ -143,6 +143,24 @@ class RoutingSettings:
 
 
 @dataclass(frozen=True)
+class BudgetSettings:
+    """The component's per-sender budget (component/budget.py): stanzas per second, the
+    burst a sender may send at once, and how many of its stanzas are handled at a time."""
+
+    guest_rate: float = 2.0
+    guest_burst: int = 10
+    guest_in_flight: int = 2
+    agent_rate: float = 50.0
+    agent_burst: int = 200
+    agent_in_flight: int = 8
+    room_rate: float = 5.0
+    room_burst: int = 20
+    refusals: int = 10
+    in_flight: int = 32
+    senders: int = 10000
+
+
+@dataclass(frozen=True)
 class UiSettings:
     municipality: str = "Gemeente Voorbeeld"
     logo_url: str = ""
@@ -181,6 +199,7 @@ class Settings:
     store: StoreSettings = StoreSettings()
     xmpp: XmppSettings = XmppSettings()
     routing: RoutingSettings = RoutingSettings()
+    budget: BudgetSettings = BudgetSettings()
     ui: UiSettings = UiSettings()
     demo: DemoSettings = DemoSettings()
     metrics: MetricsSettings = MetricsSettings()
@@ -320,6 +339,8 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
                         "must be at least 1")
     if s.tokens.leeway_seconds > MAX_LEEWAY_SECONDS:
         problems.append(f"tokens.leeway_seconds must be at most {MAX_LEEWAY_SECONDS} (a few seconds of clock skew)")
+    if role in (None, "component"):
+        _check_budget(s, problems)
     for name, url in (("http.external_url", s.http.external_url),
                       ("http.internal_url", s.http.internal_url)):
         if not url.startswith(("http://", "https://")) or url.endswith("/"):
@@ -358,3 +379,18 @@ def _check_redis(r: RedisSettings, problems: list[str]) -> None:
         problems.append(f"redis.password_file: no such file {r.password_file}")
     if (r.password or r.password_file) and "@" in r.url.partition("//")[2].partition("/")[0]:
         problems.append("redis.url carries credentials and redis.password(_file) is set too: give them once")
+
+
+def _check_budget(s: Settings, problems: list[str]) -> None:
+    lim = s.budget
+    for name in ("guest_rate", "agent_rate", "room_rate", "guest_burst", "agent_burst",
+                 "room_burst", "guest_in_flight", "agent_in_flight", "in_flight", "senders"):
+        if getattr(lim, name) <= 0:
+            problems.append(f"budget.{name} must be positive")
+    if lim.refusals < 0:
+        problems.append("budget.refusals must be 0 or more")
+    if lim.in_flight >= s.redis.max_connections:
+        # Handlers hold at most one pool connection each: the rest stays for background work.
+        problems.append("budget.in_flight must be below redis.max_connections")
+    if lim.senders <= lim.in_flight:
+        problems.append("budget.senders must be larger than budget.in_flight")

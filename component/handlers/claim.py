@@ -6,8 +6,6 @@ import time
 from typing import TYPE_CHECKING
 
 from slixmpp import Iq
-from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from .. import metrics
 from ..chats import CITIZEN_NICK
@@ -20,8 +18,7 @@ if TYPE_CHECKING:
 class ClaimHandlers:
     def __init__(self, gw: "Gateway") -> None:
         self.gw = gw
-        gw.register_handler(CoroutineCallback(
-            "idchat claim", StanzaPath("iq@type=set/idchat_claim"), self.on_claim))
+        gw.admission.iq("claim", "iq@type=set/idchat_claim", self.on_claim)
 
     @replies_errors
     async def on_claim(self, iq: Iq) -> None:
