@@ -197,7 +197,7 @@ async def test_unknown_session_page(client: TestClient) -> None:
     resp = await client.get("/s/unknown")
     assert_problem(resp.status, await resp.json(), 404, "unknown-session")
     html = await client.get("/s/unknown", headers={"Accept": "text/html"})
-    assert html.status == 404 and "Er ging iets mis" in await html.text()
+    assert html.status == 404 and "Deze chat bestaat niet meer" in await html.text()
 
 
 async def test_second_token_for_a_filled_session_is_a_conflict(client: TestClient) -> None:

@@ -44,6 +44,21 @@ export async function requestTicket (url) {
     return ticket;
 }
 
+/**
+ * Whether the citizen's details have arrived: 'pending', 'verified' or 'not_verified'
+ * (never their values), from the page's own origin; null when it cannot be told now.
+ */
+export async function fetchDetailsStatus (url) {
+    try {
+        const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+        if (!response.ok) return null;
+        const { status } = await response.json();
+        return ['pending', 'verified', 'not_verified'].includes(status) ? status : null;
+    } catch {
+        return null;
+    }
+}
+
 /** §1: redeem `ticket`; resolves with the parsed `<claimed/>`. */
 export async function sendClaim (api, component, ticket) {
     const iq = stx`<iq type="set" to="${component}" xmlns="jabber:client">
