@@ -38,6 +38,7 @@ class Chats:
         self.rooms = rooms
         self.notify = notifier
         self.feedback = feedback
+        router.reoffer_pause_ms = settings.routing.reoffer_pause_seconds * 1000
 
     # -- who is who ----------------------------------------------------------
 
@@ -84,10 +85,27 @@ class Chats:
         await self.store.redis.set(self.store.keys.guest(citizen.bare), sid,
                                    ex=self.settings.store.session_ttl_seconds)
         await self.store.touch(sid)
+        await self.router.touch(chat.id)
         interrupted = await self.router.clear_interrupted(chat.id)
         position = await self.router.position(chat.id, chat.purpose)
         log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
         return chat, position, interrupted
+
+    async def after_claim(self, chat: Chat, position: int | None, interrupted: bool) -> None:
+        """What the citizen hears once the claim is answered, then offers go out."""
+        if chat.state == "assigned":
+            self.notify.assigned(chat)
+        elif await self.router.told_off_duty(chat.purpose):
+            self.notify.no_agent(chat)  # nobody on duty: say so at once
+        elif interrupted:
+            self.notify.queued(chat, position, interrupted=True)
+        await self.dispatch()
+
+    async def expected_wait(self, position: int | None) -> float | None:
+        if position is None:
+            return None
+        per_place = await self.router.seconds_per_place()
+        return None if per_place is None else per_place * position
 
     async def _open(self, session: Session, citizen: JID) -> Chat:
         sid = session.id
@@ -130,15 +148,21 @@ class Chats:
 
     async def agent_presence(self, agent: JID, available: bool, max_chats: int, nick: str) -> None:
         self.require_agent(agent)
+        withdrawn: list[str] = []
         if available:
             await self.router.agent_available(agent.bare, agent.full, max_chats, nick,
                                               self._purposes_of(agent.bare))
-        else:
+        else:  # away: open chats go on, offers still out go to someone else
             await self.router.agent_busy(agent.bare, agent.full, max_chats)
+            withdrawn, offers = await self.router.withdraw_offers_of(agent.bare)
+            for oid in offers:
+                self.notify.revoke(agent, oid, "unavailable")
         await self.router.agent_returned(agent.bare)
         self.notify.agent_state(agent, await self._agent_chats(agent.bare), max_chats, available)
-        if available:
+        await self.duty()  # citizens who were told nobody is on duty hear otherwise, or v.v.
+        if available or withdrawn:
             await self.dispatch()
+            await self._tell_waiting(withdrawn)
 
     async def agent_offline(self, agent: JID) -> None:
         """Unavailable: no new offers now; open chats wait out a short grace (a page reload)."""
@@ -146,9 +170,11 @@ class Chats:
         if info.get("full") and info["full"] != agent.full:
             return  # another resource of this agent is the one we route to
         await self.router.agent_leaving(agent.bare, self.settings.routing.agent_grace_seconds)
-        _, withdrawn = await self.router.withdraw_offers_of(agent.bare)
+        withdrawn, _ = await self.router.withdraw_offers_of(agent.bare)
+        await self.duty()
         if withdrawn:
             await self.dispatch()
+            await self._tell_waiting(withdrawn)
 
     async def agent_gone(self, bare: str) -> None:
         """The grace is over: the agent's citizens go back to the front of the queue."""
@@ -171,9 +197,25 @@ class Chats:
     # -- §4 offers -------------------------------------------------------------
 
     async def dispatch(self) -> None:
-        for made in await self.router.dispatch():
+        made_offers, lost = await self.router.dispatch()
+        for made in made_offers:
             waiting = max(0, int(time.time() - made.enqueued_ms / 1000))
             self.notify.offer(made, waiting, self.settings.routing.offer_timeout_seconds)
+            if made.citizen:
+                self.notify.offered(made.citizen, made.chat)
+        for cid in lost:
+            await self.forget(cid)
+
+    async def _tell_waiting(self, withdrawn_chats: list[str]) -> None:
+        """After offers were withdrawn and dispatch ran: chats that are waiting again
+        (not offered anew) hear their place in the queue."""
+        purposes = set()
+        for cid in withdrawn_chats:
+            chat = await self.router.chat(cid)
+            if chat is not None and chat.state == "queued":
+                purposes.add(chat.purpose)
+        for purpose in sorted(purposes):
+            await self._queue_moved(purpose)
 
     async def accept(self, agent: JID, oid: str) -> Chat:
         self.require_agent(agent)
@@ -196,9 +238,11 @@ class Chats:
     async def decline(self, agent: JID, oid: str) -> None:
         self.require_agent(agent)
         cid = await self.router.chat_of_offer(oid)
-        if cid is None or await self.router.decline(cid, oid) != agent.bare:
+        # Ownership is checked inside the withdrawal: nobody else's decline withdraws it.
+        if cid is None or not await self.router.decline(cid, oid, agent.bare):
             raise NotFound("no such offer for you: it was revoked or has timed out")
         await self.dispatch()
+        await self._tell_waiting([cid])
 
     async def expire_offers(self) -> None:
         expired = await self.router.expire_offers()
@@ -208,6 +252,7 @@ class Chats:
                 self.notify.revoke(JID(info["full"]), oid, "timeout")
         if expired:
             await self.dispatch()
+            await self._tell_waiting([cid for cid, _, _ in expired])
 
     # -- §5 attributes ---------------------------------------------------------
 
@@ -262,10 +307,20 @@ class Chats:
         await self.end(chat, "citizen")
 
     async def end(self, chat: Chat, by: str) -> bool:
-        """Tell both sides, destroy the room, purge the session; exactly once across instances."""
-        state = await self.router.release(chat.id)
-        if state is None:
+        """Tell both sides, destroy the room, purge the session; exactly once across instances.
+
+        Every record of the chat ends here, whichever way the chat ends: the routing state
+        (queue entry, offer, the agent's load and open chats, the lifetime index), the
+        session with its attributes, the ticket-to-guest mapping, and the room with its
+        history."""
+        released = await self.router.release(chat.id)
+        if released is None:
             return False  # another instance (or an earlier call) ended it
+        state = released.state
+        if state == "offered" and released.offered_to:
+            info = await self.router.agent_info(released.offered_to)
+            if info.get("full"):
+                self.notify.revoke(JID(info["full"]), released.offer, "ended")
         stored = None
         try:
             stored = await self.store.attributes(chat.sid)
@@ -295,29 +350,43 @@ class Chats:
     async def citizen_left_room(self, cid: str, occupant: JID) -> None:
         chat = await self.router.chat(cid)
         if chat is not None and chat.citizen and JID(chat.citizen).full == occupant.full:
+            await self.router.set_present(cid, False)
             await self.router.citizen_left(cid, self.settings.routing.citizen_gone_seconds)
 
     async def citizen_joined_room(self, cid: str, occupant: JID) -> None:
         chat = await self.router.chat(cid)
         if chat is not None and chat.citizen and JID(chat.citizen).full == occupant.full:
+            await self.router.set_present(cid, True)
             await self.router.citizen_back(cid)
 
     async def citizen_wrote(self, cid: str) -> None:
+        await self.activity(cid, citizen=True)
+
+    async def activity(self, cid: str, *, citizen: bool) -> None:
+        """A message in the room: the chat lives another idle timeout. At most once a
+        minute per chat and side; the citizen's activity is also told to ID Contact."""
         chat = await self.router.chat(cid)
         if chat is None:
             return
-        # At most once a minute: extend the idle timeout and tell ID Contact.
-        if not await self.store.redis.set(self.store.keys.active_throttle(chat.sid), 1,
-                                          ex=60, nx=True):
+        throttle = self.store.keys.active_throttle(chat.sid if citizen else f"{chat.sid}:agent")
+        if not await self.store.redis.set(throttle, 1, ex=60, nx=True):
             return
         try:
-            await self.store.touch(chat.sid)
-            await self.router.touch(cid)
-            stored = await self.store.attributes(chat.sid)
+            await self.keep_alive(chat)
+            stored = await self.store.attributes(chat.sid) if citizen else None
         except NotFound:
             return  # the chat ended while this message was on its way
         if stored is not None:
             self.feedback.send(stored.session_url, "user_active")
+
+    async def keep_alive(self, chat: Chat) -> None:
+        """Every record of the chat lives another idle timeout, together."""
+        if not await self.store.touch(chat.sid):
+            raise NotFound("this chat's session has ended", slug="unknown-session")
+        await self.router.touch(chat.id)
+        if chat.citizen:
+            await self.store.redis.expire(self.store.keys.guest(JID(chat.citizen).bare),
+                                          self.settings.store.session_ttl_seconds)
 
     # -- timers (one instance at a time holds the sweeper lease) -------------------
 
@@ -331,32 +400,72 @@ class Chats:
                 await self.router.citizen_back(cid)
             else:
                 await self.end(chat, "timeout")
-        await self._tell_no_agent()
+        await self.expire_idle()
+        await self.duty()
+        # Refusals wear off (routing.reoffer_pause_seconds) without any event: look again.
+        await self.dispatch()
 
-    async def _tell_no_agent(self) -> None:
-        limit_ms = self.settings.routing.no_agent_timeout_seconds * 1000
-        now_ms = time.time() * 1000
+    async def expire_idle(self) -> None:
+        """Chats past their idle timeout end, with everything they hold. A citizen who is
+        still waiting in the room is present, not idle: a long queue never expires them."""
+        for cid in await self.router.due():
+            chat = await self.router.chat(cid)
+            if chat is None:
+                await self.forget(cid)
+            elif chat.state in ("queued", "offered") and chat.present:
+                try:
+                    await self.keep_alive(chat)
+                except NotFound:  # the session itself is gone: nothing to wait for
+                    await self.end(chat, "timeout")
+            else:
+                await self.end(chat, "timeout")
+
+    async def forget(self, cid: str) -> None:
+        """A chat whose record was lost: out of every queue and index, its room destroyed
+        (the room tells whoever is in it), the agents' load recounted."""
+        await self.router.forget(cid)
+        await self.rooms.destroy(cid)
+        log.warning("chat %s had no record any more: removed from routing, room destroyed", cid[:8])
+        await self.reconcile()
+
+    async def reconcile(self) -> None:
+        """Recount agents' load; those whose numbers were off hear their state again."""
+        for bare in await self.router.reconcile():
+            info = await self.router.agent_info(bare)
+            if info.get("full"):
+                available = await self.router.redis.sismember(self.router.keys.agents(), bare)
+                self.notify.agent_state(JID(info["full"]), await self._agent_chats(bare),
+                                        int(info.get("max", 1)), bool(available))
+        await self.dispatch()
+
+    async def duty(self) -> None:
+        """Citizens hear at once when nobody serving their topic is on duty (after
+        routing.no_agent_timeout_seconds), and hear their place again when someone is."""
+        grace_ms = self.settings.routing.no_agent_timeout_seconds * 1000
+        every, served = await self.router.purposes_on_duty()
         for purpose in await self.router.all_purposes():
-            if await self.router.any_agent_for(purpose):
-                continue
-            for cid in await self.router.queued(purpose):
-                chat = await self.router.chat(cid)
-                if chat is None or chat.state != "queued":
-                    continue
-                if now_ms - chat.enqueued_ms >= limit_ms and await self.store.redis.hsetnx(
-                        self.store.keys.chat(cid), "told_no_agent", 1):
-                    self.notify.no_agent(chat)
+            change = await self.router.duty_changed(purpose, every or purpose in served, grace_ms)
+            if change == "off":
+                for cid in await self.router.queued(purpose):
+                    chat = await self.router.chat(cid)
+                    if chat is not None and chat.state == "queued":
+                        self.notify.no_agent(chat)
+            elif change == "on":
+                await self._queue_moved(purpose)
 
     async def sweep_rooms(self) -> None:
-        """Chats whose session expired are ended; their rooms destroyed."""
+        """Every chat in the lifetime index is checked: a lost record or an expired session
+        ends it; the agents' load is recounted."""
         for cid in await self.router.all_chats():
             chat = await self.router.chat(cid)
             if chat is None:
+                await self.forget(cid)
                 continue
             try:
                 await self.store.get(chat.sid)
             except NotFound:
                 await self.end(chat, "timeout")
+        await self.reconcile()
 
     async def after_reconnect(self) -> None:
         """The stream to the XMPP server was re-established: find out what survived."""
@@ -372,7 +481,10 @@ class Chats:
         await self.notify.probe_agents(self)
 
     async def _queue_moved(self, purpose: str) -> None:
-        """Push the new positions to everyone still waiting for this purpose."""
+        """Push the new positions to everyone still waiting for this purpose (not while
+        they have been told that nobody is on duty: that is what stays true)."""
+        if await self.router.told_off_duty(purpose):
+            return
         waiting = await self.router.waiting(purpose)
         per_place = await self.router.seconds_per_place() if waiting else None
         for position, (cid, citizen) in enumerate(waiting, start=1):

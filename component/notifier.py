@@ -55,6 +55,13 @@ class Notifier:
             st["interrupted"] = "true"
         msg.send()
 
+    def offered(self, citizen: str, cid: str) -> None:
+        """An agent is looking at the question (an offer is out)."""
+        msg = self._headline(citizen)
+        st = msg["idchat_status"]
+        st["chat"], st["state"] = cid, "offered"
+        msg.send()
+
     def assigned(self, chat: Chat) -> None:
         msg = self._headline(chat.citizen)
         st = msg["idchat_status"]

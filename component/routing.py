@@ -31,6 +31,15 @@ class OfferMade:
     offer: str
     purpose: str
     enqueued_ms: int
+    citizen: str = ""  # full JID, told that an agent is looking at the question
+
+
+@dataclass(frozen=True)
+class Released:
+    """What an ended chat was: its state, and the offer that was out for it, if any."""
+    state: str
+    offered_to: str = ""
+    offer: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,54 +54,84 @@ class Chat:
     agent_nick: str
     enqueued_ms: int
     assigned_ms: int
+    present: bool = False   # the citizen is in the room (a waiting citizen who is never expires)
+    offer: str = ""
+    offered_to: str = ""
 
 
 # KEYS: -. ARGV: prefixes (chat, queue, agent, declined, offer), agents set, purposes set,
-# offers zset, now_ms, timeout_ms, then fresh offer ids.
+# offers zset, now_ms, timeout_ms, re-offer pause ms, then fresh offer ids.
+# Returns {offers made, chat ids found in a queue without a record (lost)}.
+# An agent who declined or missed a chat gets it again once the pause has passed since
+# their last refusal, or at once when they came on duty again after it ('since').
 _DISPATCH = """
 local chat_p, queue_p, agent_p, declined_p, offer_p = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local agents_k, purposes_k, offers_k = ARGV[6], ARGV[7], ARGV[8]
-local now, timeout = tonumber(ARGV[9]), tonumber(ARGV[10])
+local now, timeout, pause = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local ids = {}
-for i = 11, #ARGV do ids[#ids + 1] = ARGV[i] end
-local agents = redis.call('SMEMBERS', agents_k)
-if #agents == 0 then return {} end
+for i = 12, #ARGV do ids[#ids + 1] = ARGV[i] end
+local free = {}
+for _, a in ipairs(redis.call('SMEMBERS', agents_k)) do
+  local info = redis.call('HMGET', agent_p .. a, 'max', 'load', 'pending', 'last', 'purposes', 'full', 'since')
+  local used = (tonumber(info[2]) or 0) + (tonumber(info[3]) or 0)
+  if info[6] and used < (tonumber(info[1]) or 0) then
+    free[#free + 1] = {a = a, used = used, max = tonumber(info[1]), last = tonumber(info[4]) or 0,
+                       purposes = info[5] or '', full = info[6], since = tonumber(info[7]) or 0}
+  end
+end
+local lost = {}
+if #free == 0 then return {{}, lost} end
+-- The first waiting chats of every queue; records that vanished are taken out on the way.
 local cands = {}
 for _, pu in ipairs(redis.call('SMEMBERS', purposes_k)) do
-  local q = redis.call('ZRANGE', queue_p .. pu, 0, 99, 'WITHSCORES')
-  for i = 1, #q, 2 do cands[#cands + 1] = {q[i], tonumber(q[i + 1]), pu} end
+  local qk, start, found = queue_p .. pu, 0, 0
+  while found < 100 and start < 2000 do
+    local q = redis.call('ZRANGE', qk, start, start + 99, 'WITHSCORES')
+    if #q == 0 then break end
+    local removed = 0
+    for i = 1, #q, 2 do
+      local st = redis.call('HGET', chat_p .. q[i], 'state')
+      if not st then
+        redis.call('ZREM', qk, q[i])
+        removed = removed + 1
+        lost[#lost + 1] = q[i]
+      elseif st == 'queued' then
+        cands[#cands + 1] = {q[i], tonumber(q[i + 1]), pu}
+        found = found + 1
+      end
+    end
+    start = start + 100 - removed
+  end
 end
 table.sort(cands, function(a, b) return a[2] < b[2] end)
 local out = {}
 for _, c in ipairs(cands) do
-  if #ids == 0 then break end
+  if #ids == 0 or #free == 0 then break end
   local cid, pu = c[1], c[3]
-  local ck = chat_p .. cid
-  if redis.call('HGET', ck, 'state') == 'queued' then
-    local best, bload, blast, bfull
-    for _, a in ipairs(agents) do
-      local info = redis.call('HMGET', agent_p .. a, 'max', 'load', 'pending', 'last', 'purposes', 'full')
-      local used = (tonumber(info[2]) or 0) + (tonumber(info[3]) or 0)
-      local serves = info[5] == '*' or (info[5] and string.find(',' .. info[5] .. ',', ',' .. pu .. ',', 1, true))
-      if info[6] and used < (tonumber(info[1]) or 0) and serves
-         and redis.call('SISMEMBER', declined_p .. cid, a) == 0 then
-        local last = tonumber(info[4]) or 0
-        if best == nil or used < bload or (used == bload and last < blast) then
-          best, bload, blast, bfull = a, used, last, info[6]
-        end
+  local best, bi
+  for i, f in ipairs(free) do
+    local serves = f.purposes == '*' or string.find(',' .. f.purposes .. ',', ',' .. pu .. ',', 1, true)
+    if serves then
+      local d = tonumber(redis.call('ZSCORE', declined_p .. cid, f.a))
+      local refused = d and d >= f.since and d + pause > now
+      if not refused and (best == nil or f.used < best.used or (f.used == best.used and f.last < best.last)) then
+        best, bi = f, i
       end
     end
-    if best then
-      local oid = table.remove(ids)
-      redis.call('HSET', ck, 'state', 'offered', 'offer', oid, 'offered_to', best)
-      redis.call('HINCRBY', agent_p .. best, 'pending', 1)
-      redis.call('ZADD', offers_k, now + timeout, cid)
-      redis.call('SET', offer_p .. oid, cid, 'PX', timeout + 60000)
-      out[#out + 1] = {cid, best, bfull, oid, pu, tostring(c[2])}
-    end
+  end
+  if best then
+    local oid = table.remove(ids)
+    local ck = chat_p .. cid
+    redis.call('HSET', ck, 'state', 'offered', 'offer', oid, 'offered_to', best.a)
+    redis.call('HINCRBY', agent_p .. best.a, 'pending', 1)
+    redis.call('ZADD', offers_k, now + timeout, cid)
+    redis.call('SET', offer_p .. oid, cid, 'PX', timeout + 60000)
+    out[#out + 1] = {cid, best.a, best.full, oid, pu, tostring(c[2]), redis.call('HGET', ck, 'citizen') or ''}
+    best.used = best.used + 1
+    if best.used >= best.max then table.remove(free, bi) end
   end
 end
-return out
+return {out, lost}
 """
 
 # KEYS: chat, agent, agent_chats, queue, offers, offer. ARGV: oid, agent bare, agent full, nick, now_ms
@@ -112,11 +151,14 @@ redis.call('DEL', KEYS[6])
 return 1
 """
 
-# Decline or time out one offer. KEYS: chat, declined, offers, offer. ARGV: oid, agent-key prefix,
-# deadline check ('' or now_ms), ttl for the declined set. Returns the agent bare JID or false.
+# Decline or time out one offer. KEYS: chat, declined, offers, offer. ARGV: oid, agent-key
+# prefix, deadline check ('' or now_ms), ttl for the declined record, cid, the agent who
+# declines ('' for a timeout), now_ms. Returns the agent bare JID or false. Only the agent the
+# offer went to can decline it; the refusal is remembered with its time (see _DISPATCH).
 _WITHDRAW = """
 local st = redis.call('HMGET', KEYS[1], 'state', 'offer', 'offered_to')
 if st[1] ~= 'offered' or st[2] ~= ARGV[1] then return false end
+if ARGV[6] ~= '' and st[3] ~= ARGV[6] then return false end
 if ARGV[3] ~= '' then
   local deadline = redis.call('ZSCORE', KEYS[3], ARGV[5])
   if deadline and tonumber(deadline) > tonumber(ARGV[3]) then return false end
@@ -124,17 +166,19 @@ end
 redis.call('HSET', KEYS[1], 'state', 'queued')
 redis.call('HDEL', KEYS[1], 'offer', 'offered_to')
 redis.call('HINCRBY', ARGV[2] .. st[3], 'pending', -1)
-redis.call('SADD', KEYS[2], st[3])
+redis.call('ZADD', KEYS[2], ARGV[7], st[3])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('ZREM', KEYS[3], ARGV[5])
 redis.call('DEL', KEYS[4])
 return st[3]
 """
 
-# Remove a chat from routing (it ended). KEYS: chat, declined, offers, gone.
+# Remove a chat from routing (it ended). KEYS: chat, declined, offers, gone, lives.
 # ARGV: cid, agent prefix, agent-chats prefix, queue prefix, offer prefix.
+# Returns {state, agent the offer was out to, offer id} or false when already released.
 _RELEASE = """
 local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'offered_to', 'purpose', 'offer')
+redis.call('ZREM', KEYS[5], ARGV[1])
 if not st[1] then return false end
 if st[1] == 'assigned' then
   redis.call('HINCRBY', ARGV[2] .. st[2], 'load', -1)
@@ -147,7 +191,56 @@ redis.call('ZREM', ARGV[4] .. st[4], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('DEL', KEYS[1], KEYS[2])
-return st[1]
+return {st[1], st[3] or '', st[5] or ''}
+"""
+
+# A chat whose record was lost (evicted, deleted, a Redis that forgot): take its id out
+# of every index. KEYS: purposes, offers, gone, lives, declined. ARGV: cid, queue prefix.
+_FORGET = """
+for _, pu in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('ZREM', ARGV[2] .. pu, ARGV[1]) end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[5])
+return 1
+"""
+
+# Recount every agent's load and pending offers from the chats themselves, dropping ids of
+# chats that are not theirs any more. KEYS: agents known, offers. ARGV: agent prefix,
+# agent-chats prefix, chat prefix. Returns the agents whose numbers were wrong.
+_RECONCILE = """
+local pending = {}
+for _, cid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+  local st = redis.call('HMGET', ARGV[3] .. cid, 'state', 'offered_to')
+  if st[1] == 'offered' and st[2] then
+    pending[st[2]] = (pending[st[2]] or 0) + 1
+  else
+    redis.call('ZREM', KEYS[2], cid)
+  end
+end
+local fixed = {}
+for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local ak, ack = ARGV[1] .. a, ARGV[2] .. a
+  for _, cid in ipairs(redis.call('SMEMBERS', ack)) do
+    local st = redis.call('HMGET', ARGV[3] .. cid, 'state', 'agent')
+    if st[1] ~= 'assigned' or st[2] ~= a then redis.call('SREM', ack, cid) end
+  end
+  local load, pend = redis.call('SCARD', ack), pending[a] or 0
+  local cur = redis.call('HMGET', ak, 'load', 'pending')
+  if redis.call('EXISTS', ak) == 1 and ((tonumber(cur[1]) or 0) ~= load or (tonumber(cur[2]) or 0) ~= pend) then
+    redis.call('HSET', ak, 'load', load, 'pending', pend)
+    fixed[#fixed + 1] = a
+  end
+end
+return fixed
+"""
+
+# Set fields of a chat only while it exists (a late event must not bring an ended chat
+# back as a stray record). KEYS: chat. ARGV: field, value, ...
+_UPDATE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
 """
 
 # An agent is gone: their chats go back to the front of the queue, their offers
@@ -188,11 +281,19 @@ class Router:
     """The routing state of all component instances, in Redis."""
 
     def __init__(self, client: aioredis.Redis, keys: Keys, *, offer_timeout: int,
-                 chat_ttl: int) -> None:
+                 chat_ttl: int, reoffer_pause: int = 60) -> None:
         self.redis = client
         self.keys = keys
         self.offer_timeout_ms = offer_timeout * 1000
+        self.reoffer_pause_ms = reoffer_pause * 1000
+        # A chat lives while it is active (chat_ttl, the idle timeout); its lifetime is kept
+        # in the 'lives' index, which the sweeper reads. The record's own TTL is only a
+        # safety net, well beyond that: the sweeper ends the chat, with its room and all.
         self.chat_ttl = chat_ttl
+        self.record_ttl = 2 * chat_ttl + 60
+        self._forget = client.register_script(_FORGET)
+        self._reconcile = client.register_script(_RECONCILE)
+        self._update = client.register_script(_UPDATE)
         self._dispatch = client.register_script(_DISPATCH)
         self._accept = client.register_script(_ACCEPT)
         self._withdraw = client.register_script(_WITHDRAW)
@@ -202,16 +303,22 @@ class Router:
     # -- chats -------------------------------------------------------------
 
     async def open_chat(self, cid: str, sid: str, purpose: str, citizen: str) -> None:
-        """A new chat joins the back of its purpose's queue."""
+        """A new chat joins the back of its purpose's queue, and the lifetime index."""
         now = _now_ms()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.chat(cid), mapping={
                 "sid": sid, "purpose": purpose, "state": "queued", "citizen": citizen,
                 "enqueued_ms": now})
-            pipe.expire(self.keys.chat(cid), self.chat_ttl)
+            pipe.expire(self.keys.chat(cid), self.record_ttl)
             pipe.zadd(self.keys.queue(purpose), {cid: now})
             pipe.sadd(self.keys.purposes(), purpose)
+            pipe.zadd(self.keys.lives(), {cid: self._deadline(now)})
             await pipe.execute()
+
+    def _deadline(self, now_ms: int) -> int:
+        # A little before the session's own TTL runs out, so the sweeper ends the chat
+        # while its session (and the attribute names for the audit) can still be read.
+        return now_ms + self.chat_ttl * 1000 - min(2000, self.chat_ttl * 250)
 
     async def chat(self, cid: str) -> Chat | None:
         data = await self.redis.hgetall(self.keys.chat(cid))
@@ -223,13 +330,45 @@ class Router:
                     agent=d.get("agent", ""), agent_full=d.get("agent_full", ""),
                     agent_nick=d.get("agent_nick", ""),
                     enqueued_ms=int(d.get("enqueued_ms", 0)),
-                    assigned_ms=int(d.get("assigned_ms", 0) or 0))
+                    assigned_ms=int(d.get("assigned_ms", 0) or 0),
+                    present=d.get("present") == "1", offer=d.get("offer", ""),
+                    offered_to=d.get("offered_to", ""))
+
+    async def update(self, cid: str, **fields: str) -> bool:
+        """Set fields of a chat that still exists; False when it has ended."""
+        args = [x for kv in fields.items() for x in kv]
+        return bool(await self._update(keys=[self.keys.chat(cid)], args=args))
 
     async def set_citizen(self, cid: str, citizen: str) -> None:
-        await self.redis.hset(self.keys.chat(cid), "citizen", citizen)
+        await self.update(cid, citizen=citizen)
+
+    async def set_present(self, cid: str, present: bool) -> None:
+        await self.update(cid, present="1" if present else "0")
 
     async def touch(self, cid: str) -> None:
-        await self.redis.expire(self.keys.chat(cid), self.chat_ttl)
+        """Activity: the chat lives another idle timeout (if it has not ended meanwhile)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.expire(self.keys.chat(cid), self.record_ttl)
+            pipe.zadd(self.keys.lives(), {cid: self._deadline(_now_ms())}, xx=True)
+            await pipe.execute()
+
+    async def due(self, limit: int = 200) -> list[str]:
+        """Chats whose idle timeout has passed."""
+        return [c.decode() for c in await self.redis.zrangebyscore(
+            self.keys.lives(), "-inf", _now_ms(), start=0, num=limit)]
+
+    async def forget(self, cid: str) -> None:
+        """A chat without a record: its id out of every queue and index."""
+        k = self.keys
+        await self._forget(keys=[k.purposes(), k.offers(), k.gone(), k.lives(), k.declined(cid)],
+                           args=[cid, k.queue("")])
+
+    async def reconcile(self) -> list[str]:
+        """Agents' load and pending offers recounted from the chats; returns who was off."""
+        k = self.keys
+        fixed = await self._reconcile(keys=[k.agents_known(), k.offers()],
+                                      args=[k.agent(""), k.agent_chats(""), k.chat("")])
+        return [a.decode() for a in fixed]
 
     async def position(self, cid: str, purpose: str) -> int | None:
         """1 = next in line; None when the chat is not waiting."""
@@ -271,13 +410,16 @@ class Router:
     async def all_purposes(self) -> list[str]:
         return sorted(p.decode() for p in await self.redis.smembers(self.keys.purposes()))
 
-    async def release(self, cid: str) -> str | None:
-        """Take an ended chat out of routing; returns the state it was in."""
+    async def release(self, cid: str) -> Released | None:
+        """Take an ended chat out of routing; None when it was released already."""
         k = self.keys
-        state = await self._release(
-            keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone()],
+        out = await self._release(
+            keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone(), k.lives()],
             args=[cid, k.agent(""), k.agent_chats(""), k.queue(""), k.offer("")])
-        return state.decode() if state else None
+        if not out:
+            return None
+        state, offered_to, offer = (v.decode() for v in out)
+        return Released(state, offered_to, offer)
 
     async def clear_interrupted(self, cid: str) -> bool:
         return bool(await self.redis.hdel(self.keys.chat(cid), "interrupted"))
@@ -288,19 +430,25 @@ class Router:
     # -- agents ------------------------------------------------------------
 
     async def agent_available(self, bare: str, full: str, max_chats: int, nick: str,
-                              purposes: str = "*") -> None:
+                              purposes: str = "*") -> bool:
+        """On duty; True when the agent just came (back) on duty."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.agent(bare), mapping={"full": full, "max": max_chats,
                                                       "nick": nick, "purposes": purposes})
             pipe.hsetnx(self.keys.agent(bare), "last", 0)
             pipe.sadd(self.keys.agents(), bare)
-            await pipe.execute()
+            pipe.sadd(self.keys.agents_known(), bare)
+            added = (await pipe.execute())[2]
+        if added:  # chats this agent refused before are theirs to take again
+            await self.redis.hset(self.keys.agent(bare), "since", _now_ms())
+        return bool(added)
 
     async def agent_busy(self, bare: str, full: str, max_chats: int) -> None:
         """Present but taking no new chats (away, dnd): open chats go on."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.agent(bare), mapping={"full": full, "max": max_chats})
             pipe.srem(self.keys.agents(), bare)
+            pipe.sadd(self.keys.agents_known(), bare)
             await pipe.execute()
 
     async def agent_leaving(self, bare: str, grace_seconds: int) -> None:
@@ -321,15 +469,21 @@ class Router:
         return out
 
     async def withdraw_offers_of(self, bare: str) -> tuple[list[str], list[str]]:
-        """Withdraw the agent's pending offers (their chats stay first in line)."""
-        out = []
+        """Withdraw the agent's pending offers (their chats stay first in line, and going
+        offline is no refusal); returns (chat ids, offer ids)."""
+        chats, offers = [], []
         for raw in await self.redis.zrange(self.keys.offers(), 0, -1):
             cid = raw.decode()
             st = await self.redis.hmget(self.keys.chat(cid), ["offered_to", "offer"])
             if st[0] is not None and st[0].decode() == bare and st[1] is not None:
-                if await self._withdraw_offer(cid, st[1].decode(), deadline_check=False):
-                    out.append(st[1].decode())
-        return [], out
+                if await self._withdraw(
+                        keys=[self.keys.chat(cid), self.keys.declined(cid), self.keys.offers(),
+                              self.keys.offer(st[1].decode())],
+                        args=[st[1].decode(), self.keys.agent(""), "", self._declined_ttl(),
+                              cid, bare, 0]):
+                    chats.append(cid)
+                    offers.append(st[1].decode())
+        return chats, offers
 
     async def agent_gone(self, bare: str) -> tuple[list[str], list[str]]:
         """Offline: returns (chats put back at the front, offer ids withdrawn)."""
@@ -346,25 +500,36 @@ class Router:
         data = await self.redis.hgetall(self.keys.agent(bare))
         return {k.decode(): v.decode() for k, v in data.items()}
 
+    async def purposes_on_duty(self) -> tuple[bool, set[str]]:
+        """(someone serves every purpose, the purposes served) by the agents on duty."""
+        agents = await self.redis.smembers(self.keys.agents())
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for bare in agents:
+                pipe.hget(self.keys.agent(bare.decode()), "purposes")
+            served = [p.decode() for p in await pipe.execute() if p]
+        if "*" in served:
+            return True, set()
+        return False, {p for entry in served for p in entry.split(",")}
+
     async def any_agent_for(self, purpose: str) -> bool:
-        for bare in await self.redis.smembers(self.keys.agents()):
-            info = await self.agent_info(bare.decode())
-            if info.get("purposes") == "*" or purpose in info.get("purposes", "").split(","):
-                return True
-        return False
+        every, served = await self.purposes_on_duty()
+        return every or purpose in served
 
     # -- offers ------------------------------------------------------------
 
-    async def dispatch(self, batch: int = 16) -> list[OfferMade]:
-        """Offer waiting chats to the best free agents, as many as fit."""
+    async def dispatch(self, batch: int = 16) -> tuple[list[OfferMade], list[str]]:
+        """Offer waiting chats to the best free agents, as many as fit. Returns the offers
+        and the ids of chats found in a queue without a record (taken out of it)."""
         k = self.keys
-        rows = await self._dispatch(args=[
+        rows, lost = await self._dispatch(args=[
             k.chat(""), k.queue(""), k.agent(""), k.declined(""), k.offer(""),
             k.agents(), k.purposes(), k.offers(), _now_ms(), self.offer_timeout_ms,
-            *[f"of-{secrets.token_hex(12)}" for _ in range(batch)]])
-        return [OfferMade(chat=r[0].decode(), agent=r[1].decode(), agent_full=r[2].decode(),
-                          offer=r[3].decode(), purpose=r[4].decode(),
-                          enqueued_ms=_arrival_ms(int(float(r[5].decode())))) for r in rows]
+            self.reoffer_pause_ms, *[f"of-{secrets.token_hex(12)}" for _ in range(batch)]])
+        return ([OfferMade(chat=r[0].decode(), agent=r[1].decode(), agent_full=r[2].decode(),
+                           offer=r[3].decode(), purpose=r[4].decode(),
+                           enqueued_ms=_arrival_ms(int(float(r[5].decode()))),
+                           citizen=r[6].decode()) for r in rows],
+                [c.decode() for c in lost])
 
     async def chat_of_offer(self, oid: str) -> str | None:
         cid = await self.redis.get(self.keys.offer(oid))
@@ -377,8 +542,9 @@ class Router:
                   k.offers(), k.offer(oid)],
             args=[oid, bare, full, nick, _now_ms(), cid]))
 
-    async def decline(self, cid: str, oid: str) -> str | None:
-        return await self._withdraw_offer(cid, oid, deadline_check=False)
+    async def decline(self, cid: str, oid: str, bare: str) -> bool:
+        """Only the agent the offer went to can decline it."""
+        return await self._withdraw_offer(cid, oid, deadline_check=False, agent=bare) == bare
 
     async def expire_offers(self) -> list[tuple[str, str, str]]:
         """Withdraw offers past their deadline: [(chat, offer, agent bare JID)]."""
@@ -395,12 +561,19 @@ class Router:
                 out.append((cid, oid.decode(), agent))
         return out
 
-    async def _withdraw_offer(self, cid: str, oid: str, *, deadline_check: bool) -> str | None:
+    async def _withdraw_offer(self, cid: str, oid: str, *, deadline_check: bool,
+                              agent: str = "") -> str | None:
         k = self.keys
-        agent = await self._withdraw(
+        now = _now_ms()
+        out = await self._withdraw(
             keys=[k.chat(cid), k.declined(cid), k.offers(), k.offer(oid)],
-            args=[oid, k.agent(""), str(_now_ms()) if deadline_check else "", self.chat_ttl, cid])
-        return agent.decode() if agent else None
+            args=[oid, k.agent(""), str(now) if deadline_check else "", self._declined_ttl(),
+                  cid, agent, now])
+        return out.decode() if out else None
+
+    def _declined_ttl(self) -> int:
+        """Refusals matter for the re-offer pause; the chat's end deletes them anyway."""
+        return (self.reoffer_pause_ms + self.offer_timeout_ms) // 1000 + 60
 
     async def _purpose(self, cid: str) -> str:
         value = await self.redis.hget(self.keys.chat(cid), "purpose")
@@ -419,11 +592,29 @@ class Router:
                 await self.redis.zrangebyscore(self.keys.gone(), "-inf", _now_ms())]
 
     async def all_chats(self) -> list[str]:
-        """Every chat id with routing state (for the sweeper)."""
-        out: list[str] = []
-        async for key in self.redis.scan_iter(match=self.keys.chat("*"), count=500):
-            out.append(key.decode().rsplit(":", 1)[1])
-        return out
+        """Every live chat id, from the lifetime index (records may have been lost)."""
+        return [c.decode() for c in await self.redis.zrange(self.keys.lives(), 0, -1)]
+
+    # -- who is on duty, per purpose -----------------------------------------
+
+    async def duty_changed(self, purpose: str, on_duty: bool, grace_ms: int) -> str | None:
+        """'off' when waiting citizens of this purpose must now hear that nobody is on
+        duty, 'on' when they must hear they are queued again, else None (once each)."""
+        k = self.keys
+        if on_duty:
+            if await self.redis.hdel(k.off_duty(), purpose) and \
+                    await self.redis.srem(k.told_off_duty(), purpose):
+                return "on"
+            return None
+        await self.redis.hsetnx(k.off_duty(), purpose, _now_ms())
+        since = await self.redis.hget(k.off_duty(), purpose)
+        if since is not None and _now_ms() - int(since) >= grace_ms and \
+                await self.redis.sadd(k.told_off_duty(), purpose):
+            return "off"
+        return None
+
+    async def told_off_duty(self, purpose: str) -> bool:
+        return bool(await self.redis.sismember(self.keys.told_off_duty(), purpose))
 
 
 def _arrival_ms(score: int) -> int:

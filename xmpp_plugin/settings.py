@@ -102,7 +102,8 @@ class XmppSettings:
 @dataclass(frozen=True)
 class RoutingSettings:
     offer_timeout_seconds: int = 30
-    no_agent_timeout_seconds: int = 120
+    reoffer_pause_seconds: int = 60
+    no_agent_timeout_seconds: int = 0
     citizen_gone_seconds: int = 120
     agent_grace_seconds: int = 20
     agents: tuple[str, ...] = ()

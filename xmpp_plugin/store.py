@@ -107,6 +107,22 @@ class Keys:
     def gone(self) -> str:
         return f"{self.prefix}:gone"
 
+    def lives(self) -> str:
+        """Every live chat, scored by its idle deadline (ms): the sweeper ends what is due."""
+        return f"{self.prefix}:lives"
+
+    def agents_known(self) -> str:
+        """Every agent seen on duty or busy: whose load the sweeper may recount."""
+        return f"{self.prefix}:agentsknown"
+
+    def off_duty(self) -> str:
+        """purpose -> since when (ms) nobody serving it has been on duty."""
+        return f"{self.prefix}:offduty"
+
+    def told_off_duty(self) -> str:
+        """Purposes whose waiting citizens have been told that nobody is on duty."""
+        return f"{self.prefix}:toldoffduty"
+
     def guest(self, bare_jid: str) -> str:
         return f"{self.prefix}:guest:{bare_jid}"
 

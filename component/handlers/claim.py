@@ -31,9 +31,8 @@ class ClaimHandlers:
             "assigned" if chat.state == "assigned" else "queued"
         if position is not None:
             el["position"] = str(position)
+            wait = await self.gw.chats.expected_wait(position)
+            if wait is not None:
+                el["wait"] = str(int(wait))
         reply.send()
-        if chat.state == "assigned":
-            self.gw.notifier.assigned(chat)
-        elif interrupted:
-            self.gw.notifier.queued(chat, position, interrupted=True)
-        await self.gw.chats.dispatch()
+        await self.gw.chats.after_claim(chat, position, interrupted)

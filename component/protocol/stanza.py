@@ -23,7 +23,7 @@ class Claim(ElementBase):
 class Claimed(ElementBase):
     """§1 answer: the room to join and where the citizen stands."""
     name, namespace, plugin_attrib = "claimed", NS, "idchat_claimed"
-    interfaces = {"room", "nick", "purpose", "state", "position", "chat"}
+    interfaces = {"room", "nick", "purpose", "state", "position", "wait", "chat"}
 
 
 class Status(ElementBase):
