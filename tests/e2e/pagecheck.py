@@ -13,8 +13,6 @@ from typing import Any
 
 from playwright.async_api import Page
 
-# Chromium's "very large" text setting: the root font size doubles, rem and em follow.
-TEXT_200 = "html { font-size: 200% !important; }"
 # WCAG 2.1 SC 1.4.12 Text Spacing: the values a user style sheet may impose.
 TEXT_SPACING = """
 * { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; }
@@ -51,7 +49,7 @@ _LAYOUT = r"""(scope) => {
       // scrolling areas hide what is scrolled away, which is not a loss).
       for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
         const acs = getComputedStyle(a);
-        if (!['hidden', 'clip'].includes(acs.overflowX)) continue;
+        if (acs.display === 'contents' || !['hidden', 'clip'].includes(acs.overflowX)) continue;
         const ar = a.getBoundingClientRect();
         if (r.left < ar.left - 1 || r.right > ar.right + 1) {
           problems.push(`${name(el)} is cut off by ${name(a).slice(0, 40)}`);
@@ -105,27 +103,28 @@ _FOCUS = r"""() => {
   if (!el || el === document.body) return null;
   const r = el.getBoundingClientRect();
   const cs = getComputedStyle(el);
-  let ring = 0;
+  let ring = 0, drawn = false;
   if (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2) {
-    ring = parseFloat(cs.outlineWidth) + Math.max(0, parseFloat(cs.outlineOffset) || 0);
+    drawn = true;  // how far the ring reaches outside the box (an inset ring: not at all)
+    ring = Math.max(0, parseFloat(cs.outlineWidth) + (parseFloat(cs.outlineOffset) || 0));
   }
   let shadow = cs.boxShadow !== 'none';
   // A switch draws its ring on the track next to the (transparent) input.
   const track = el.matches('input[role=switch]') ? el.nextElementSibling : null;
   if (track) {
     const ts = getComputedStyle(track);
-    if (ts.outlineStyle !== 'none' && parseFloat(ts.outlineWidth) >= 2) ring = Math.max(ring, 2);
+    if (ts.outlineStyle !== 'none' && parseFloat(ts.outlineWidth) >= 2) { drawn = true; ring = Math.max(ring, 2); }
   }
   const vw = document.documentElement.clientWidth, vh = document.documentElement.clientHeight;
   const box = { left: r.left - ring, right: r.right + ring, top: r.top - ring, bottom: r.bottom + ring };
   const problems = [];
-  if (!ring && !shadow) problems.push('no visible focus indicator');
+  if (!drawn && !shadow) problems.push('no visible focus indicator');
   if (box.left < -1 || box.right > vw + 1 || box.top < -1 || box.bottom > vh + 1) {
     problems.push('focus ring not fully inside the window');
   }
   for (let a = el.parentElement; a && a !== document.body; a = a.parentElement) {
     const acs = getComputedStyle(a);
-    if (acs.overflowX === 'visible' && acs.overflowY === 'visible') continue;
+    if (acs.display === 'contents' || (acs.overflowX === 'visible' && acs.overflowY === 'visible')) continue;
     const ar = a.getBoundingClientRect();
     const inside = box.left >= ar.left - 1 && box.right <= ar.right + 1 && box.top >= ar.top - 1 && box.bottom <= ar.bottom + 1;
     if (!inside && !(a.scrollHeight > a.clientHeight && box.top >= ar.top - 1 && box.bottom <= ar.bottom + 1)) {
@@ -137,6 +136,21 @@ _FOCUS = r"""() => {
   return { tag: el.tagName.toLowerCase(), id: el.id, cls: [...el.classList].join(' '),
            action: el.dataset.action || '', label: label.slice(0, 60), problems };
 }"""
+
+
+_SESSIONS: dict[Page, Any] = {}
+
+
+async def set_text_size(page: Page, percent: int) -> None:
+    """The browser's own text size setting (Chromium's font size preference, through the
+    DevTools protocol): rem, em and em-based media queries follow it, px does not."""
+    cdp = _SESSIONS.get(page) or await page.context.new_cdp_session(page)
+    _SESSIONS[page] = cdp  # the setting lasts as long as the session: keep it open
+    await cdp.send("Page.setFontSizes", {"fontSizes": {"standard": 16 * percent // 100,
+                                                       "fixed": 13 * percent // 100}})
+    await page.wait_for_timeout(150)
+    size = await page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert size == 16 * percent // 100, f"the text size setting did not take: {size} px"
 
 
 async def layout_problems(page: Page, scope: str = "body") -> list[str]:

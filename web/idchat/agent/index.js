@@ -8,7 +8,7 @@
  * views in components/.
  */
 import converse, { dayjs, html, nothing } from '../converse.js';
-import { plainMessageForm, plainMessages, redrawAvatars, repairOccupantList } from '../shared/converse-elements.js';
+import { plainMessageForm, plainMessages, redrawAvatars, scrollableMessages, repairOccupantList } from '../shared/converse-elements.js';
 import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
 import { AgentConsole } from './console.js';
 import { SignIn } from './signin.js';
@@ -41,6 +41,7 @@ converse.plugins.add('idchat-agent', {
         repairOccupantList(api);
         plainMessages(api);
         plainMessageForm(api, t);
+        scrollableMessages(api, t);
         writeDatesOut(dayjs);
         showNicks(_converse.exports, {
             shown: (nick) => (nick === CITIZEN_NICK ? t.citizen_nick : nick),

@@ -5,7 +5,7 @@
  * on request (§6). Wires only; the behaviour is in session.js, the views in components/.
  */
 import converse, { dayjs, nothing } from '../converse.js';
-import { plainMessageForm, plainMessages, redrawAvatars } from '../shared/converse-elements.js';
+import { plainMessageForm, plainMessages, redrawAvatars, scrollableMessages } from '../shared/converse-elements.js';
 import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
 import { CitizenSession } from './session.js';
 import { chat } from './state.js';
@@ -34,6 +34,7 @@ converse.plugins.add('idchat-citizen', {
         redrawAvatars(api);
         plainMessages(api);
         plainMessageForm(api, t);
+        scrollableMessages(api, t);
         // One room, no room heading: it would only show the room's address and a menu.
         const Heading = api.elements.registry['converse-muc-heading'];
         api.elements.define('converse-muc-heading', class extends Heading {

@@ -14,6 +14,9 @@ import { texts } from './texts.js';
 
 const BACK_NOTICE_MS = 8000;
 const DETAILS_POLL_MS = [2000, 3000, 5000, 10000, 15000]; // then every 15 s while pending
+// The claim's answer says 'queued'; the component follows it at once with 'no-agent' when
+// nobody is on duty. Holding 'queued' back this long keeps "you are next" from flashing up.
+const CLAIM_SETTLE_MS = 1000;
 
 export class CitizenSession {
     constructor (api) {
@@ -47,12 +50,23 @@ export class CitizenSession {
         const claimed = await this.claim();
         if (!claimed) return;
         this.room = claimed.room;
-        applyStatus(claimed);
+        this.settle(claimed);
         // converse-singleton only lets the auto-join room in: the claimed room becomes it.
         this.api.settings.set('auto_join_rooms', [{ jid: claimed.room, nick: claimed.nick }]);
         if (!(await this.api.rooms.get(claimed.room))) {
             await this.api.rooms.open(claimed.room, { nick: claimed.nick }, true);
         }
+    }
+
+    /** Apply the claim's state unless a status headline has said more in the meantime. */
+    settle (claimed) {
+        if (claimed.state !== 'queued') return applyStatus(claimed);
+        this.unsettled = claimed;
+        setTimeout(() => {
+            if (this.unsettled !== claimed) return;
+            this.unsettled = null;
+            applyStatus(claimed);
+        }, CLAIM_SETTLE_MS);
     }
 
     /** The claim, or null after telling the citizen why there is none. */
@@ -89,6 +103,7 @@ export class CitizenSession {
         this.api.listen.stanza('message', { ns: NS, type: 'headline', from: this.component }, (stanza) => {
             const status = parseStatus(stanza);
             if (status) {
+                this.unsettled = null;
                 if (status.state === 'ended') this.finish(status);
                 else applyStatus(status);
             }

@@ -58,6 +58,25 @@ export function plainMessages (api) {
 }
 
 /**
+ * The list of messages scrolls: a named region in the tab order, so that keyboard users
+ * can scroll back through the conversation (WCAG 2.1.1). `t.messages_label` names it.
+ */
+export function scrollableMessages (api, t) {
+    const Content = api.elements.registry['converse-muc-chat-content'];
+    api.elements.define('converse-muc-chat-content', class extends Content {
+        updated (changed) {
+            super.updated?.(changed);
+            const list = this.querySelector('.chat-content__messages');
+            if (list && !list.hasAttribute('tabindex')) {
+                list.setAttribute('tabindex', '0');
+                list.setAttribute('role', 'region');
+                list.setAttribute('aria-label', t.messages_label);
+            }
+        }
+    });
+}
+
+/**
  * The message box: a labelled text area with a visible border and a send button with a
  * word on it. Enter sends, Shift+Enter makes a new line, and Tab leaves the box like it
  * leaves any other field (WCAG 2.1.2: Converse used Tab for nickname completion, which
