@@ -77,9 +77,9 @@ _LAYOUT = r"""(scope) => {
   return problems;
 }"""
 
-_SHOWN = r"""() => {
+_SHOWN = r"""(everything) => {
   const out = [];
-  const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
+  const shown = (el) => everything || (el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden');
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
     if (n.nodeType === Node.TEXT_NODE) {
@@ -159,10 +159,11 @@ async def layout_problems(page: Page, scope: str = "body") -> list[str]:
     return sorted(set(problems))
 
 
-async def shown_strings(page: Page) -> list[str]:
+async def shown_strings(page: Page, *, everything: bool = False) -> list[str]:
     """Every string the page shows or gives assistive technology (text, title, aria-label,
-    placeholder, alt), except what people wrote in messages."""
-    return list(await page.evaluate(_SHOWN))
+    placeholder, alt), except what people wrote in messages; with `everything`, also what
+    the page holds hidden (a feature that is off must not be in the page at all)."""
+    return list(await page.evaluate(_SHOWN, everything))
 
 
 def leftovers(strings: list[str], patterns: list[str]) -> list[str]:

@@ -171,7 +171,9 @@ export class AgentConsole {
         this.cardFor(attrs.chat).set({
             status: attrs.status,
             purpose: attrs.purpose,
-            purpose_label: attrs.purpose_label || this.label(attrs.purpose),
+            // The console's own label (in its language) before the component's (in its default).
+            purpose_label: this.api.settings.get('idchat_purposes')?.[attrs.purpose] || attrs.purpose_label
+                || attrs.purpose,
             source: attrs.source,
             verified_at: attrs.verified_at,
             attributes: attrs.attributes,

@@ -8,7 +8,7 @@
  * views in components/.
  */
 import converse, { dayjs, html, nothing } from '../converse.js';
-import { plainMessageForm, plainMessages, redrawAvatars, scrollableMessages, repairOccupantList } from '../shared/converse-elements.js';
+import { noAboutDialog, plainMessageForm, plainMessages, redrawAvatars, scrollableMessages, repairOccupantList } from '../shared/converse-elements.js';
 import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
 import { AgentConsole } from './console.js';
 import { SignIn } from './signin.js';
@@ -40,6 +40,7 @@ converse.plugins.add('idchat-agent', {
         redrawAvatars(api);
         repairOccupantList(api);
         plainMessages(api);
+        noAboutDialog(api);
         plainMessageForm(api, t);
         scrollableMessages(api, t);
         writeDatesOut(dayjs);

@@ -5,7 +5,7 @@
  * on request (§6). Wires only; the behaviour is in session.js, the views in components/.
  */
 import converse, { dayjs, nothing } from '../converse.js';
-import { plainMessageForm, plainMessages, redrawAvatars, scrollableMessages } from '../shared/converse-elements.js';
+import { noAboutDialog, plainMessageForm, plainMessages, redrawAvatars, scrollableMessages } from '../shared/converse-elements.js';
 import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
 import { CitizenSession } from './session.js';
 import { chat } from './state.js';
@@ -33,6 +33,7 @@ converse.plugins.add('idchat-citizen', {
 
         redrawAvatars(api);
         plainMessages(api);
+        noAboutDialog(api);
         plainMessageForm(api, t);
         scrollableMessages(api, t);
         // One room, no room heading: it would only show the room's address and a menu.

@@ -42,6 +42,18 @@ export function repairOccupantList (api) {
 }
 
 /**
+ * Converse keeps an "About Converse" dialog in the page (links out, words about XMPP):
+ * neither client offers it, so it is not drawn at all.
+ */
+export function noAboutDialog (api) {
+    const About = api.elements.registry['converse-about-modal'];
+    if (!About) return;
+    api.elements.define('converse-about-modal', class extends About {
+        render () { return nothing; }
+    });
+}
+
+/**
  * Messages are text and nothing else: no per-message menu (reactions, edit, retract,
  * copy, quote — each a tab stop per message), and the author's name opens no dialog.
  * Copying works as anywhere else on a page: select the text.

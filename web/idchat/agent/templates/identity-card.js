@@ -33,7 +33,7 @@ function tplAttributes (t, c, status) {
         <dl class="idchat-card__attributes">
             ${c.attributes.map((a) => html`
                 <div class="idchat-card__attribute" data-attribute="${a.name}">
-                    <dt>${a.label || t.attribute_labels[a.name] || a.name}</dt>
+                    <dt>${t.attribute_labels[a.name] || a.label || a.name}</dt>
                     <dd>${breakable(a.value)}</dd>
                 </div>`)}
         </dl>`;
