@@ -12,8 +12,7 @@ import { chime } from './sound.js';
 import { CITIZEN_NICK } from '../shared/display.js';
 import { snapshot } from '../shared/transcript.js';
 
-// A chat accepted this recently may be missing from an answer to an earlier presence.
-const JUST_ACCEPTED_MS = 10000;
+const ROSTER_WAIT_MS = 3000;
 
 export class AgentConsole {
     constructor (_converse) {
@@ -21,6 +20,7 @@ export class AgentConsole {
         this.api = _converse.api;
         this.component = this.api.settings.get('idchat_component_domain');
         this.t = texts(this.api.settings.get('idchat_lang'));
+        this.conversations = new Map(); // room JID → transcript entries
     }
 
     label (tag) {
@@ -39,11 +39,22 @@ export class AgentConsole {
     onConnected () {
         const { api, component: from } = this;
         desk.set({ connected: true, confirmed: false, forbidden: false });
+        this.awaiting = 0; // answers to presences of an earlier connection will not come
         api.listen.stanza('presence', { from }, (stanza) => { this.onDeskPresence(stanza); return true; });
         api.listen.stanza('message', { ns: NS, type: 'headline', from }, (stanza) => {
             this.onHeadline(stanza);
             return true;
         });
+        this.announceWhenTracked();
+    }
+
+    /**
+     * Prosody tracks directed presence (and sends "unavailable" for us when the connection
+     * drops, RFC 6121 §4.6) only once the session has loaded its roster: announce after that.
+     */
+    async announceWhenTracked () {
+        await Promise.race([this.api.waitUntil('rosterContactsFetched'),
+                            new Promise((resolve) => setTimeout(resolve, ROSTER_WAIT_MS))]);
         this.announceAvailability();
     }
 
@@ -56,6 +67,7 @@ export class AgentConsole {
         cards.reset(); // the attributes leave the browser with the cards
         offers.reset();
         ended.reset();
+        this.conversations.clear();
     }
 
     /** The protocol's nick of the citizen, in the console's language. */
@@ -73,6 +85,10 @@ export class AgentConsole {
         muc.on('change:num_unread_general', update);
         muc.on('change:hidden', update);
         update();
+        // The conversation so far, kept in page memory: Converse forgets its rooms when it
+        // gives up a connection, and a chat may end (or go elsewhere) meanwhile.
+        const jid = muc.get('jid');
+        muc.messages.on('add', () => this.conversations.set(jid, snapshot(muc, (nick) => this.shownNick(nick))));
     }
 
     /** Put a chat on screen: an open one in Converse's view, an ended one read-only. */
@@ -94,6 +110,8 @@ export class AgentConsole {
     /** §3: every presence to the component also asks it which chats are still ours. */
     announceAvailability () {
         if (!this.api.connection.connected()) return;
+        this.presenceSentAt = Date.now();
+        this.awaiting = (this.awaiting ?? 0) + 1;
         sendAvailability(this.api, this.component, {
             available: desk.get('available'), maxChats: desk.get('max_chats'), nick: this.nick() });
     }
@@ -116,8 +134,12 @@ export class AgentConsole {
         state.chats.forEach((c) => this.restoreChat(c));
         // A chat the component no longer counts as ours went to someone else (e.g. after
         // the grace period of a lost connection): its card goes, its conversation stays.
+        // Only the answer to our latest presence counts, and only for chats we had before we
+        // sent it: an older answer may have been written before a chat was accepted.
+        this.awaiting = Math.max(0, (this.awaiting ?? 0) - 1);
+        if (this.awaiting > 0) return;
         const listed = new Set(state.chats.map((c) => c.chat));
-        cards.filter((card) => !listed.has(card.id) && Date.now() - card.get('since_ms') > JUST_ACCEPTED_MS)
+        cards.filter((card) => !listed.has(card.id) && card.get('since_ms') < this.presenceSentAt)
             .forEach((card) => this.closeChat(card.id, 'moved'));
     }
 
@@ -222,8 +244,11 @@ export class AgentConsole {
                    active: Math.max(0, desk.get('active') - 1) });
         const room = await this.api.rooms.get(card.get('room'));
         const wasOnScreen = desk.get('selected') === chat || !room || !room.get('hidden');
+        const now = snapshot(room, (nick) => this.shownNick(nick));
+        const kept = this.conversations.get(card.get('room')) ?? [];
+        this.conversations.delete(card.get('room'));
         ended.add({ id: chat, label: this.t.chat_ref(chat.slice(0, 6)), purpose_label: purpose, by,
-                    transcript: snapshot(room, (nick) => this.shownNick(nick)) });
+                    transcript: now.length >= kept.length ? now : kept });
         cards.remove(card);
         await room?.close();
         if (wasOnScreen) desk.set({ selected: chat });

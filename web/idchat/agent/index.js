@@ -10,6 +10,7 @@
 import converse, { dayjs, html, nothing } from '../converse.js';
 import { noAboutDialog, plainMessageForm, plainMessages, redrawAvatars, scrollableMessages, repairOccupantList } from '../shared/converse-elements.js';
 import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
+import { noEmojiStatistics } from '../shared/converse-settings.js';
 import { AgentConsole } from './console.js';
 import { SignIn } from './signin.js';
 import { cards, desk, loadPreferences, offers } from './state.js';
@@ -44,6 +45,7 @@ converse.plugins.add('idchat-agent', {
         plainMessageForm(api, t);
         scrollableMessages(api, t);
         writeDatesOut(dayjs);
+        noEmojiStatistics(this._converse);
         showNicks(_converse.exports, {
             shown: (nick) => (nick === CITIZEN_NICK ? t.citizen_nick : nick),
             infoOnMembershipMove: (nick) => (nick === CITIZEN_NICK ? t.citizen_reloaded : undefined),

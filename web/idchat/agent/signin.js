@@ -9,6 +9,10 @@ import { sendUnavailable } from './api.js';
 import { desk, rememberAccount, rememberedAccount } from './state.js';
 
 const SIGNIN_TIMEOUT_MS = 20000;
+// Converse gives up after one failed reconnection attempt (and forgets the SCRAM keys):
+// the console keeps trying, with the keys it holds in memory, this often.
+const RETRY_MS = 5000;
+const RETRIES = 60;
 // Converse writes the account's JID to localStorage for its own automatic login; we keep
 // it in sessionStorage only (state.js) and remove Converse's copy.
 const CONVERSE_JID_KEY = 'conversejs-session-jid';
@@ -20,6 +24,9 @@ export class SignIn {
         this.domain = this.api.settings.get('idchat_agent_domain');
         this.component = this.api.settings.get('idchat_component_domain');
         this.timer = null;
+        this.retryTimer = null;
+        this.keys = null; // the SCRAM keys of the signed-in account, in page memory
+        this.leaving = false;
     }
 
     /** The account's JID for what the agent typed: a user name, or the whole address. */
@@ -72,17 +79,52 @@ export class SignIn {
         else if ([Strophe.Status.CONNFAIL, Strophe.Status.ERROR].includes(status)) this.fail('connection');
     }
 
-    onConnected (me) {
+    async onConnected (me) {
+        this.retries = 0;
         clearTimeout(this.timer);
+        clearTimeout(this.retryTimer);
         const jid = this._converse.session?.get('bare_jid');
         if (jid) rememberAccount(jid);
         localStorage.removeItem(CONVERSE_JID_KEY);
         desk.set({ signin: 'in', signin_error: '', me, reconnecting: false });
+        // Keep the keys for reconnecting; put them back where a reload finds them when
+        // Converse dropped them (it does on giving up a connection).
+        const info = jid && await u.savedLoginInfo(jid);
+        if (info?.get('scram_keys')) this.keys = info.get('scram_keys');
+        else if (info && this.keys) info.save({ scram_keys: this.keys });
     }
 
-    /** A disconnection that is not a reconnect: while signing in it means it failed. */
+    /**
+     * Converse stopped trying: while signing in that means it failed; once signed in the
+     * console tries again by itself until the connection is back (or the agent logs out).
+     */
     onDisconnected () {
-        if (['signing-in', 'resuming'].includes(desk.get('signin'))) this.fail('connection');
+        if (['signing-in', 'resuming'].includes(desk.get('signin'))) {
+            this.fail('connection');
+        } else if (desk.get('signin') === 'in' && !this.leaving) {
+            this.retries = (this.retries ?? 0) + 1;
+            if (this.retries > RETRIES) {
+                desk.set({ signin: 'out', signin_error: 'connection', reconnecting: false });
+                return;
+            }
+            desk.set({ reconnecting: true });
+            clearTimeout(this.retryTimer);
+            this.retryTimer = setTimeout(() => this.retry(), RETRY_MS);
+        }
+    }
+
+    async retry () {
+        if (desk.get('signin') !== 'in' || this.leaving || this.api.connection.connected()) return;
+        const jid = rememberedAccount();
+        if (!jid || !this.keys) {
+            desk.set({ signin: 'out', signin_error: 'expired', reconnecting: false });
+            return;
+        }
+        try {
+            await this.api.user.login(jid, this.keys);
+        } catch {
+            this.onDisconnected();
+        }
     }
 
     fail (reason) {
@@ -96,6 +138,8 @@ export class SignIn {
 
     /** Log out: the component first (no more offers), then the server; the tab forgets all. */
     async logout () {
+        this.leaving = true;
+        clearTimeout(this.retryTimer);
         try {
             if (this.api.connection.connected()) sendUnavailable(this.api, this.component);
             await this.api.user.logout();

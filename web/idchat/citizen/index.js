@@ -7,6 +7,7 @@
 import converse, { dayjs, nothing } from '../converse.js';
 import { noAboutDialog, plainMessageForm, plainMessages, redrawAvatars, scrollableMessages } from '../shared/converse-elements.js';
 import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
+import { noEmojiStatistics } from '../shared/converse-settings.js';
 import { CitizenSession } from './session.js';
 import { chat } from './state.js';
 import { texts } from './texts.js';
@@ -42,6 +43,7 @@ converse.plugins.add('idchat-citizen', {
             render () { return nothing; }
         });
         writeDatesOut(dayjs);
+        noEmojiStatistics(this._converse);
         showNicks(this._converse.exports, {
             shown: (nick) => (nick === CITIZEN_NICK ? t.citizen_nick : nick),
             infoOnMembershipMove: () => undefined, // the status line tells what happens

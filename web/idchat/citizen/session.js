@@ -17,6 +17,10 @@ const DETAILS_POLL_MS = [2000, 3000, 5000, 10000, 15000]; // then every 15 s whi
 // The claim's answer says 'queued'; the component follows it at once with 'no-agent' when
 // nobody is on duty. Holding 'queued' back this long keeps "you are next" from flashing up.
 const CLAIM_SETTLE_MS = 1000;
+// Converse gives up after one failed reconnection attempt: the page keeps trying (a new
+// guest session claims the chat again, as after a reload) for a couple of minutes.
+const RETRY_MS = 5000;
+const RETRIES = 24;
 
 export class CitizenSession {
     constructor (api) {
@@ -43,6 +47,7 @@ export class CitizenSession {
      * anonymous session cannot be resumed): either way a new guest JID that claims again.
      */
     async onConnected () {
+        this.retries = 0;
         if (chat.get('connection') !== 'online') this.connectionBack();
         this.listenForStatus();
         if (['ended', 'error'].includes(chat.get('phase'))) return;
@@ -95,7 +100,17 @@ export class CitizenSession {
     }
 
     onDisconnected () {
-        if (!chat.get('stopping') && chat.get('phase') !== 'ended') chat.set({ connection: 'offline' });
+        if (chat.get('stopping') || ['ended', 'error'].includes(chat.get('phase'))) return;
+        this.retries = (this.retries ?? 0) + 1;
+        if (this.retries > RETRIES) {
+            chat.set({ connection: 'offline' });
+            return;
+        }
+        chat.set({ connection: 'lost' });
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => {
+            if (!this.api.connection.connected()) this.api.user.login().catch(() => this.onDisconnected());
+        }, RETRY_MS);
     }
 
     /** §2 headlines from the component (and from nobody else). */

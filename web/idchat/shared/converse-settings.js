@@ -62,3 +62,16 @@ export const COMMON_SETTINGS = {
     allowed_audio_domains: [],
     allowed_video_domains: [],
 };
+
+/**
+ * Converse counts the emojis a user sends and publishes the counts to their PEP node on
+ * the XMPP server (kept on disk there). Nothing is counted or published here: a stand-in
+ * takes the counter's place before Converse would create it on connecting.
+ */
+export function noEmojiStatistics (_converse) {
+    const standIn = () => ({
+        recordUsage () {}, applyPopularEmojisFromStanza () {}, debouncedPublish: { flush () {} },
+    });
+    _converse.state.popular_emojis = standIn();
+    _converse.api.listen.on('clearSession', () => { _converse.state.popular_emojis = standIn(); });
+}
