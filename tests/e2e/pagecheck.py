@@ -153,6 +153,33 @@ async def set_text_size(page: Page, percent: int) -> None:
     assert size == 16 * percent // 100, f"the text size setting did not take: {size} px"
 
 
+_BREAKS = r"""(selector) => {
+  const el = document.querySelector(selector);
+  const text = el.textContent;
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  const tops = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    for (let i = 0; i < n.data.length; i++) {
+      const range = document.createRange();
+      range.setStart(n, i); range.setEnd(n, i + 1);
+      const r = range.getClientRects()[0];
+      if (r) tops.push([n.data[i], Math.round(r.top)]);
+    }
+  }
+  const breaks = [];
+  for (let i = 1; i < tops.length; i++) {
+    if (tops[i][1] > tops[i - 1][1] + 2) breaks.push(tops[i - 1][0] + tops[i][0]);
+  }
+  return breaks;
+}"""
+
+
+async def line_breaks(page: Page, selector: str) -> list[str]:
+    """Where the text of the first element matching `selector` wraps: the two characters
+    on either side of each line break."""
+    return list(await page.evaluate(_BREAKS, selector))
+
+
 async def layout_problems(page: Page, scope: str = "body") -> list[str]:
     """Sideways scrolling, things outside the window or cut off, words broken mid-way."""
     problems: list[str] = await page.evaluate(_LAYOUT, scope)

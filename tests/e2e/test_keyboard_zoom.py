@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Page, expect
 
-from pagecheck import TEXT_SPACING, layout_problems, set_text_size, tab_walk
+from pagecheck import TEXT_SPACING, layout_problems, line_breaks, set_text_size, tab_walk
 from webstack import ATTRS, citizen_in_chat, login_agent, say, shot_path
 
 pytestmark = pytest.mark.e2e
@@ -128,6 +128,14 @@ async def test_the_agent_console_by_keyboard_and_with_large_text(stack, browser,
             found = await locator.bounding_box()
             assert found and found["x"] >= 0 and found["x"] + found["width"] <= 1024, (step, found)
         await agent.screenshot(path=shot_path(request, step))
+
+    # A long e-mail address on the card wraps only after its '@', dots and hyphens.
+    await unstyle(agent)
+    await agent.set_viewport_size({"width": 640, "height": 800})
+    await set_text_size(agent, 200)
+    breaks = await line_breaks(agent, ".idchat-card [data-attribute=email] dd")
+    assert breaks, "the address fits on one line: the check saw nothing"
+    assert all(pair[0] in "@.-" for pair in breaks), breaks
     assert watch.errors == []
     await actx.close()
     await cctx.close()

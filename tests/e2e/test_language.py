@@ -11,7 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from pagecheck import leftovers, shown_strings
-from webstack import ATTRS, agent_credentials, login_agent, new_page, say, screenshot
+from webstack import ATTRS, agent_credentials, new_page, say, screenshot
 
 pytestmark = pytest.mark.e2e
 

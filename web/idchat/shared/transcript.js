@@ -47,7 +47,7 @@ export function transcriptFilename (prefix, when = new Date()) {
     return `${prefix}-${dayjs(when).format('YYYY-MM-DD')}.txt`;
 }
 
-/** The read-only conversation. `t` gives `transcript_empty` and `you`. */
+/** The read-only conversation, a list named `label`; `t.transcript_empty` when nothing was said. */
 export function tplTranscript (t, entries, { label }) {
     if (!entries.length) return html`<p class="idchat-transcript__empty">${t.transcript_empty}</p>`;
     let day = '';
