@@ -12,8 +12,6 @@ import { chime } from './sound.js';
 import { CITIZEN_NICK } from '../shared/display.js';
 import { snapshot } from '../shared/transcript.js';
 
-const ROSTER_WAIT_MS = 3000;
-
 export class AgentConsole {
     constructor (_converse) {
         this._converse = _converse;
@@ -45,16 +43,6 @@ export class AgentConsole {
             this.onHeadline(stanza);
             return true;
         });
-        this.announceWhenTracked();
-    }
-
-    /**
-     * Prosody tracks directed presence (and sends "unavailable" for us when the connection
-     * drops, RFC 6121 §4.6) only once the session has loaded its roster: announce after that.
-     */
-    async announceWhenTracked () {
-        await Promise.race([this.api.waitUntil('rosterContactsFetched'),
-                            new Promise((resolve) => setTimeout(resolve, ROSTER_WAIT_MS))]);
         this.announceAvailability();
     }
 

@@ -9,8 +9,8 @@ import { sendUnavailable } from './api.js';
 import { desk, rememberAccount, rememberedAccount } from './state.js';
 
 const SIGNIN_TIMEOUT_MS = 20000;
-// Converse gives up after one failed reconnection attempt (and forgets the SCRAM keys):
-// the console keeps trying, with the keys it holds in memory, this often.
+// When Converse gives a connection up (e.g. a first attempt that never got through) it also
+// forgets the SCRAM keys: the console keeps trying, with the keys it holds in memory.
 const RETRY_MS = 5000;
 const RETRIES = 60;
 // Converse writes the account's JID to localStorage for its own automatic login; we keep

@@ -17,8 +17,8 @@ const DETAILS_POLL_MS = [2000, 3000, 5000, 10000, 15000]; // then every 15 s whi
 // The claim's answer says 'queued'; the component follows it at once with 'no-agent' when
 // nobody is on duty. Holding 'queued' back this long keeps "you are next" from flashing up.
 const CLAIM_SETTLE_MS = 1000;
-// Converse gives up after one failed reconnection attempt: the page keeps trying (a new
-// guest session claims the chat again, as after a reload) for a couple of minutes.
+// When Converse gives a connection up, the page keeps trying (a new guest session claims
+// the chat again, as after a reload) for a couple of minutes.
 const RETRY_MS = 5000;
 const RETRIES = 24;
 
