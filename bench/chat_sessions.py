@@ -220,6 +220,8 @@ class Stack:
             "IDCHAT_XMPP_COMPONENT_PORT": str(free_port()),
             "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
             "IDCHAT_HTTP_EXTERNAL_URL": self.base,
+            # Hundreds of guests from 127.0.0.1; the other limits stay at production values.
+            "IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS": "100000",
         }
         self.component_port = int(self.xmpp_env["IDCHAT_XMPP_COMPONENT_PORT"])
         self._server_pid: int | None = None
@@ -244,6 +246,7 @@ class Stack:
             "IDCHAT_TOKENS_DECRYPTION_PRIVKEY_FILE": str(TEST_PRIVKEY),
             "IDCHAT_TOKENS_SIGNATURE_PUBKEY_TYPE": "RSA",
             "IDCHAT_TOKENS_SIGNATURE_PUBKEY_FILE": str(TEST_PUBKEY),
+            "IDCHAT_DEMO_ENABLED": "true",  # the published test keys: benchmarks only
             "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
             "IDCHAT_XMPP_WEBSOCKET_URL":
                 f"ws://127.0.0.1:{self.xmpp_env['IDCHAT_XMPP_HTTP_PORT']}/xmpp-websocket",

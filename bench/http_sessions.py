@@ -108,6 +108,7 @@ class Service:
             "IDCHAT_TOKENS_DECRYPTION_PRIVKEY_FILE": str(TEST_PRIVKEY),
             "IDCHAT_TOKENS_SIGNATURE_PUBKEY_TYPE": "RSA",
             "IDCHAT_TOKENS_SIGNATURE_PUBKEY_FILE": str(TEST_PUBKEY),
+            "IDCHAT_DEMO_ENABLED": "true",  # the published test keys: benchmarks only
             "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
             "IDCHAT_LOG_LEVEL": "WARNING",
         })

@@ -17,12 +17,10 @@ from .gateway import Gateway
 
 async def run(config: str | None) -> int:
     try:
-        settings = load_settings(config)
+        # The component's role: it never reads the token keys (nor the demo settings).
+        settings = load_settings(config, role="component")
     except SettingsError as exc:
         print(exc, file=sys.stderr)
-        return 2
-    if not settings.xmpp.component_secret:
-        print("invalid settings:\n  - xmpp.component_secret is required", file=sys.stderr)
         return 2
     configure(settings.log.level)
     audit.configure(settings.log.audit_file)

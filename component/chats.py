@@ -8,10 +8,12 @@ the store and the router, the rooms through :class:`Rooms`, and tell people thro
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 
 from slixmpp import JID
 
+from xmpp_plugin import faults
 from xmpp_plugin.errors import Conflict, Forbidden, NotFound, Unauthorized
 from xmpp_plugin.i18n import purpose_label
 from xmpp_plugin.models import Session, session_ref
@@ -22,7 +24,7 @@ from . import audit
 from .feedback import Feedback
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
-from .routing import Chat, Router
+from .routing import Chat, Released, Router
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,12 @@ class Chats:
         self.rooms = rooms
         self.notify = notifier
         self.feedback = feedback
+        self.marker: str | None = None  # the Redis incarnation this instance works with
+        # The last availability each agent told this instance: restored if Redis loses it.
+        self.duty_memory: dict[str, tuple[str, bool, int, str]] = {}
+        self._checks = 0
         router.reoffer_pause_ms = settings.routing.reoffer_pause_seconds * 1000
+        router.resume_ms = settings.routing.orphan_check_seconds * 1000
 
     # -- who is who ----------------------------------------------------------
 
@@ -81,7 +88,7 @@ class Chats:
         if cid is None:
             chat = await self._open(session, citizen)
         else:
-            chat = await self._rejoin(cid, citizen)
+            chat = await self._rejoin(cid, citizen, session)
         await self.store.redis.set(self.store.keys.guest(citizen.bare), sid,
                                    ex=self.settings.store.session_ttl_seconds)
         await self.store.touch(sid)
@@ -110,21 +117,37 @@ class Chats:
     async def _open(self, session: Session, citizen: JID) -> Chat:
         sid = session.id
         cid = new_chat_id()
+        # In the lifetime index before the room exists: a crash from here on leaves an id
+        # the sweeper finds (a room without a record), never a room nobody knows.
+        await self.router.reserve(cid)
         await self.rooms.create(cid, self._title(session.purpose), member=citizen.bare)
+        faults.point("claim.room_created")
         winner = await self.store.link_chat(sid, cid)
         if winner != cid:  # a concurrent claim of the same session got there first
             await self.rooms.destroy(cid)
-            return await self._rejoin(winner, citizen)
+            await self.router.forget(cid)
+            return await self._rejoin(winner, citizen, session)
+        faults.point("claim.linked")
         await self.router.open_chat(cid, sid, session.purpose, citizen.full)
         chat = await self.router.chat(cid)
         assert chat is not None
         return chat
 
-    async def _rejoin(self, cid: str, citizen: JID) -> Chat:
+    async def _rejoin(self, cid: str, citizen: JID, session: Session) -> Chat:
         """A reload or a reconnect: the same chat, membership moved to the new guest JID."""
         chat = await self.router.chat(cid)
-        if chat is None:
+        if chat is not None and chat.state == "ending":
             raise NotFound("this chat has ended", slug="unknown-session")
+        if chat is None:
+            # The session (which still lives) names this chat, but it was never opened:
+            # a claim cut short by a crash. Open it now.
+            await self.router.reserve(cid)
+            if not await self.rooms.exists(cid):
+                await self.rooms.create(cid, self._title(session.purpose))
+            await self.router.open_chat(cid, session.id, session.purpose, citizen.full)
+            chat = await self.router.chat(cid)
+            if chat is None:
+                raise NotFound("this chat has ended", slug="unknown-session")
         if not await self.rooms.exists(cid):  # the XMPP server restarted
             await self.rooms.create(cid, self._title(chat.purpose))
             if chat.state == "assigned":
@@ -149,6 +172,7 @@ class Chats:
     async def agent_presence(self, agent: JID, available: bool, max_chats: int, nick: str) -> None:
         self.require_agent(agent)
         withdrawn: list[str] = []
+        self.duty_memory[agent.bare] = (agent.full, available, max_chats, nick)
         if available:
             await self.router.agent_available(agent.bare, agent.full, max_chats, nick,
                                               self._purposes_of(agent.bare))
@@ -169,6 +193,7 @@ class Chats:
         info = await self.router.agent_info(agent.bare)
         if info.get("full") and info["full"] != agent.full:
             return  # another resource of this agent is the one we route to
+        self.duty_memory.pop(agent.bare, None)
         await self.router.agent_leaving(agent.bare, self.settings.routing.agent_grace_seconds)
         withdrawn, _ = await self.router.withdraw_offers_of(agent.bare)
         await self.duty()
@@ -198,6 +223,8 @@ class Chats:
 
     async def dispatch(self) -> None:
         made_offers, lost = await self.router.dispatch()
+        if made_offers:
+            faults.point("offer.made")
         for made in made_offers:
             waiting = max(0, int(time.time() - made.enqueued_ms / 1000))
             self.notify.offer(made, waiting, self.settings.routing.offer_timeout_seconds)
@@ -224,12 +251,15 @@ class Chats:
         nick = info.get("nick") or agent.user
         if cid is None or not await self.router.accept(cid, oid, agent.bare, agent.full, nick):
             raise NotFound("no such offer for you: it was revoked or has timed out")
+        faults.point("accept.routed")
         chat = await self.router.chat(cid)
         assert chat is not None
         # The attributes go to the agent directly, not through the room: no need to
         # wait for the membership before sending them.
         await self.send_attributes(chat)
+        faults.point("accept.delivered")
         await self.rooms.admit(cid, agent.bare)
+        await self.router.update(cid, ready="1")
         self.notify.assigned(chat)
         await self._queue_moved(chat.purpose)
         log.info("chat %s accepted by an agent", cid[:8])
@@ -261,7 +291,7 @@ class Chats:
         if chat.state != "assigned" or not chat.agent_full:
             return
         stored = await self.store.attributes(chat.sid)
-        self.notify.attributes(JID(chat.agent_full), chat, stored)
+        await self.notify.attributes(JID(chat.agent_full), chat, stored)  # audited once sent
         audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
                     names=stored.attributes if stored else (),
                     status="pending" if stored is None else
@@ -275,9 +305,14 @@ class Chats:
         if chat.state != "assigned" or chat.agent != agent.bare:
             raise Forbidden("this chat is not yours")
         stored = await self.store.attributes(chat.sid)
-        audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
-                    names=stored.attributes if stored else (), on_request=True)
         return chat, stored
+
+    async def answer_with_attributes(self, reply: object, chat: Chat, stored: object) -> None:
+        """Send the answer with the details; audit it once it is on its way."""
+        await self.notify.send_now(reply)
+        audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
+                    names=stored.attributes if stored else (),  # type: ignore[attr-defined]
+                    on_request=True)
 
     async def attributes_arrived(self, sid: str) -> None:
         cid = await self.store.chat_of(sid)
@@ -313,9 +348,16 @@ class Chats:
         (queue entry, offer, the agent's load and open chats, the lifetime index), the
         session with its attributes, the ticket-to-guest mapping, and the room with its
         history."""
-        released = await self.router.release(chat.id)
+        released = await self.router.release(chat.id, by)
         if released is None:
             return False  # another instance (or an earlier call) ended it
+        faults.point("end.released")
+        await self._wind_up(chat, released, by)
+        return True
+
+    async def _wind_up(self, chat: Chat, released: Released, by: str) -> None:
+        """The rest of an end, after routing let go of the chat; safe to run again when a
+        crash cut it short (the sweeper resumes ends left 'ending')."""
         state = released.state
         if state == "offered" and released.offered_to:
             info = await self.router.agent_info(released.offered_to)
@@ -340,10 +382,10 @@ class Chats:
             self.feedback.send(stored.session_url, "logout")
         audit.event("chat-ended", sid=chat.sid, chat=chat.id, agent=chat.agent, by=by,
                     names=stored.attributes if stored and state == "assigned" else ())
+        await self.router.finish(chat.id)
         await self._queue_moved(chat.purpose)
         await self.dispatch()  # the agent has room for the next citizen
         log.info("chat %s ended by %s", chat.id[:8], by)
-        return True
 
     # -- presence in the room, activity -------------------------------------------
 
@@ -412,6 +454,8 @@ class Chats:
             chat = await self.router.chat(cid)
             if chat is None:
                 await self.forget(cid)
+            elif chat.state == "ending":  # its end was cut short: wind it up
+                await self._wind_up(chat, Released(chat.ended_from), chat.ended_by or "system")
             elif chat.state in ("queued", "offered") and chat.present:
                 try:
                     await self.keep_alive(chat)
@@ -420,13 +464,69 @@ class Chats:
             else:
                 await self.end(chat, "timeout")
 
-    async def forget(self, cid: str) -> None:
-        """A chat whose record was lost: out of every queue and index, its room destroyed
-        (the room tells whoever is in it), the agents' load recounted."""
+    async def forget(self, cid: str, *, recount: bool = True) -> None:
+        """A chat whose record was lost: out of every queue and index; the people this
+        instance saw in its room are told it ended, the room is destroyed (the MUC service
+        tells whoever is in it too), and the agents' load recounted."""
         await self.router.forget(cid)
+        for person in self.rooms.people_in(cid):
+            jid = JID(person)
+            if self.is_guest(jid):
+                self.notify.ended_citizen(jid, cid, "system")
+            elif self.is_agent(jid):
+                self.notify.ended_agent(jid, cid, "system")
         await self.rooms.destroy(cid)
         log.warning("chat %s had no record any more: removed from routing, room destroyed", cid[:8])
-        await self.reconcile()
+        if recount:
+            await self.reconcile()
+
+    async def check_records(self) -> None:
+        """Run by every instance. Redis holds a marker this component owns; when it is
+        gone (or another instance has set a new one), Redis lost everything: every room
+        this instance knows without a chat record is ended and its people told. Rooms
+        without a record that are older than a claim can take are ended the same way
+        (a claim cut short by a crash)."""
+        key = self.store.keys.marker()
+        current = await self.store.redis.get(key)
+        if current is None:
+            await self.store.redis.set(key, secrets.token_hex(8), nx=True)
+            current = await self.store.redis.get(key)
+        value = current.decode() if current else None
+        lost = self.marker is not None and value != self.marker
+        self.marker = value
+        self._checks += 1
+        if lost:
+            log.error("Redis lost its data (the component's marker changed): ending the "
+                      "%d rooms this instance knows without a record", len(self.rooms.known))
+            candidates = list(self.rooms.known)
+            await self._restore_duty()
+        elif self._checks % 10 == 0:
+            candidates = self.rooms.older_than(self.settings.routing.orphan_check_seconds)
+        else:
+            return
+        if not candidates:
+            return
+        async with self.store.redis.pipeline(transaction=False) as pipe:
+            for cid in candidates:
+                pipe.exists(self.store.keys.chat(cid))
+            exists = await pipe.execute()
+        orphans = [cid for cid, found in zip(candidates, exists) if not found]
+        for cid in orphans:
+            if not await self.rooms.exists(cid):  # ended meanwhile (by another instance)
+                self.rooms.known.pop(cid, None)
+                continue
+            await self.forget(cid, recount=False)
+        if orphans:
+            await self.reconcile()
+
+    async def _restore_duty(self) -> None:
+        """Agents on duty stay on duty: their last word to this instance is written again."""
+        for bare, (full, available, max_chats, nick) in list(self.duty_memory.items()):
+            if available:
+                await self.router.agent_available(bare, full, max_chats, nick,
+                                                  self._purposes_of(bare))
+            else:
+                await self.router.agent_busy(bare, full, max_chats)
 
     async def reconcile(self) -> None:
         """Recount agents' load; those whose numbers were off hear their state again."""
@@ -456,16 +556,38 @@ class Chats:
     async def sweep_rooms(self) -> None:
         """Every chat in the lifetime index is checked: a lost record or an expired session
         ends it; the agents' load is recounted."""
+        stale = set(await self.router.stale(self.settings.routing.orphan_check_seconds))
         for cid in await self.router.all_chats():
             chat = await self.router.chat(cid)
             if chat is None:
-                await self.forget(cid)
+                if cid in stale:  # else: a claim is setting it up right now
+                    await self.forget(cid)
                 continue
+            if chat.state == "ending":
+                continue  # wound up by whoever ends it, or by expire_idle when due
             try:
                 await self.store.get(chat.sid)
             except NotFound:
                 await self.end(chat, "timeout")
+                continue
+            if chat.state == "assigned" and not chat.ready and chat.assigned_ms and \
+                    time.time() - chat.assigned_ms / 1000 > self.settings.routing.orphan_check_seconds:
+                await self._complete_accept(chat)
         await self.reconcile()
+
+    async def _complete_accept(self, chat: Chat) -> None:
+        """An accept cut short (a crash after routing took it): the agent is admitted, the
+        citizen told, and the agent's console told its chats (it opens the room and asks
+        for the details itself, which is audited then)."""
+        await self.rooms.admit(chat.id, chat.agent)
+        await self.router.update(chat.id, ready="1")
+        self.notify.assigned(chat)
+        info = await self.router.agent_info(chat.agent)
+        if chat.agent_full:
+            available = await self.router.redis.sismember(self.router.keys.agents(), chat.agent)
+            self.notify.agent_state(JID(chat.agent_full), await self._agent_chats(chat.agent),
+                                    int(info.get("max", 1)), bool(available))
+        log.warning("chat %s: an accept cut short was completed", chat.id[:8])
 
     async def after_reconnect(self) -> None:
         """The stream to the XMPP server was re-established: find out what survived."""
@@ -487,6 +609,8 @@ class Chats:
             return
         waiting = await self.router.waiting(purpose)
         per_place = await self.router.seconds_per_place() if waiting else None
-        for position, (cid, citizen) in enumerate(waiting, start=1):
+        for position, (cid, citizen, state) in enumerate(waiting, start=1):
+            if state != "queued":
+                continue  # being offered: the citizen was told an agent is looking
             wait = None if per_place is None else per_place * position
             self.notify.queued_at(citizen, cid, position, wait=wait)

@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 5
 SWEEP_SECONDS = 1.0
-ROOM_SWEEP_EVERY = 30  # sweeps
 BACKOFF_MAX = 30.0
 EVENTS_GROUP = "component"
 
@@ -191,11 +190,15 @@ class Gateway(ComponentXMPP):
         count = 0
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
-            if not self.online.is_set() or not await self._hold_lease("sweeper"):
+            if not self.online.is_set():
+                continue
+            await self._guarded(self.chats.check_records())  # every instance: its own rooms
+            if not await self._hold_lease("sweeper"):
                 continue
             await self._guarded(self.chats.sweep())
             count += 1
-            if count % ROOM_SWEEP_EVERY == 0:
+            every = max(1, round(self.settings.routing.orphan_check_seconds / SWEEP_SECONDS))
+            if count % every == 0:
                 await self._guarded(self.chats.sweep_rooms())
 
     async def _hold_lease(self, name: str, seconds: float = SWEEP_SECONDS * 3) -> bool:
@@ -230,7 +233,9 @@ class Gateway(ComponentXMPP):
                             if fields.get(b"type") == b"attributes":
                                 await self._guarded(self.chats.attributes_arrived(
                                     fields[b"sid"].decode()))
+                            # Handled: acknowledged and deleted (it names a session).
                             await redis.xack(stream, EVENTS_GROUP, entry_id)
+                            await redis.xdel(stream, entry_id)
             except RedisError:
                 log.warning("event stream: Redis unavailable; retrying")
                 await asyncio.sleep(1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from slixmpp import JID, ComponentXMPP, Message
 from slixmpp.exceptions import IqError, IqTimeout
@@ -31,6 +31,29 @@ class Notifier:
     def __init__(self, xmpp: ComponentXMPP, settings: Settings) -> None:
         self.xmpp = xmpp
         self.settings = settings
+        self._on_its_way: dict[int, asyncio.Future[None]] = {}
+        xmpp.add_filter("out", self._on_way_out)
+
+    def _on_way_out(self, stanza: Any) -> Any:
+        """Outgoing filter: the stanza is handed to the network right after this."""
+        waiting = self._on_its_way.pop(id(stanza), None)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+        return stanza
+
+    async def send_now(self, stanza: Any, timeout: float = 5.0) -> bool:
+        """Send, and return once the stanza has left the send queue (slixmpp queues sends):
+        what is audited as delivered has been handed to the network."""
+        waiting = asyncio.get_running_loop().create_future()
+        self._on_its_way[id(stanza)] = waiting
+        stanza.send()
+        try:
+            await asyncio.wait_for(waiting, timeout)
+            return True
+        except asyncio.TimeoutError:
+            self._on_its_way.pop(id(stanza), None)
+            log.warning("a stanza did not leave the send queue within %.0f s", timeout)
+            return False
 
     def _headline(self, to: JID | str) -> Message:
         # A component must address its stanzas itself (ejabberd drops the stream otherwise).
@@ -113,10 +136,10 @@ class Notifier:
         msg.send()
 
     # §5
-    def attributes(self, agent: JID, chat: Chat, stored: StoredAttributes | None) -> None:
+    async def attributes(self, agent: JID, chat: Chat, stored: StoredAttributes | None) -> None:
         msg = self._headline(agent)
         fill_attributes(msg["idchat_attributes"], chat, stored, self.settings.ui.default_language)
-        msg.send()
+        await self.send_now(msg)
 
     # §6
     def ended_agent(self, agent: JID, cid: str, by: str) -> None:
@@ -153,8 +176,10 @@ def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lan
     if stored is None:
         return
     form.add_field(var="source", label="Bron" if nl else "Source", value=stored.source.value)
-    form.add_field(var="verified_at", label="Geverifieerd op" if nl else "Verified at",
-                   value=_iso(stored.verified_at))
+    # A failed login has a time too, but nothing was verified then.
+    when = ("Geverifieerd op" if nl else "Verified at") if stored.verified else \
+        ("Inlogpoging op" if nl else "Login attempt at")
+    form.add_field(var="verified_at", label=when, value=_iso(stored.verified_at))
     for name, value in stored.attributes.items():
         label = ATTRIBUTES.get(name, {}).get(lang, name)
         form.add_field(var=f"attr:{name}", label=label, value=value)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -47,6 +48,10 @@ class Rooms:
         self.me = JID(f"{xmpp.boundjid.bare}/rooms")
         self._muc = xmpp.plugin["xep_0045"]
         self._offered: set[str] | None = None  # config fields the MUC service offers
+        # The rooms this instance created or hears from, with the real JIDs of the people
+        # in them: what it can still clean up, and whom it can still tell, when Redis
+        # lost the chats' records. Bounded by the live rooms: destroy forgets a room.
+        self.known: dict[str, tuple[float, set[str]]] = {}
 
     def jid(self, cid: str) -> JID:
         return JID(f"{cid}@{self.muc_domain}")
@@ -60,6 +65,7 @@ class Rooms:
         refused creation shows as an error on that request.
         """
         room = self.jid(cid)
+        self.known.setdefault(cid, (time.monotonic(), set()))
         join = self.xmpp.make_presence(pto=JID(f"{room.bare}/{OWN_NICK}"), pfrom=self.me)
         join.append(ET.Element("{http://jabber.org/protocol/muc}x"))
         join.send()
@@ -110,7 +116,24 @@ class Rooms:
         except (IqError, IqTimeout) as exc:
             raise Unavailable("the chat room membership could not be changed") from exc
 
+    def saw(self, cid: str, real: JID, present: bool) -> None:
+        """An occupant's presence in one of our rooms (we see real JIDs as its owner)."""
+        people = self.known.setdefault(cid, (time.monotonic(), set()))[1]
+        if present:
+            people.add(real.full)
+        else:
+            people.discard(real.full)
+
+    def people_in(self, cid: str) -> set[str]:
+        entry = self.known.get(cid)
+        return set(entry[1]) if entry else set()
+
+    def older_than(self, seconds: float) -> list[str]:
+        cutoff = time.monotonic() - seconds
+        return [cid for cid, (since, _) in self.known.items() if since < cutoff]
+
     async def destroy(self, cid: str) -> None:
+        self.known.pop(cid, None)
         try:
             await self._muc.destroy(self.jid(cid), reason="", ifrom=self.me, timeout=TIMEOUT)
         except IqError:

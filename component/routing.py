@@ -57,6 +57,9 @@ class Chat:
     present: bool = False   # the citizen is in the room (a waiting citizen who is never expires)
     offer: str = ""
     offered_to: str = ""
+    ready: bool = False     # assigned, and the agent admitted to the room
+    ended_from: str = ""    # while 'ending': the state it ended in, and by whom
+    ended_by: str = ""
 
 
 # KEYS: -. ARGV: prefixes (chat, queue, agent, declined, offer), agents set, purposes set,
@@ -173,13 +176,15 @@ redis.call('DEL', KEYS[4])
 return st[3]
 """
 
-# Remove a chat from routing (it ended). KEYS: chat, declined, offers, gone, lives.
-# ARGV: cid, agent prefix, agent-chats prefix, queue prefix, offer prefix.
-# Returns {state, agent the offer was out to, offer id} or false when already released.
+# Take an ending chat out of routing. KEYS: chat, declined, offers, gone, lives.
+# ARGV: cid, agent prefix, agent-chats prefix, queue prefix, offer prefix, by, resume_at_ms.
+# Returns {state, agent the offer was out to, offer id}, or false when it was released
+# already. The record stays, marked 'ending', until the end is wound up (finish): if
+# the process dies in between, the sweeper finds it due at resume_at_ms and winds it up.
 _RELEASE = """
 local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'offered_to', 'purpose', 'offer')
-redis.call('ZREM', KEYS[5], ARGV[1])
-if not st[1] then return false end
+if not st[1] then redis.call('ZREM', KEYS[5], ARGV[1]) return false end
+if st[1] == 'ending' then return false end
 if st[1] == 'assigned' then
   redis.call('HINCRBY', ARGV[2] .. st[2], 'load', -1)
   redis.call('SREM', ARGV[3] .. st[2], ARGV[1])
@@ -190,7 +195,9 @@ end
 redis.call('ZREM', ARGV[4] .. st[4], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'state', 'ending', 'ended_from', st[1], 'ended_by', ARGV[6])
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[1])
 return {st[1], st[3] or '', st[5] or ''}
 """
 
@@ -286,6 +293,7 @@ class Router:
         self.keys = keys
         self.offer_timeout_ms = offer_timeout * 1000
         self.reoffer_pause_ms = reoffer_pause * 1000
+        self.resume_ms = 30_000  # an end not wound up by then (its process died) is resumed
         # A chat lives while it is active (chat_ttl, the idle timeout); its lifetime is kept
         # in the 'lives' index, which the sweeper reads. The record's own TTL is only a
         # safety net, well beyond that: the sweeper ends the chat, with its room and all.
@@ -315,6 +323,10 @@ class Router:
             pipe.zadd(self.keys.lives(), {cid: self._deadline(now)})
             await pipe.execute()
 
+    async def reserve(self, cid: str) -> None:
+        """A chat being set up enters the lifetime index before its room exists."""
+        await self.redis.zadd(self.keys.lives(), {cid: self._deadline(_now_ms())})
+
     def _deadline(self, now_ms: int) -> int:
         # A little before the session's own TTL runs out, so the sweeper ends the chat
         # while its session (and the attribute names for the audit) can still be read.
@@ -332,7 +344,8 @@ class Router:
                     enqueued_ms=int(d.get("enqueued_ms", 0)),
                     assigned_ms=int(d.get("assigned_ms", 0) or 0),
                     present=d.get("present") == "1", offer=d.get("offer", ""),
-                    offered_to=d.get("offered_to", ""))
+                    offered_to=d.get("offered_to", ""), ready=d.get("ready") == "1",
+                    ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""))
 
     async def update(self, cid: str, **fields: str) -> bool:
         """Set fields of a chat that still exists; False when it has ended."""
@@ -378,14 +391,15 @@ class Router:
     async def queued(self, purpose: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue(purpose), 0, -1)]
 
-    async def waiting(self, purpose: str) -> list[tuple[str, str]]:
-        """(chat, citizen JID) of everyone waiting for this purpose, in queue order."""
+    async def waiting(self, purpose: str) -> list[tuple[str, str, str]]:
+        """(chat, citizen JID, state) of everyone waiting for this purpose, in queue order
+        (a chat being offered keeps its place)."""
         cids = await self.queued(purpose)
         async with self.redis.pipeline(transaction=False) as pipe:
             for cid in cids:
-                pipe.hget(self.keys.chat(cid), "citizen")
-            citizens = await pipe.execute()
-        return [(cid, c.decode()) for cid, c in zip(cids, citizens) if c]
+                pipe.hmget(self.keys.chat(cid), ["citizen", "state"])
+            rows = await pipe.execute()
+        return [(cid, c.decode(), (st or b"").decode()) for cid, (c, st) in zip(cids, rows) if c]
 
     async def record_handling(self, ms: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -410,16 +424,30 @@ class Router:
     async def all_purposes(self) -> list[str]:
         return sorted(p.decode() for p in await self.redis.smembers(self.keys.purposes()))
 
-    async def release(self, cid: str) -> Released | None:
-        """Take an ended chat out of routing; None when it was released already."""
+    async def release(self, cid: str, by: str) -> Released | None:
+        """Take an ending chat out of routing; None when it was released already."""
         k = self.keys
         out = await self._release(
             keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone(), k.lives()],
-            args=[cid, k.agent(""), k.agent_chats(""), k.queue(""), k.offer("")])
+            args=[cid, k.agent(""), k.agent_chats(""), k.queue(""), k.offer(""), by,
+                  _now_ms() + self.resume_ms])
         if not out:
             return None
         state, offered_to, offer = (v.decode() for v in out)
         return Released(state, offered_to, offer)
+
+    async def finish(self, cid: str) -> None:
+        """The end is wound up: the chat's record and its lifetime entry go."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.chat(cid))
+            pipe.zrem(self.keys.lives(), cid)
+            await pipe.execute()
+
+    async def stale(self, seconds: float) -> list[str]:
+        """Ids in the lifetime index not touched for ``seconds``: a record missing for one
+        of these is lost, not still being written."""
+        limit = self._deadline(_now_ms()) - int(seconds * 1000)
+        return [c.decode() for c in await self.redis.zrangebyscore(self.keys.lives(), "-inf", limit)]
 
     async def clear_interrupted(self, cid: str) -> bool:
         return bool(await self.redis.hdel(self.keys.chat(cid), "interrupted"))

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(redis-server prosody ejabberd chromium)
+# prosody-modules: mod_firewall (guest isolation, prosody/common.cfg.lua). ejabberd
+# brings erlang-base, whose erlc compiles ejabberd/mod_idchat_guests.erl.
+packages=(redis-server prosody prosody-modules ejabberd chromium)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()
@@ -22,10 +24,15 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ]; then
-  echo "setup: preparing the Python venv" >&2
+# Python packages: exactly the versions and files in requirements.lock (pip checks every
+# hash), then our own code without resolving anything again. Regenerate the lock after
+# changing a dependency in pyproject.toml (CONTRIBUTING.md, "Dependencies").
+if [ ! -x .venv/bin/python ] || [ pyproject.toml -nt .venv/.installed ] \
+   || [ requirements.lock -nt .venv/.installed ]; then
+  echo "setup: preparing the Python venv (requirements.lock)" >&2
   python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+  .venv/bin/pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e .
   touch .venv/.installed
 fi
 

@@ -40,6 +40,8 @@ def make_settings(redis_server: RedisServer) -> Any:
             "IDCHAT_REDIS_URL": redis_server.url,
             "IDCHAT_REDIS_KEY_PREFIX": "idchat-test-" + base64.b32encode(os.urandom(5)).decode().lower(),
             "IDCHAT_XMPP_COMPONENT_SECRET": "test-secret",
+            # the published test keys above: allowed for demos and tests only
+            "IDCHAT_DEMO_ENABLED": "true",
         }
         return load_settings(environ={**base, **env})
     return build

@@ -9,8 +9,7 @@ import sys
 from aiohttp import web
 
 from .app import create_app
-from .keys import warn_if_test_keys
-from .logs import AccessLogger, configure
+from .logs import configure
 from .settings import SettingsError, load_settings
 
 
@@ -19,18 +18,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="TOML settings file (default: $IDCHAT_CONFIG)")
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, role="http")
+        configure(settings.log.level)
+        app = create_app(settings)  # refuses the published test keys unless demo.enabled
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure(settings.log.level)
-    warn_if_test_keys(settings)
     if settings.demo.core_simulator:
         logging.getLogger(__name__).warning(
             "the core simulator is ON at %s/demo/core: a demo, never for production",
             settings.http.external_url)
-    web.run_app(create_app(settings), host=settings.http.host, port=settings.http.port,
-                access_log_class=AccessLogger, print=None)
+    web.run_app(app, host=settings.http.host, port=settings.http.port, print=None)
     return 0
 
 

@@ -12,8 +12,9 @@ from . import pages, simulator
 from .api import attributes, sessions
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .i18n import TEXT
-from .keys import load_private_key, load_public_key
-from .middleware import problem_middleware
+from .keys import load_private_key, load_public_key, refuse_test_keys_outside_demo
+from .logs import AccessLogger, server_log
+from .middleware import PARSER_LIMITS, problem_middleware
 from .security import security_headers
 from .settings import Settings
 from .store import SessionStore, connect
@@ -24,8 +25,13 @@ CONVERSE_DIST = WEB_DIR / "node_modules" / "converse.js" / "dist"
 
 
 def create_app(settings: Settings) -> web.Application:
+    """Raises :class:`SettingsError` for unusable keys, and for the published test keys
+    unless ``demo.enabled``."""
+    refuse_test_keys_outside_demo(settings)
     app = web.Application(client_max_size=settings.http.max_body_bytes,
-                          middlewares=[security_headers, problem_middleware])
+                          middlewares=[security_headers, problem_middleware],
+                          handler_args={**PARSER_LIMITS, "logger": server_log(),
+                                        "access_log_class": AccessLogger})
     app[SETTINGS] = settings
     app[VERIFIER] = TokenVerifier(load_private_key(settings.tokens.decryption_privkey),
                                   load_public_key(settings.tokens.signature_pubkey),

@@ -8,7 +8,9 @@
     ├── NotFound (404, item-not-found)
     ├── Conflict (409, conflict)
     ├── PayloadTooLarge (413, policy-violation)
+    ├── UriTooLong (414, policy-violation)
     ├── UnsupportedMediaType (415, bad-request)
+    ├── HeaderFieldsTooLarge (431, policy-violation)
     └── Unavailable (503, service-unavailable)
 
 Domain code raises these; the HTTP middleware renders them as RFC 9457 problem
@@ -73,6 +75,14 @@ class PayloadTooLarge(IdChatError):
     status, slug, title, condition, xmpp_type = 413, "payload-too-large", "Payload too large", "policy-violation", "modify"
 
 
+class UriTooLong(IdChatError):
+    status, slug, title, condition, xmpp_type = 414, "uri-too-long", "URI too long", "policy-violation", "modify"
+
+
+class HeaderFieldsTooLarge(IdChatError):
+    status, slug, title, condition, xmpp_type = 431, "header-fields-too-large", "Request header fields too large", "policy-violation", "modify"
+
+
 class UnsupportedMediaType(IdChatError):
     status, slug, title, condition, xmpp_type = 415, "unsupported-media-type", "Unsupported media type", "bad-request", "modify"
 
@@ -86,25 +96,32 @@ PROBLEM_TYPES: dict[str, str] = {
     "internal-error": "An unexpected error; nothing was changed. Try again later.",
     "invalid-request": "The request is malformed.",
     "invalid-json": "The body is not a JSON object.",
+    "json-too-deep": "The JSON body nests deeper than any request of ours does; nothing was changed.",
     "missing-purpose": "The JSON body lacks a non-empty string 'purpose'.",
     "invalid-token": "The token could not be accepted.",
     "token-malformed": "The token is not a compact JWE with the expected structure.",
+    "token-too-large": "The token, or one of its headers, is larger than an ID Contact token can be.",
+    "token-compressed": "The token is compressed (a 'zip' header); ID Contact tokens never are, and we do not inflate them.",
     "token-algorithm": "The token uses an algorithm or encryption that is not allowed.",
     "token-decryption": "The token could not be decrypted with our key.",
     "token-signature": "The inner token's signature does not verify.",
     "token-expired": "The token has expired (exp is not in the future).",
     "token-not-yet-valid": "The token is not yet valid (nbf or iat lies in the future).",
+    "token-time-range": "A time claim is out of range: exp, iat and nbf must not be negative, and exp at most an hour ahead.",
     "token-claims": "The token's claims are missing or of the wrong type.",
     "token-replayed": "This token was already accepted for another session.",
     "attributes-present": "This session already holds attributes from another token.",
     "unauthorized": "The credentials (a claim ticket) are unknown, expired or already used.",
     "forbidden": "This action is not allowed.",
     "chat-open-elsewhere": "This chat is already open in another browser; only that browser can use it.",
+    "result-other-browser": "This login result arrived in another browser than the one the chat is open in; nothing was changed.",
     "not-found": "No such resource.",
     "unknown-session": "No such session; it may have ended or expired.",
     "unknown-attr-url": "No such attribute URL, or it has already been used.",
     "conflict": "The request conflicts with the current state.",
     "payload-too-large": "The request body is larger than allowed.",
+    "uri-too-long": "The request line (path and query) is longer than allowed; nothing was changed.",
+    "header-fields-too-large": "A request header, or all of them together, is larger than allowed; nothing was changed.",
     "unsupported-media-type": "The request has the wrong Content-Type.",
     "unavailable": "A service we depend on is unavailable; nothing was changed.",
     "method-not-allowed": "This method is not allowed on this resource.",

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwcrypto import jwk
 
-from .settings import KeyConfig, Settings
+from .settings import KeyConfig, Settings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +64,38 @@ def is_published_test_key(key: PrivateKey | PublicKey) -> bool:
     return spki_fingerprint(key) == PUBLISHED_TEST_KEY_SPKI_SHA256
 
 
-def warn_if_test_keys(settings: Settings) -> bool:
-    """Say loudly at start-up when a configured key is the published test key."""
-    found = []
+def published_test_keys(settings: Settings) -> list[str]:
+    """The token key settings that hold the published ID Contact test key; an unusable key
+    is a :class:`SettingsError`."""
+    found, problems = [], []
     for name, loader, cfg in (("tokens.decryption_privkey", load_private_key, settings.tokens.decryption_privkey),
                               ("tokens.signature_pubkey", load_public_key, settings.tokens.signature_pubkey)):
-        if is_published_test_key(loader(cfg)):
+        try:
+            key = loader(cfg)  # type: ignore[operator]
+        except (ValueError, TypeError, OSError) as exc:  # the PEM's text is never quoted
+            problems.append(f"{name}: unusable key ({type(exc).__name__}: {exc})")
+            continue
+        if is_published_test_key(key):
             found.append(name)
+    if problems:
+        raise SettingsError(problems)
+    return found
+
+
+def refuse_test_keys_outside_demo(settings: Settings) -> None:
+    """The published test keys let anyone forge tokens: only with ``demo.enabled``.
+
+    Raises :class:`SettingsError` saying how to fix it; with the flag, warns loudly.
+    """
+    found = published_test_keys(settings)
+    if found and not settings.demo.enabled:
+        raise SettingsError([
+            f"{name} is the PUBLISHED ID Contact test key: anyone can read and forge tokens "
+            "with it. Configure the key pair agreed with the ID Contact operators, or, for a "
+            "demo or a test only, set demo.enabled = true (IDCHAT_DEMO_ENABLED=true)"
+            for name in found])
     if found:
         banner = "!" * 72
-        log.warning("%s\n!! %s use(s) the PUBLISHED ID Contact TEST KEY.\n"
+        log.warning("%s\n!! %s use(s) the PUBLISHED ID Contact TEST KEY (demo.enabled is on).\n"
                     "!! Anyone can read and forge these tokens. Demo and tests ONLY.\n%s",
                     banner, ", ".join(found), banner)
-    return bool(found)

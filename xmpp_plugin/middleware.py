@@ -1,5 +1,6 @@
 """One error middleware: every error leaves as an RFC 9457 problem document
-(or, for a browser asking for a page, as an HTML error page with the same status)."""
+(or, for a browser asking for a page, as an HTML error page with the same status).
+It also holds requests to our size limits for the request line and headers."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from .errors import IdChatError, PayloadTooLarge, UnsupportedMediaType
+from .errors import (HeaderFieldsTooLarge, IdChatError, PayloadTooLarge, UnsupportedMediaType,
+                     UriTooLong)
 from .appkeys import SETTINGS, TEMPLATES
 from .i18n import error_text, language
 
@@ -16,6 +18,14 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PROBLEM_JSON = "application/problem+json"
+
+# Our limits. aiohttp's parser is given more room (PARSER_LIMITS, app.py), so that a
+# request between the two gets a problem document here instead of aiohttp's bare 400;
+# beyond the parser's limits logs.ServerLog keeps the request line out of the log.
+MAX_REQUEST_TARGET = 8190   # path and query, as aiohttp's default line limit
+MAX_HEADER_FIELD = 8190     # one header, name and value
+MAX_HEADER_TOTAL = 32768    # all headers together
+PARSER_LIMITS = {"max_line_size": 32768, "max_field_size": 16384, "max_headers": 64}
 
 
 def _from_http(exc: web.HTTPException) -> IdChatError:
@@ -32,6 +42,7 @@ def _from_http(exc: web.HTTPException) -> IdChatError:
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        _check_sizes(request)
         return await handler(request)
     except IdChatError as exc:
         return render_problem(request, exc)
@@ -44,6 +55,19 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         log.error("unhandled error on %s %s", request.method, request.match_info.route.name or "?",
                   exc_info=_debug_tracebacks())
         return render_problem(request, IdChatError("an unexpected error occurred; nothing was changed"))
+
+
+def _check_sizes(request: web.Request) -> None:
+    if len(request.raw_path) > MAX_REQUEST_TARGET:
+        raise UriTooLong(f"the path and query may be at most {MAX_REQUEST_TARGET} bytes")
+    total = 0
+    for name, value in request.raw_headers:
+        size = len(name) + len(value)
+        if size > MAX_HEADER_FIELD:
+            raise HeaderFieldsTooLarge(f"a header may be at most {MAX_HEADER_FIELD} bytes")
+        total += size
+    if total > MAX_HEADER_TOTAL:
+        raise HeaderFieldsTooLarge(f"the headers may be at most {MAX_HEADER_TOTAL} bytes together")
 
 
 def render_problem(request: web.Request, exc: IdChatError,
@@ -61,7 +85,8 @@ def render_problem(request: web.Request, exc: IdChatError,
             advice=advice, retry=exc.status == 503)
         return web.Response(status=exc.status, text=body, content_type="text/html",
                             headers=extra)
-    return web.json_response(exc.problem(request.path), status=exc.status,
+    instance = None if isinstance(exc, UriTooLong) else request.path  # never echo a huge path
+    return web.json_response(exc.problem(instance), status=exc.status,
                              content_type=PROBLEM_JSON, headers=extra)
 
 

@@ -13,7 +13,10 @@ _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schema
 def _problems(*codes: int) -> dict[str, Any]:
     text = {400: "Invalid request or token", 403: "The chat belongs to another browser", 404: "Unknown session or attr_url",
             409: "Token already used for another session, or attributes already present",
-            413: "Body too large", 415: "Wrong Content-Type", 503: "Redis unavailable"}
+            413: "Body too large", 414: "Path and query longer than 8190 bytes",
+            415: "Wrong Content-Type",
+            431: "A header longer than 8190 bytes, or all together over 32 KiB",
+            503: "Redis unavailable"}
     return {str(c): {"description": text[c], "content": _PROBLEM} for c in codes}
 
 
@@ -49,9 +52,13 @@ def document(settings: Settings) -> dict[str, Any]:
                             "schema": {"type": "string"}},
                            {"name": "lang", "in": "query", "required": False,
                             "schema": {"type": "string", "enum": ["nl", "en"]}}],
+            "description": "A `result` token is accepted only from the browser the chat is bound "
+                           "to, or on the first visit, which binds the browser (cookie "
+                           "`idchat_browser`); from another browser it is `403 result-other-browser` "
+                           "and changes nothing.",
             "responses": {"200": {"description": "The page", "content": {"text/html": {}}},
                           "303": {"description": "Token stored; redirect without it"},
-                          **_problems(400, 404, 409, 503)}}},
+                          **_problems(400, 403, 404, 409, 503)}}},
         "/s/{sid}/ticket": {"post": {
             "operationId": "post_ticket", "tags": ["public"],
             "summary": "A fresh one-time claim ticket for the citizen page (same browser only)",
@@ -91,6 +98,9 @@ def document(settings: Settings) -> dict[str, Any]:
                      "requestBody": {"content": {"application/x-www-form-urlencoded": {}}},
                      "responses": {"303": {"description": "To the chat, as the core would"},
                                    **_problems(400)}}}
+    for item in paths.values():
+        for operation in item.values():  # the size limits hold for every request
+            operation["responses"].update(_problems(414, 431))
     return {
         "openapi": "3.1.0",
         "info": {"title": "ID Chat comm-plugin API", "version": __version__},

@@ -10,8 +10,9 @@ import secrets
 from aiohttp import web
 
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
-from .errors import PROBLEM_TYPES, Forbidden, NotFound, Unavailable
+from .errors import PROBLEM_TYPES, Forbidden, IdChatError, NotFound, Unavailable
 from .i18n import PURPOSES, language, purpose_label
+from .middleware import render_problem
 from .models import Source
 
 log = logging.getLogger(__name__)
@@ -24,12 +25,7 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
     sid = request.match_info["sid"]
     store = request.app[STORE]
     if "result" in request.query:
-        await store.get(sid)  # 404 for an unknown session before any crypto work
-        auth = request.app[VERIFIER].check(request.query["result"])
-        await store.deliver(sid, auth, Source.CLIENT_URL)
-        kept = [(k, v) for k, v in request.query.items() if k != "result"]
-        clean = request.rel_url.with_query(kept or None)
-        raise web.HTTPSeeOther(location=str(clean), headers={"Cache-Control": "no-store"})
+        return await _accept_result(request, sid)
     session = await store.get(sid)
     settings = request.app[SETTINGS]
     cookie = await _bind_browser(request, sid)
@@ -50,10 +46,27 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
         status=session.status.value, config_json=_script_json(client_config),
         path=request.path)
     response = web.Response(text=body, content_type="text/html")
-    if cookie:
-        response.set_cookie(BROWSER_COOKIE, cookie, path=request.path, httponly=True,
-                            samesite="Strict",
-                            secure=settings.http.external_url.startswith("https://"))
+    _set_browser_cookie(request, response, cookie)
+    return response
+
+
+async def _accept_result(request: web.Request, sid: str) -> web.Response:
+    """``?result=<token>``: only from the browser the chat belongs to, or as the first visit,
+    which binds it. Another browser gets a 403 and changes nothing (the attr_url stays usable)."""
+    store = request.app[STORE]
+    await store.get(sid)  # 404 for an unknown session before any crypto work
+    auth = request.app[VERIFIER].check(request.query["result"])
+    cookie = await _bind_browser(request, sid, refusal=Forbidden(
+        "this chat belongs to another browser; the login result was not used",
+        slug="result-other-browser"))
+    kept = [(k, v) for k, v in request.query.items() if k != "result"]
+    response: web.Response = web.Response(
+        status=303, headers={"Location": str(request.rel_url.with_query(kept or None))})
+    try:
+        await store.deliver(sid, auth, Source.CLIENT_URL)
+    except IdChatError as exc:
+        response = render_problem(request, exc)  # the browser is bound all the same
+    _set_browser_cookie(request, response, cookie)
     return response
 
 
@@ -81,8 +94,10 @@ async def get_details(request: web.Request) -> web.Response:
     return web.json_response({"status": session.status.value})
 
 
-async def _bind_browser(request: web.Request, sid: str) -> str | None:
-    """The first browser to open a client_url owns the chat; returns a new cookie or None."""
+async def _bind_browser(request: web.Request, sid: str,
+                        refusal: Forbidden | None = None) -> str | None:
+    """The first browser to open a client_url owns the chat; returns a new cookie or None.
+    Another browser gets ``refusal`` (a 403), and the binding stays as it was."""
     store = request.app[STORE]
     token = request.cookies.get(BROWSER_COOKIE)
     if token and await store.bind_browser(sid, _hash(token)):
@@ -90,7 +105,20 @@ async def _bind_browser(request: web.Request, sid: str) -> str | None:
     fresh = secrets.token_urlsafe(32)
     if await store.bind_browser(sid, _hash(fresh)):
         return fresh
-    raise Forbidden("this chat is already open in another browser", slug="chat-open-elsewhere")
+    raise refusal or Forbidden("this chat is already open in another browser",
+                               slug="chat-open-elsewhere")
+
+
+def _set_browser_cookie(request: web.Request, response: web.StreamResponse,
+                        cookie: str | None) -> None:
+    # Lax, not Strict: the citizen arrives by a cross-site redirect (the auth plugin's
+    # ?result=, or the core), and browsers withhold Strict cookies on such a navigation,
+    # its redirects and even its reloads, so the bound browser would look like another.
+    # Cross-site POSTs (the ticket) still go without it; no page can be framed.
+    if cookie:
+        response.set_cookie(BROWSER_COOKIE, cookie, path=request.path, httponly=True,
+                            samesite="Lax",
+                            secure=request.app[SETTINGS].http.external_url.startswith("https://"))
 
 
 def _hash(token: str) -> str:

@@ -4,6 +4,11 @@ Every setting is a field of one of the section dataclasses below; the README lis
 them all (a test keeps that list true). Environment names are
 ``IDCHAT_<SECTION>_<FIELD>`` (and ``IDCHAT_<SECTION>_<FIELD>_<SUBFIELD>`` for keys).
 All problems are collected and reported together by :class:`SettingsError`.
+
+Each process loads them for its role (``http`` or ``component``): a setting that
+belongs to the other role only (:data:`ROLE_ONLY`) is neither read nor checked,
+so the component never touches the token keys and the HTTP service never the
+component secret.
 """
 
 from __future__ import annotations
@@ -21,6 +26,15 @@ from typing import Any, Mapping
 
 ENV_PREFIX = "IDCHAT_"
 CONFIG_ENV = "IDCHAT_CONFIG"
+ROLES = ("http", "component")
+# Settings that only one role reads (least privilege); everything else both read.
+ROLE_ONLY: dict[str, str] = {
+    "tokens.decryption_privkey": "http",
+    "tokens.signature_pubkey": "http",
+    "demo": "http",
+    "xmpp.component_secret": "component",
+}
+MAX_LEEWAY_SECONDS = 300
 
 
 class SettingsError(Exception):
@@ -64,6 +78,18 @@ class RedisSettings:
     key_prefix: str = "idchat"
     timeout_seconds: float = 2.0
     max_connections: int = 50
+    username: str = ""
+    password: str = field(default="", repr=False)
+    password_file: str = ""
+
+    def credentials(self) -> dict[str, str]:
+        """``username``/``password`` for the client, when set (the file is read here)."""
+        out = {"username": self.username} if self.username else {}
+        if self.password_file:
+            out["password"] = Path(self.password_file).read_text().strip()
+        elif self.password:
+            out["password"] = self.password
+        return out
 
 
 @dataclass(frozen=True)
@@ -106,6 +132,7 @@ class RoutingSettings:
     no_agent_timeout_seconds: int = 0
     citizen_gone_seconds: int = 120
     agent_grace_seconds: int = 20
+    orphan_check_seconds: int = 30
     agents: tuple[str, ...] = ()
     agent_purposes: tuple[str, ...] = ()
     alternative_nl: str = "Bel ons op 14 020, op werkdagen van 8.00 tot 17.00 uur."
@@ -122,6 +149,7 @@ class UiSettings:
 
 @dataclass(frozen=True)
 class DemoSettings:
+    enabled: bool = False
     core_simulator: bool = False
     encryption_pubkey: KeyConfig = KeyConfig()
     signing_privkey: KeyConfig = KeyConfig()
@@ -147,10 +175,19 @@ class Settings:
 
 
 def load_settings(
-    path: str | Path | None = None, environ: Mapping[str, str] | None = None
+    path: str | Path | None = None, environ: Mapping[str, str] | None = None,
+    *, role: str | None = None,
 ) -> Settings:
-    """Build the settings once: defaults, then TOML at ``path`` (or ``$IDCHAT_CONFIG``), then env."""
+    """Build the settings once: defaults, then TOML at ``path`` (or ``$IDCHAT_CONFIG``), then env.
+
+    ``role`` is the process's (``http`` or ``component``): the other role's settings
+    keep their defaults, unread. ``None`` (tools and tests that play both) reads and
+    checks everything.
+    """
+    if role is not None and role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
     environ = os.environ if environ is None else environ
+    skip = frozenset(name for name, owner in ROLE_ONLY.items() if role not in (None, owner))
     problems: list[str] = []
     data: dict[str, Any] = {}
     path = path or environ.get(CONFIG_ENV)
@@ -159,8 +196,8 @@ def load_settings(
             data = tomllib.loads(Path(path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             problems.append(f"config file {path}: {exc}")
-    settings = _build(Settings, data, (), environ, problems)
-    _check(settings, problems)
+    settings = _build(Settings, data, (), environ, problems, skip)
+    _check(settings, problems, role)
     if problems:
         raise SettingsError(problems)
     return settings
@@ -184,7 +221,7 @@ def _leaves(cls: type, prefix: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 def _build(cls: type, data: Any, prefix: tuple[str, ...], environ: Mapping[str, str],
-           problems: list[str]) -> Any:
+           problems: list[str], skip: frozenset[str] = frozenset()) -> Any:
     if not isinstance(data, dict):
         problems.append(f"[{'.'.join(prefix)}] must be a table")
         data = {}
@@ -196,8 +233,11 @@ def _build(cls: type, data: Any, prefix: tuple[str, ...], environ: Mapping[str, 
     for f in dataclasses.fields(cls):
         tp = hints[f.name]
         dotted = ".".join(prefix + (f.name,))
+        if dotted in skip:
+            continue  # another role's setting: never read here
         if dataclasses.is_dataclass(tp):
-            values[f.name] = _build(tp, data.get(f.name, {}), prefix + (f.name,), environ, problems)
+            values[f.name] = _build(tp, data.get(f.name, {}), prefix + (f.name,), environ,
+                                    problems, skip)
             continue
         env_name = ENV_PREFIX + "_".join(prefix + (f.name,)).upper()
         if env_name in environ:
@@ -240,15 +280,12 @@ def _coerce(tp: Any, raw: Any) -> Any:
     raise TypeError(f"unsupported type {tp}")
 
 
-def _check(s: Settings, problems: list[str]) -> None:
-    for name, key in (("tokens.decryption_privkey", s.tokens.decryption_privkey),
-                      ("tokens.signature_pubkey", s.tokens.signature_pubkey)):
-        if not key.configured:
-            problems.append(f"{name} is required ({{type, key}} or {{type, file}})")
-        elif key.type not in {"RSA", "EC"}:
-            problems.append(f"{name}.type must be RSA or EC")
-        elif key.file and not Path(key.file).is_file():
-            problems.append(f"{name}.file: no such file {key.file}")
+def _check(s: Settings, problems: list[str], role: str | None) -> None:
+    if role in (None, "http"):
+        _check_http(s, problems)
+    if role in (None, "component") and not s.xmpp.component_secret:
+        problems.append("xmpp.component_secret is required for the component: the XEP-0114 "
+                        "secret it shares with the XMPP server (IDCHAT_XMPP_COMPONENT_SECRET)")
     if not s.store.attributes_key:
         problems.append("store.attributes_key is required (base64 of 32 random bytes)")
     else:
@@ -263,16 +300,43 @@ def _check(s: Settings, problems: list[str]) -> None:
                         ("http.max_body_bytes", s.http.max_body_bytes - 1)):
         if value < 0:
             problems.append(f"{name} must be positive")
+    if s.tokens.leeway_seconds > MAX_LEEWAY_SECONDS:
+        problems.append(f"tokens.leeway_seconds must be at most {MAX_LEEWAY_SECONDS} (a few seconds of clock skew)")
     for name, url in (("http.external_url", s.http.external_url),
                       ("http.internal_url", s.http.internal_url)):
         if not url.startswith(("http://", "https://")) or url.endswith("/"):
             problems.append(f"{name} must be an http(s) URL without a trailing slash")
+    _check_redis(s.redis, problems)
     if s.xmpp.server not in {"prosody", "ejabberd"}:
         problems.append("xmpp.server must be prosody or ejabberd")
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", s.ui.primary_colour):
         problems.append("ui.primary_colour must be a colour like #154273")
     if s.ui.default_language not in {"nl", "en"}:
         problems.append("ui.default_language must be nl or en")
+
+
+def _check_http(s: Settings, problems: list[str]) -> None:
+    for name, key in (("tokens.decryption_privkey", s.tokens.decryption_privkey),
+                      ("tokens.signature_pubkey", s.tokens.signature_pubkey)):
+        if not key.configured:
+            problems.append(f"{name} is required for the HTTP service ({{type, key}} or {{type, file}})")
+        elif key.type not in {"RSA", "EC"}:
+            problems.append(f"{name}.type must be RSA or EC")
+        elif key.file and not Path(key.file).is_file():
+            problems.append(f"{name}.file: no such file {key.file}")
+    if s.demo.core_simulator and not s.demo.enabled:
+        problems.append("demo.core_simulator serves /demo/core, which mints tokens for anyone: "
+                        "never in production. Switch it off (IDCHAT_DEMO_CORE_SIMULATOR=false), "
+                        "or, for a demo or a test only, set demo.enabled = true (IDCHAT_DEMO_ENABLED=true)")
     if s.demo.core_simulator and not (s.demo.encryption_pubkey.configured
                                       and s.demo.signing_privkey.configured):
         problems.append("demo.core_simulator needs demo.encryption_pubkey and demo.signing_privkey")
+
+
+def _check_redis(r: RedisSettings, problems: list[str]) -> None:
+    if r.password and r.password_file:
+        problems.append("give redis.password or redis.password_file, not both")
+    if r.password_file and not Path(r.password_file).is_file():
+        problems.append(f"redis.password_file: no such file {r.password_file}")
+    if (r.password or r.password_file) and "@" in r.url.partition("//")[2].partition("/")[0]:
+        problems.append("redis.url carries credentials and redis.password(_file) is set too: give them once")

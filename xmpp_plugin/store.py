@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from redis.exceptions import RedisError
 
+from . import faults
 from .errors import Conflict, NotFound, Unavailable
 from .settings import Settings
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
@@ -43,11 +44,13 @@ def _redis_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
 
 
 def connect(settings: Settings, *, read_timeout: float | None = None) -> aioredis.Redis:
-    """A client whose pool waits for a free connection instead of failing at once."""
+    """A client whose pool waits for a free connection instead of failing at once; it
+    logs in as this process's Redis ACL user when ``redis.username``/``password`` are set."""
     r = settings.redis
     pool = aioredis.BlockingConnectionPool.from_url(
         r.url, max_connections=r.max_connections, timeout=r.timeout_seconds,
-        socket_timeout=read_timeout or r.timeout_seconds, socket_connect_timeout=r.timeout_seconds)
+        socket_timeout=read_timeout or r.timeout_seconds, socket_connect_timeout=r.timeout_seconds,
+        **r.credentials())
     return aioredis.Redis(connection_pool=pool)
 
 
@@ -106,6 +109,10 @@ class Keys:
 
     def gone(self) -> str:
         return f"{self.prefix}:gone"
+
+    def marker(self) -> str:
+        """Set once by the component, never expiring: its absence means Redis lost its data."""
+        return f"{self.prefix}:marker"
 
     def lives(self) -> str:
         """Every live chat, scored by its idle deadline (ms): the sweeper ends what is due."""
@@ -173,7 +180,8 @@ return 'ok'
 """
 
 # Fill a pending session. KEYS: session, token, attr-url (the session's own, or the
-# one the token was posted to when ARGV[6] == '1', which must still point here).
+# one the token was posted to when ARGV[6] == '1', which must still point here), the
+# component's event stream (told in the same step: a crash cannot store without telling).
 _DELIVER = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-session' end
 if ARGV[6] == '1' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'no-attr-url' end
@@ -187,6 +195,7 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], 'sealed', ARGV[3], 'fingerprint',
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
 redis.call('DEL', KEYS[3])
 redis.call('HDEL', KEYS[1], 'attr_id')
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', 'sid', ARGV[1])
 return 'ok'
 """
 
@@ -284,13 +293,13 @@ class SessionStore:
         attr_key = self.keys.attr_url(via_attr_id) if via_attr_id else \
             self.keys.attr_url(await self._attr_id(sid) or "-")
         outcome = (await self._deliver(
-            keys=[self.keys.session(sid), self.keys.token(auth.fingerprint), attr_key],
+            keys=[self.keys.session(sid), self.keys.token(auth.fingerprint), attr_key,
+                  self.keys.events()],
             args=[sid, _status(auth).value, self._seal(sid, auth, source), auth.fingerprint,
                   self._token_ttl(auth), "1" if via_attr_id else "0"])).decode()
         if outcome == "ok":
+            faults.point("attributes.stored")
             _log_delivery(sid, auth, source)
-            await self.redis.xadd(self.keys.events(), {"type": "attributes", "sid": sid},
-                                  maxlen=10000, approximate=True)
             return True
         if outcome == "same":
             return False

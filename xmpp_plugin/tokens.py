@@ -2,7 +2,8 @@
 around ``{"njwt": <JWS>}``, inner JWS RS256 or ES256 (CONTRACT.md, "The auth-result token").
 
 Each way a token can be wrong raises :class:`~xmpp_plugin.errors.InvalidToken` with
-its own slug; no message ever quotes a claim value.
+its own slug; no message ever quotes a claim value. Sizes and headers are checked
+before any decoding or decryption, so a hostile token costs little.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ ENC = "A128CBC-HS256"
 SUBJECT = "id-contact-attributes"
 STATUS_OK = "succes"  # sic: the reference implementation's spelling
 STATUS_FAILED = "failed"
+# An ID Contact token is 1-3 kB; these bounds leave room and are checked before any work.
+MAX_TOKEN_CHARS = 16384
+MAX_HEADER_CHARS = 1024  # base64url of a JWE or JWS protected header
+# ID Contact tokens live 300 s; one valid longer is refused (and never stored that long).
+MAX_LIFETIME_SECONDS = 3600
 
 Clock = Callable[[], float]
 
@@ -45,6 +51,10 @@ class TokenVerifier:
     def check(self, token: str) -> AuthResult:
         token = token.strip()
         header = _protected_header(token)
+        if "zip" in header:
+            # RFC 7516 §4.1.3: DEFLATE before encryption; a small token would inflate to megabytes.
+            raise InvalidToken("the JWE is compressed (zip); ID Contact tokens never are",
+                               slug="token-compressed")
         if header.get("alg") != self._jwe_alg or header.get("enc") != ENC:
             raise InvalidToken(f"the JWE must use alg {self._jwe_alg} and enc {ENC}",
                                slug="token-algorithm")
@@ -57,12 +67,14 @@ class TokenVerifier:
         envelope = jwe.JWE(algs=[self._jwe_alg, ENC])
         try:
             envelope.deserialize(token, key=self._jwk)
-        except (JWException, ValueError, TypeError, KeyError) as exc:
+        except (JWException, ValueError, TypeError, KeyError, RecursionError) as exc:
             raise InvalidToken("the JWE could not be decrypted with our key",
                                slug="token-decryption") from exc
         return envelope.payload
 
     def _verify_signature(self, njwt: str) -> dict[str, Any]:
+        if len(njwt.partition(".")[0]) > MAX_HEADER_CHARS:
+            raise InvalidToken("the inner JWS header is larger than allowed", slug="token-too-large")
         try:
             # One parse; times are checked below against our own (injectable) clock.
             claims = jwt.decode(njwt, self._signature_key, algorithms=[self._jws_alg],
@@ -74,7 +86,7 @@ class TokenVerifier:
         except jwt.InvalidSignatureError as exc:
             raise InvalidToken("the inner JWS signature does not verify",
                                slug="token-signature") from exc
-        except jwt.InvalidTokenError as exc:
+        except (jwt.InvalidTokenError, RecursionError) as exc:
             raise InvalidToken("the inner JWS is malformed", slug="token-malformed") from exc
         return claims
 
@@ -90,6 +102,7 @@ class TokenVerifier:
         if "nbf" in claims and not _is_int(claims["nbf"]):
             raise InvalidToken("claim nbf must be an integer", slug="token-claims")
         now = self._clock()
+        self._check_time_range(claims, now)
         if claims["exp"] <= now - self._leeway:
             raise InvalidToken("the token has expired", slug="token-expired")
         if claims.get("nbf", 0) > now + self._leeway:
@@ -110,18 +123,31 @@ class TokenVerifier:
                           expires_at=claims["exp"],
                           fingerprint=hashlib.sha256(njwt.encode()).hexdigest())
 
+    def _check_time_range(self, claims: dict[str, Any], now: float) -> None:
+        for name in ("iat", "exp", "nbf"):
+            if claims.get(name, 0) < 0:
+                raise InvalidToken(f"claim {name} must not be negative", slug="token-time-range")
+        if claims["exp"] > now + self._leeway + MAX_LIFETIME_SECONDS:
+            raise InvalidToken(f"claim exp lies more than {MAX_LIFETIME_SECONDS} s ahead",
+                               slug="token-time-range")
+
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _protected_header(token: str) -> dict[str, Any]:
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InvalidToken(f"the token is longer than {MAX_TOKEN_CHARS} characters",
+                           slug="token-too-large")
     parts = token.split(".")
     if len(parts) != 5:
         raise InvalidToken("a compact JWE has five dot-separated parts", slug="token-malformed")
+    if len(parts[0]) > MAX_HEADER_CHARS:
+        raise InvalidToken("the JWE header is larger than allowed", slug="token-too-large")
     try:
         header = json.loads(base64url_decode(parts[0]))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidToken("the JWE header is not base64url JSON", slug="token-malformed") from exc
     if not isinstance(header, dict):
         raise InvalidToken("the JWE header is not a JSON object", slug="token-malformed")
@@ -131,7 +157,7 @@ def _protected_header(token: str) -> dict[str, Any]:
 def _njwt(plaintext: bytes) -> str:
     try:
         wrapper = json.loads(plaintext)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidToken('the JWE payload must be a JSON object {"njwt": ...}',
                            slug="token-malformed") from exc
     if not isinstance(wrapper, dict) or not isinstance(wrapper.get("njwt"), str):

@@ -70,7 +70,7 @@ class AgentHandlers:
         reply = iq.reply(clear=True)
         fill_attributes(reply["idchat_attributes"], chat, stored,  # type: ignore[arg-type]
                         self.gw.settings.ui.default_language)
-        reply.send()
+        await self.gw.chats.answer_with_attributes(reply, chat, stored)
 
 
 def _max_chats(pres: Presence) -> int:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from slixmpp import JID, Message, Presence
 
 from ..chats import CITIZEN_NICK
+from ..rooms import OWN_NICK
 
 if TYPE_CHECKING:
     from ..gateway import Gateway
@@ -20,9 +21,16 @@ class RoomHandlers:
     async def on_presence(self, pres: Presence) -> None:
         """Occupant presence (XEP-0045 §7.2.3); we see real JIDs as the room's owner."""
         real = pres["muc"]["jid"]
-        if not real or pres["from"].resource != CITIZEN_NICK:
+        if not real:
             return
         cid = pres["from"].user
+        present = pres["type"] not in ("unavailable", "error")
+        if real.bare != self.gw.boundjid.bare:
+            self.gw.chats.rooms.saw(cid, real, present)
+        elif not present:
+            self.gw.chats.rooms.known.pop(cid, None)  # destroyed (by another instance, say)
+        if pres["from"].resource != CITIZEN_NICK:
+            return
         if pres["type"] == "unavailable":
             await self.gw.chats.citizen_left_room(cid, JID(real))
         elif pres["type"] != "error":
@@ -33,3 +41,5 @@ class RoomHandlers:
             return
         if msg["from"].resource == CITIZEN_NICK:
             await self.gw.chats.citizen_wrote(msg["from"].user)
+        elif msg["from"].resource and msg["from"].resource != OWN_NICK:
+            await self.gw.chats.activity(msg["from"].user, citizen=False)  # the agent wrote

@@ -44,6 +44,7 @@ def stack_settings(make_settings: Any, xmpp_server: Any) -> Settings:
                          IDCHAT_ROUTING_NO_AGENT_TIMEOUT_SECONDS="2",
                          IDCHAT_ROUTING_CITIZEN_GONE_SECONDS="2",
                          IDCHAT_ROUTING_AGENT_GRACE_SECONDS="1",
+                         IDCHAT_ROUTING_ORPHAN_CHECK_SECONDS="2",
                          IDCHAT_STORE_TICKET_TTL_SECONDS="3")
 
 

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from xmpp_plugin.app import CONVERSE_DIST, WEB_DIR
-from xmpp_plugin.settings import ENV_PREFIX, Settings, XmppSettings, setting_names
+from xmpp_plugin.settings import ENV_PREFIX, ROLE_ONLY, Settings, XmppSettings, setting_names
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -38,6 +38,8 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
 OUR_PROCESSES = ("xmpp_plugin", "component")  # `python -m <one of these>` reads the settings
+ROLE_OF = {"xmpp_plugin": "http", "component": "component"}   # load_settings(role=...)
+SECRETS_DIR = "/run/secrets/"
 LOOPBACK = "127.0.0.1"
 DUMMY_SECRET = "compose-test-secret"
 
@@ -333,6 +335,110 @@ def test_the_pieces_are_wired_to_each_other(services: dict[str, dict[str, Any]])
                 f"{name} and {server_name} disagree on {setting}"
         assert depends_on(service).get(server_name, {}).get("condition") == "service_healthy"
         assert set(service.get("profiles") or []) == set(services[server_name].get("profiles") or [])
+
+
+def mounted_secrets(service: dict[str, Any]) -> set[str]:
+    return {s if isinstance(s, str) else s["source"] for s in service.get("secrets") or []}
+
+
+def secret_references(service: dict[str, Any]) -> set[str]:
+    """Secrets the service's environment or command points at (/run/secrets/<name>)."""
+    refs = set()
+    for _, value in strings({"environment": service.get("environment"),
+                             "command": service.get("command")}):
+        refs.update(re.findall(re.escape(SECRETS_DIR) + r"([A-Za-z0-9_.-]+)", value))
+    return refs
+
+
+def setting_of(env_name: str) -> str | None:
+    """The dotted setting an IDCHAT_* variable sets (tokens.decryption_privkey.file ...)."""
+    for name in setting_names():
+        if ENV_PREFIX + name.replace(".", "_").upper() == env_name:
+            return name
+    return None
+
+
+def test_each_secret_is_mounted_only_into_the_service_that_uses_it(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    declared = set(compose.get("secrets") or {})
+    holders: dict[str, set[str]] = {name: set() for name in declared}
+    def renders(service: dict[str, Any]) -> bool:
+        return "--render-to" in " ".join(service.get("command") or [])
+
+    rendered = {name: secret_references(service) for name, service in services.items()
+                if renders(service)}
+    for name, service in services.items():
+        mounted, referenced = mounted_secrets(service), secret_references(service)
+        if not renders(service):
+            # Secrets a render job of the same profile wrote into this service's config.
+            referenced = referenced | {secret for job, refs in rendered.items()
+                                       for secret in refs
+                                       if set(services[job].get("profiles") or [])
+                                       & set(service.get("profiles") or [])
+                                       and secret in mounted}
+        if renders(service):
+            # A job that only writes another service's config names the secret paths
+            # that service will read; it holds no secret itself.
+            assert not mounted, f"{name} renders a config and must not hold secrets"
+            readers = [n for n, other in services.items() if n != name
+                       and referenced <= mounted_secrets(other)
+                       and set(other.get("profiles") or []) & set(service.get("profiles") or [])]
+            assert readers, f"{name} names secrets {sorted(referenced)} no service of its profile mounts"
+            continue
+        assert mounted == referenced, \
+            f"{name}: mounts {sorted(mounted - referenced)} that it never reads, or reads " \
+            f"{sorted(referenced - mounted)} that are not mounted"
+        for secret in mounted:
+            holders[secret].add(name)
+    assert all(holders.values()), f"declared but mounted nowhere: {[s for s, h in holders.items() if not h]}"
+    roles = {name: ROLE_OF.get(runs_our_process(service) or "", name) for name, service in services.items()}
+    where = {secret: {roles[n] for n in names} for secret, names in holders.items()}
+    # what the project promises (docs/deployment.md, "Secrets and least privilege")
+    assert where == {"tokens_decryption_privkey": {"http"}, "tokens_signature_pubkey": {"http"},
+                     "redis_http_password": {"http"}, "redis_component_password": {"component"},
+                     "redis_acl": {"redis"},
+                     "xmpp_tls_cert": {"prosody", "ejabberd"},
+                     "xmpp_tls_key": {"prosody", "ejabberd"}}, where
+
+
+def test_each_of_our_containers_gets_only_the_settings_of_its_role(
+        services: dict[str, dict[str, Any]]) -> None:
+    seen_roles = set()
+    for name, service in services.items():
+        module = runs_our_process(service)
+        if module is None:
+            continue
+        role = ROLE_OF[module]
+        seen_roles.add(role)
+        for var in environment(service):
+            setting = setting_of(var)
+            owner = next((r for prefix, r in ROLE_ONLY.items()
+                          if setting and (setting == prefix or setting.startswith(prefix + "."))), role)
+            assert owner == role, f"{name} ({role}) gets {var}, which only the {owner} process reads"
+    assert seen_roles == set(ROLE_OF.values())
+    # positive control: the scan sees role-only settings where they belong
+    http_env = environment(services["http"])
+    assert "IDCHAT_TOKENS_DECRYPTION_PRIVKEY_FILE" in http_env
+    assert "IDCHAT_XMPP_COMPONENT_SECRET" in environment(services["component"])
+
+
+def test_redis_runs_with_its_acl_and_one_user_per_role(services: dict[str, dict[str, Any]]) -> None:
+    from redis_server import COMPONENT_USER, HTTP_USER
+    command = services["redis"]["command"]
+    assert command[command.index("--aclfile") + 1] == SECRETS_DIR + "redis_acl"
+    users: dict[str, set[str]] = {}
+    passwords: dict[str, set[str]] = {}
+    for service in services.values():
+        module = runs_our_process(service)
+        if module is None:
+            continue
+        env = environment(service)
+        users.setdefault(ROLE_OF[module], set()).add(env.get("IDCHAT_REDIS_USERNAME") or "")
+        passwords.setdefault(ROLE_OF[module], set()).add(env.get("IDCHAT_REDIS_PASSWORD_FILE") or "")
+        assert "IDCHAT_REDIS_PASSWORD" not in env, "the Redis password comes from a secret file"
+    assert users == {"http": {HTTP_USER}, "component": {COMPONENT_USER}}
+    assert passwords == {"http": {SECRETS_DIR + "redis_http_password"},
+                         "component": {SECRETS_DIR + "redis_component_password"}}
 
 
 def test_published_ports_match_the_urls_handed_to_browsers(services: dict[str, dict[str, Any]]) -> None:

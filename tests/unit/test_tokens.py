@@ -12,6 +12,8 @@ import pytest
 from tokenlab import DATA
 from tokenlab import (ATTRS, ec_key, jwe_of, other_rsa_key, idc_private_key, idc_public_key,
                       token)
+from jwcrypto import jwe
+
 from xmpp_plugin.errors import InvalidToken
 from xmpp_plugin.tokens import TokenVerifier
 
@@ -154,4 +156,96 @@ def test_malformed_compact_serialisation_is_rejected(text: str) -> None:
 def test_error_details_never_quote_claim_values() -> None:
     hostile = {"bsn": "<script>alert(1)</script>"}
     err = rejects(token(claims={"attributes": hostile, "status": "weird"}), "token-claims")
+    assert "status" in err.detail                  # the control: a real message, naming the claim
     assert "script" not in err.detail and "weird" not in err.detail
+
+
+# -- bounded work: sizes, compression and nesting are refused before the expensive steps ---
+
+
+def spy_on_decryption(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every JWE decryption (jwcrypto's deserialize with a key) and let it happen."""
+    calls: list[str] = []
+    original = jwe.JWE.deserialize
+
+    def spy(self: jwe.JWE, raw: str, key: object = None) -> None:
+        calls.append(raw[:16])
+        original(self, raw, key)
+    monkeypatch.setattr(jwe.JWE, "deserialize", spy)
+    return calls
+
+
+def test_compressed_token_is_refused_before_any_decryption_or_inflation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # 11 MiB of padding deflates to some 11 kB: the bomb of the attack report.
+    plaintext = b'{"njwt": "x", "pad": "' + b"0" * (11 * 2**20) + b'"}'
+    bomb = jwe_of(plaintext, zip="DEF")
+    assert len(bomb) < 16384
+    calls = spy_on_decryption(monkeypatch)
+    rejects(bomb, "token-compressed")
+    assert calls == []                                   # the envelope was never opened
+    assert verifier().check(token()).verified            # positive control: the spy sees a call
+    assert len(calls) == 1
+
+
+def test_compressed_valid_token_is_refused_too() -> None:
+    njwt = jwt.encode({"sub": "id-contact-attributes", "status": "failed",
+                       "iat": int(time.time()), "exp": int(time.time()) + 300},
+                      idc_private_key(), algorithm="RS256")
+    tok = jwe_of(json.dumps({"njwt": njwt}).encode(), zip="DEF")
+    rejects(tok, "token-compressed")
+    assert verifier().check(jwe_of(json.dumps({"njwt": njwt}).encode())).verified is False
+
+
+def test_oversized_token_and_headers_are_refused_before_decoding(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = spy_on_decryption(monkeypatch)
+    rejects(token() + "A" * 16384, "token-too-large")
+    big_header = base64.urlsafe_b64encode(json.dumps(
+        {"alg": "RSA-OAEP", "enc": "A128CBC-HS256", "x": "y" * 2000}).encode()).decode()
+    rejects(big_header + ".b.c.d.e", "token-too-large")
+    assert calls == []
+
+
+def test_oversized_inner_jws_header_is_refused() -> None:
+    rejects(token(jws_headers={"x": "y" * 2000}), "token-too-large")
+    assert verifier().check(token(jws_headers={"x": "y" * 20})).verified   # a small extra is fine
+
+
+@pytest.mark.parametrize("payload", [
+    b"[" * 5000 + b"]" * 5000,
+    b'{"njwt": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+])
+def test_deeply_nested_payload_is_malformed_not_a_crash(payload: bytes) -> None:
+    rejects(jwe_of(payload), "token-malformed")
+
+
+def test_deeply_nested_inner_claims_are_malformed_not_a_crash() -> None:
+    header = base64.urlsafe_b64encode(b'{"typ":"JWT","alg":"RS256"}').rstrip(b"=")
+    body = base64.urlsafe_b64encode(b"[" * 2000 + b"]" * 2000).rstrip(b"=")
+    signing_input = header + b"." + body
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    sig = idc_private_key().sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    njwt = (signing_input + b"." + base64.urlsafe_b64encode(sig).rstrip(b"=")).decode()
+    rejects(jwe_of(json.dumps({"njwt": njwt}).encode()), "token-malformed")
+
+
+NOW = 1_800_000_000
+
+
+@pytest.mark.parametrize("claims", [
+    {"exp": 10**30},                          # overflowed the replay memory's Redis TTL
+    {"exp": NOW + 3600 + 60},                 # longer than any ID Contact token lives
+    {"iat": -1},
+    {"nbf": -5},
+])
+def test_time_claims_out_of_range_are_refused(claims: dict[str, int]) -> None:
+    rejects(token(now=NOW, claims=claims), "token-time-range", verifier(clock=lambda: NOW))
+    assert verifier(clock=lambda: NOW).check(token(now=NOW)).verified   # the same, in range
+
+
+def test_an_hour_of_validity_is_the_limit() -> None:
+    now = int(time.time())
+    assert verifier(clock=lambda: now).check(token(claims={"iat": now, "exp": now + 3600})).verified
+    rejects(token(claims={"iat": now, "exp": now + 3601}), "token-time-range", verifier(clock=lambda: now))

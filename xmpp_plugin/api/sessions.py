@@ -34,6 +34,8 @@ async def post_start_communication(request: web.Request) -> web.Response:
 def _parse(raw: bytes) -> tuple[str, str | None]:
     try:
         body = json.loads(raw)
+    except RecursionError as exc:  # a few KB of '[' exhaust the parser's stack
+        raise InvalidRequest("the JSON body nests too deep", slug="json-too-deep") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequest("the body is not valid JSON", slug="invalid-json") from exc
     if not isinstance(body, dict):

@@ -62,7 +62,7 @@ const nl = {
     transcript_empty: 'Er zijn in dit gesprek geen berichten verstuurd.',
     transcript_save: 'Gesprek opslaan',
     transcript_saved: 'Het gesprek is opgeslagen in de map met downloads.',
-    transcript_heading: (municipality, topic, day) => [`Chat met ${municipality}`, `Onderwerp: ${topic}`, `Datum: ${day}`],
+    transcript_heading: (municipality, topic, day) => `Chat met ${municipality}\nOnderwerp: ${topic}\nDatum: ${day}`,
     transcript_file: 'chatgesprek',
 };
 
@@ -126,7 +126,7 @@ const en = {
     transcript_empty: 'No messages were sent in this conversation.',
     transcript_save: 'Save conversation',
     transcript_saved: 'The conversation has been saved in your downloads folder.',
-    transcript_heading: (municipality, topic, day) => [`Chat with ${municipality}`, `Topic: ${topic}`, `Date: ${day}`],
+    transcript_heading: (municipality, topic, day) => `Chat with ${municipality}\nTopic: ${topic}\nDate: ${day}`,
     transcript_file: 'chat-conversation',
 };
 

@@ -19,9 +19,9 @@ export function snapshot (muc, shown = (nick) => nick) {
         }));
 }
 
-/** The transcript as text: a heading, then one "[HH:mm] Name: text" paragraph per message. */
+/** The transcript as text: the heading's lines, then one "[HH:mm] Name: text" paragraph per message. */
 export function transcriptText (heading, entries) {
-    const lines = [...heading, ''];
+    const lines = [...heading.split('\n'), ''];
     for (const e of entries) {
         const when = dayjs(e.time);
         lines.push(`[${when.isValid() ? when.format('HH:mm') : '--:--'}] ${e.who}: ${e.text}`, '');
