@@ -1,5 +1,5 @@
 """The agent tells chats apart: the verified name (only on the agent's screen) or a short
-reference, the topic, and how many messages are unread."""
+reference, the topic, and how many messages are unread; a citizen's reload is told as one."""
 
 from __future__ import annotations
 
@@ -39,6 +39,13 @@ async def test_two_chats_by_name_or_reference_with_unread_counts(stack, browser,
     await expect(first).to_have_attribute("aria-current", "true")
     # The unverified citizen's name never appears; the verified one only on the agent's side.
     assert "Juliet" not in await unknown.locator("body").inner_text()
+
+    # A reload of the citizen's page (the server moves the membership: status 321) is told
+    # as such, not as a removal.
+    await juliet.reload()
+    await expect(juliet.locator(".idchat-status--assigned")).to_be_visible()
+    await expect(agent.locator(".chat-info:visible", has_text="De inwoner heeft de pagina opnieuw geladen")).to_be_visible()
+    assert "verwijderd" not in await agent.locator(".chat-content:visible").inner_text()
     assert watch.errors == []
     for context in (actx, c1, c2):
         await context.close()

@@ -36,6 +36,7 @@ CUTTABLE = """
 """
 
 
+@pytest.mark.server("prosody")  # the pages' own memory; ejabberd: the last test here
 @pytest.mark.timeout(120)
 async def test_the_conversation_stays_after_the_agent_ends_it(stack, browser, request, tmp_path) -> None:
     actx, agent, agent_watch = await login_agent(browser, stack, "romeo")
@@ -99,6 +100,7 @@ async def test_the_conversation_stays_after_the_agent_ends_it(stack, browser, re
     await cctx.close()
 
 
+@pytest.mark.server("prosody")
 @pytest.mark.timeout(120)
 async def test_the_conversation_stays_after_the_citizen_stops(stack, browser, request) -> None:
     actx, agent, _ = await login_agent(browser, stack, "romeo", lang="en-GB")

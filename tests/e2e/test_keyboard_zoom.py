@@ -10,7 +10,7 @@ from playwright.async_api import Page, expect
 from pagecheck import TEXT_SPACING, layout_problems, line_breaks, set_text_size, tab_walk
 from webstack import ATTRS, citizen_in_chat, login_agent, say, shot_path
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server("prosody")]  # layout: the same on both servers
 
 LONG = {**ATTRS, "email": "juliet.capulet.de.verona@gemeente-voorbeeldstad.example.nl"}
 MESSAGE = ("Ik ga verhuizen naar de Kapelstraat. Mijn nieuwe e-mailadres is "

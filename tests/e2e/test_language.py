@@ -13,7 +13,7 @@ from playwright.async_api import Page, expect
 from pagecheck import leftovers, shown_strings
 from webstack import ATTRS, agent_credentials, new_page, say, screenshot
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.server("prosody")]  # words: the same on both servers
 
 JARGON = [r"\bXMPP\b", r"\bJabber\b", r"[Gg]roupchat", r"Query server", r"Set status", r"Reset Password",
           r"Add Reaction", r"\bRetract", r"\bQuote\b", r"\bCopy\b", r"\bEdit\b", r"/problems/", r"@rooms\.",

@@ -103,6 +103,7 @@ async def test_the_queue_states_follow_what_is_true(stack, browser, request) -> 
     await cctx.close()
 
 
+@pytest.mark.server("prosody")  # the component's estimate and the page's words
 @pytest.mark.timeout(90)
 async def test_the_expected_wait_is_told_in_plain_words(stack, browser, request) -> None:
     # Three chats of four minutes each were handled before; one agent with room for one chat.
@@ -132,6 +133,7 @@ async def test_the_expected_wait_is_told_in_plain_words(stack, browser, request)
         await context.close()
 
 
+@pytest.mark.server("prosody")  # the HTTP service and the page only
 @pytest.mark.timeout(90)
 async def test_the_details_line_follows_the_details_and_goes_at_the_end(stack, browser, request) -> None:
     client_url, attr_url = stack.start_pending_session()

@@ -83,8 +83,11 @@ export class SignIn {
         this.retries = 0;
         clearTimeout(this.timer);
         clearTimeout(this.retryTimer);
+        // The full JID: a reload may resume this very stream (XEP-0198), whose 'from' the
+        // server holds us to (ejabberd ends a stream that claims another resource).
+        const full = this.api.connection.get()?.jid;
         const jid = this._converse.session?.get('bare_jid');
-        if (jid) rememberAccount(jid);
+        if (full?.includes('/')) rememberAccount(full);
         localStorage.removeItem(CONVERSE_JID_KEY);
         desk.set({ signin: 'in', signin_error: '', me, reconnecting: false });
         // Keep the keys for reconnecting; put them back where a reload finds them when

@@ -55,8 +55,9 @@ export function savePreferences () {
 }
 
 /**
- * The signed-in account's JID, kept for this tab only so a reload can sign in again with
- * the SCRAM keys Converse keeps next to it (never the password).
+ * The signed-in account's full JID, kept for this tab only so a reload can sign in again
+ * (and resume the same stream) with the SCRAM keys Converse keeps next to it (never the
+ * password).
  */
 export function rememberAccount (jid) {
     sessionStorage.setItem(ACCOUNT, jid);
