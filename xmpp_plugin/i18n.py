@@ -178,4 +178,6 @@ def error_text(slug: str, lang: str) -> tuple[str, str, str]:
     table = _ERRORS.get(lang, _ERRORS["nl"])
     if slug.startswith("token-") or slug == "invalid-token":
         slug = "token"
+    elif slug == "result-other-browser":  # the login result came to a browser the chat is not in
+        slug = "chat-open-elsewhere"
     return table.get(slug, table["default"])
