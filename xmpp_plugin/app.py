@@ -51,6 +51,7 @@ def _routes(app: web.Application, settings: Settings) -> None:
     r.add_post("/attributes/{attr_id}", attributes.post_attributes)
     r.add_get("/s/{sid}", pages.get_client_page, name="page:client")
     r.add_post("/s/{sid}/ticket", pages.post_ticket)
+    r.add_get("/s/{sid}/details", pages.get_details)
     r.add_get("/agent", pages.get_agent_console, name="page:agent")
     r.add_get("/healthz", pages.get_healthz)
     r.add_get("/readyz", pages.get_readyz)

@@ -13,7 +13,7 @@ from .errors import (HeaderFieldsTooLarge, IdChatError, PayloadTooLarge, Unsuppo
                      UriTooLong)
 from . import metrics
 from .appkeys import SETTINGS, TEMPLATES
-from .i18n import language
+from .i18n import error_text, language
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +79,12 @@ def render_problem(request: web.Request, exc: IdChatError,
         extra["Allow"] = headers["Allow"]  # type: ignore[index]
     if _wants_html(request):
         env = request.app[TEMPLATES]
-        lang = language(request)
-        body = env.get_template("error.html").render(problem=exc.problem(), lang=lang,
-                                                     ui=request.app[SETTINGS].ui)
+        ui = request.app[SETTINGS].ui
+        lang = language(request, ui.default_language)
+        heading, what, advice = error_text(exc.slug, lang)
+        body = env.get_template("error.html").render(
+            lang=lang, ui=ui, path=request.path, status=exc.status, heading=heading, what=what,
+            advice=advice, retry=exc.status == 503)
         return web.Response(status=exc.status, text=body, content_type="text/html",
                             headers=extra)
     instance = None if isinstance(exc, UriTooLong) else request.path  # never echo a huge path

@@ -66,6 +66,14 @@ def document(settings: Settings) -> dict[str, Any]:
             "responses": {"200": {"description": "The ticket", "content": {"application/json": {
                 "schema": {"type": "object", "properties": {"ticket": {"type": "string"}}}}}},
                           **_problems(403, 404, 503)}}},
+        "/s/{sid}/details": {"get": {
+            "operationId": "get_details", "tags": ["public"],
+            "summary": "Whether the citizen's details have arrived (status only; same browser only)",
+            "parameters": [_path_param("sid")],
+            "responses": {"200": {"description": "The status", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"status": {
+                    "type": "string", "enum": ["pending", "verified", "not_verified"]}}}}}},
+                          **_problems(403, 404, 503)}}},
         "/agent": {"get": {"operationId": "get_agent_console", "tags": ["public"],
                            "summary": "The agents' console",
                            "responses": {"200": {"description": "The page",

@@ -40,6 +40,7 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
         "guest_domain": settings.xmpp.guest_domain,
         "muc_domain": settings.xmpp.muc_domain,
         "component_domain": settings.xmpp.component_domain,
+        "details": session.status.value,
     }
     body = request.app[TEMPLATES].get_template("citizen.html").render(
         lang=lang, ui=settings.ui, purpose=purpose_label(session.purpose, lang),
@@ -81,6 +82,18 @@ async def post_ticket(request: web.Request) -> web.Response:
         raise Forbidden("this chat belongs to another browser", slug="chat-open-elsewhere")
     await store.touch(sid)
     return web.json_response({"ticket": await store.issue_ticket(sid)})
+
+
+async def get_details(request: web.Request) -> web.Response:
+    """Whether the citizen's details have arrived (the status only, never a value), for the
+    page's status line; answered only to the browser that holds the chat."""
+    sid = request.match_info["sid"]
+    store = request.app[STORE]
+    session = await store.get(sid)
+    token = request.cookies.get(BROWSER_COOKIE, "")
+    if not token or not await store.bind_browser(sid, _hash(token)):
+        raise Forbidden("this chat belongs to another browser", slug="chat-open-elsewhere")
+    return web.json_response({"status": session.status.value})
 
 
 async def _bind_browser(request: web.Request, sid: str,

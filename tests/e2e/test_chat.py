@@ -69,9 +69,10 @@ async def test_full_chat_between_citizen_and_agent(stack, browser, request) -> N
     transfer = Transfer(citizen)
     started = time.monotonic()
     await citizen.goto(client_url)
-    await citizen.locator(WAITING).wait_for()
+    # An agent is available: the offer goes out at once, and the page says so.
+    await citizen.locator(".idchat-status--offered").wait_for()
     waiting_ms = round((time.monotonic() - started) * 1000)
-    await expect(citizen.locator(".idchat-status")).to_contain_text("wachtrij")
+    await expect(citizen.locator(".idchat-status")).to_contain_text("Een medewerker bekijkt uw vraag.")
     await screenshot(citizen, request, "02-citizen-waiting")
     await assert_accessible(citizen, "the citizen page, waiting")
     record(request, citizen_navigation_to_waiting_ms=waiting_ms,

@@ -55,7 +55,8 @@ async def test_the_same_link_in_another_browser_does_not_get_in(stack, browser, 
     other, intruder, watch = await new_page(browser, stack)
     response = await intruder.goto(client_url)
     assert response is not None and response.status == 403
-    await expect(intruder.locator("[role=alert]")).to_contain_text("another browser")
+    await expect(intruder.locator("h1")).to_have_text("Deze chat is al geopend in een andere browser")
+    await expect(intruder.locator("[role=alert]")).to_contain_text("Ga verder in de browser waarin u de chat als eerste opende")
     assert await intruder.locator("idchat-citizen, converse-root").count() == 0
     assert await citizen.locator("idchat-citizen, converse-root").count() > 0   # the control
     watch.assert_stayed_home()

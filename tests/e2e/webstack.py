@@ -206,7 +206,7 @@ async def login_agent(browser: Browser, stack: Stack, name: str = "romeo", *,
     context, page, watch = await new_page(browser, stack, **options)
     await page.goto(stack.base_url + "/agent")
     if check_login_page:
-        await page.locator("converse-login-form input[name=jid]").wait_for()
+        await page.locator("#idchat-username").wait_for()
         await assert_accessible(page, "the agent console's login")
     await agent_credentials(page, name)
     await page.locator("idchat-agent-desk [data-action=availability]").wait_for(state="attached")
@@ -217,10 +217,10 @@ async def login_agent(browser: Browser, stack: Stack, name: str = "romeo", *,
     return context, page, watch
 
 
-async def agent_credentials(page: Page, name: str) -> None:
-    await page.fill("converse-login-form input[name=jid]", name)
-    await page.fill("converse-login-form input[name=password]", AGENT_PASSWORD)
-    await page.press("converse-login-form input[name=password]", "Enter")
+async def agent_credentials(page: Page, name: str, password: str = AGENT_PASSWORD) -> None:
+    await page.fill("#idchat-username", name)
+    await page.fill("#idchat-password", password)
+    await page.press("#idchat-password", "Enter")
 
 
 async def citizen_in_chat(browser: Browser, stack: Stack, agent: Page,

@@ -207,7 +207,7 @@ async def test_unknown_session_page(client: TestClient) -> None:
     resp = await client.get("/s/unknown")
     assert_problem(resp.status, await resp.json(), 404, "unknown-session")
     html = await client.get("/s/unknown", headers={"Accept": "text/html"})
-    assert html.status == 404 and "Er ging iets mis" in await html.text()
+    assert html.status == 404 and "Deze chat bestaat niet meer" in await html.text()
 
 
 async def test_second_token_for_a_filled_session_is_a_conflict(client: TestClient) -> None:
@@ -348,7 +348,7 @@ async def test_result_from_another_browser_is_refused_and_changes_nothing(
     resp = await attacker.get(page + "?result=" + own_token, allow_redirects=False)
     assert_problem(resp.status, await resp.json(), 403, "result-other-browser")
     html = await attacker.get(page + "?result=" + own_token, headers={"Accept": "text/html"})
-    assert html.status == 403 and "Er ging iets mis" in await html.text()
+    assert html.status == 403 and "Deze chat is al geopend in een andere browser" in await html.text()
     assert await snapshot(redis_client, settings) == before       # no attributes, attr_url intact
     # The genuine auth plugin still delivers, and the citizen's browser still has its chat.
     ok = await client.post(path(urls["attr_url"]), data=token(),

@@ -11,8 +11,10 @@ const CLAIM_ATTEMPTS = 6;
 const CLAIM_RETRY_MS = 2000; // waits of 2, 4, … 10 s: half a minute in all
 
 // XMPP conditions (RFC 6120 §8.3.3) and our own reasons that may pass if we try again.
+// 'forbidden' too: the component refuses only senders outside the guest host (never this
+// page), but ejabberd answers it for a component that is briefly not connected.
 const TEMPORARY = ['service-unavailable', 'remote-server-timeout', 'internal-server-error',
-                   'timeout', 'network'];
+                   'timeout', 'network', 'forbidden'];
 
 /**
  * Why a claim did not succeed. `reason` is what the citizen is told: 'elsewhere' (another
@@ -42,6 +44,21 @@ export async function requestTicket (url) {
     if (!response.ok) throw new ClaimError(response.status >= 500 ? 'service-unavailable' : 'failed');
     const { ticket } = await response.json();
     return ticket;
+}
+
+/**
+ * Whether the citizen's details have arrived: 'pending', 'verified' or 'not_verified'
+ * (never their values), from the page's own origin; null when it cannot be told now.
+ */
+export async function fetchDetailsStatus (url) {
+    try {
+        const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+        if (!response.ok) return null;
+        const { status } = await response.json();
+        return ['pending', 'verified', 'not_verified'].includes(status) ? status : null;
+    } catch {
+        return null;
+    }
 }
 
 /** §1: redeem `ticket`; resolves with the parsed `<claimed/>`. */

@@ -1,12 +1,13 @@
 /**
- * <idchat-citizen>: the citizen's whole chat — status, conversation, stop control and
- * the message announcer — drawn from the chat state model.
+ * <idchat-citizen>: the citizen's whole chat — details, status, conversation, stop control
+ * and the message announcer — drawn from the chat state model.
  */
-import { html } from '../../converse.js';
+import { dayjs, html } from '../../converse.js';
 import { IdchatElement } from '../../shared/element.js';
+import { saveText, transcriptFilename, transcriptText } from '../../shared/transcript.js';
 import { chat } from '../state.js';
 import { texts } from '../texts.js';
-import { tplAnnouncer, tplConversation, tplStatus, tplStop } from '../templates/citizen.js';
+import { tplAnnouncer, tplConversation, tplDetails, tplEnded, tplStatus, tplStop } from '../templates/citizen.js';
 
 export default class IdchatCitizen extends IdchatElement {
     confirming = false;
@@ -19,8 +20,10 @@ export default class IdchatCitizen extends IdchatElement {
         const t = texts(this.language);
         const s = { ...chat.attributes, lang: this.language };
         return html`
+            ${tplDetails(t, s)}
             ${tplStatus(t, s)}
             ${tplConversation(t, s)}
+            ${tplEnded(t, s, this)}
             <div class="idchat-actions">${tplStop(t, s, this)}</div>
             ${tplAnnouncer(s)}`;
     }
@@ -46,6 +49,15 @@ export default class IdchatCitizen extends IdchatElement {
         this.confirming = false;
         this.focusNext = '.idchat-status'; // where the outcome will be told
         chat.trigger('stop-requested');
+    }
+
+    /** The transcript as a text file, written by the browser: nothing goes to the server. */
+    save () {
+        const t = texts(this.language);
+        const heading = t.transcript_heading(this.dataset.municipality || '', this.dataset.topic || '',
+                                             dayjs().format('dddd D MMMM YYYY'));
+        saveText(transcriptFilename(t.transcript_file), transcriptText(heading, chat.get('transcript') ?? []));
+        chat.set({ saved: true });
     }
 
     updated () {
