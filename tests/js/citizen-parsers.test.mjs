@@ -43,7 +43,8 @@ describe('parseClaimed (§1)', () => {
 
 describe('parseStatus (§2)', () => {
     test('reads the example of the protocol', () => {
-        assert.deepEqual(parseStatus(example('status', 'message', COMPONENT)), {
+        const queued = (el) => el.getAttribute('state') === 'queued';
+        assert.deepEqual(parseStatus(example('status', 'message', COMPONENT, queued)), {
             chat: 'k7f…', state: 'queued', position: 1, wait: 90, agent: undefined,
             by: undefined, interrupted: false, alternatives: {},
         });

@@ -32,12 +32,14 @@ export function protocolExamples () {
 
 /**
  * The one example whose first payload is our element `name`, in a stanza of `kind`
- * (message, iq, presence) sent by `from` (e.g. 'component.idchat.localhost') when given.
+ * (message, iq, presence) sent by `from` (e.g. 'component.idchat.localhost') when given,
+ * and for which `pick(element)` holds (to tell apart examples of one element).
  */
-export function example (name, kind, from) {
+export function example (name, kind, from, pick = () => true) {
     const found = protocolExamples().filter((el) => el.localName === kind
         && (!from || el.getAttribute('from') === from)
-        && el.children[0]?.namespaceURI === NS && el.children[0]?.localName === name);
+        && el.children[0]?.namespaceURI === NS && el.children[0]?.localName === name
+        && pick(el.children[0]));
     if (found.length !== 1) {
         throw new Error(`docs/protocol.md has ${found.length} examples of <${kind}><${name}/>, expected 1`);
     }
