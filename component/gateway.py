@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 import uuid
 from xml.etree import ElementTree as ET
 
@@ -86,6 +87,7 @@ class Gateway(ComponentXMPP):
         self.stopping = False
         self._ever_connected = False
         self._backoff = 1.0
+        self._lease_until = 0.0  # monotonic: the connection lease is ours until then
         self._tasks: list[asyncio.Task[None]] = []
 
     # -- lifecycle -----------------------------------------------------------------
@@ -173,8 +175,15 @@ class Gateway(ComponentXMPP):
             await asyncio.sleep(interval)
 
     async def _keep_exclusive_connection(self) -> None:
-        """Prosody: connect while we hold the connection lease, stand by otherwise."""
+        """Prosody: connect while we hold the connection lease, stand by otherwise. While
+        Redis does not answer (a failover) the lease stays ours for as long as the last
+        renewal lasts: nobody else can have taken it before, so the stream stays up."""
+        asked = time.monotonic()
         held = await self._hold_lease("connection", self.lease_seconds)
+        if held:
+            self._lease_until = asked + self.lease_seconds
+        elif held is None and time.monotonic() < self._lease_until:
+            return
         connecting = self.transport is not None or self.online.is_set()
         if held and not connecting:
             log.info("holding the connection lease: connecting")
@@ -201,7 +210,9 @@ class Gateway(ComponentXMPP):
             if count % every == 0:
                 await self._guarded(self.chats.sweep_rooms())
 
-    async def _hold_lease(self, name: str, seconds: float = SWEEP_SECONDS * 3) -> bool:
+    async def _hold_lease(self, name: str, seconds: float = SWEEP_SECONDS * 3) -> bool | None:
+        """True while ours, False when another instance holds it, None when Redis did not
+        answer."""
         key, ttl_ms = self.store.keys.lease(name), int(seconds * 1000)
         try:
             if await self.store.redis.set(key, self.instance, px=ttl_ms, nx=True):
@@ -211,12 +222,15 @@ class Gateway(ComponentXMPP):
                 await self.store.redis.pexpire(key, ttl_ms)
                 return True
         except RedisError:
-            log.warning("sweeper lease: Redis unavailable")
+            log.warning("%s lease: Redis unavailable", name)
+            return None
         return False
 
     async def _events(self) -> None:
         """Attributes that arrive after the agent accepted: pushed at once (protocol §5)."""
         redis, stream = self.store.redis, self.store.keys.events()
+        # A blocking read must end well within the client's read timeout (redis.timeout_seconds).
+        block_ms = max(100, min(1000, int(self.settings.redis.timeout_seconds * 500)))
         while True:
             try:
                 try:
@@ -227,7 +241,7 @@ class Gateway(ComponentXMPP):
                     # A standby (or a disconnected instance) leaves events to the others.
                     await self.online.wait()
                     batches = await redis.xreadgroup(EVENTS_GROUP, self.instance, {stream: ">"},
-                                                     count=20, block=1000)
+                                                     count=20, block=block_ms)
                     for _, entries in batches or []:
                         for entry_id, fields in entries:
                             if fields.get(b"type") == b"attributes":
