@@ -117,7 +117,42 @@ def _write_private(path: Path, text: str) -> None:
     path.write_text(text)
 
 
-class RedisServer:
+class _Process:
+    """A server process of ours: stopped, killed, frozen and thawed by its id."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.send_signal(signal.SIGCONT)  # a frozen process acts on SIGTERM only then
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """As by a power cut (SIGKILL)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def pause(self) -> None:
+        """Frozen (SIGSTOP): connections stay open, nothing answers."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGCONT)
+
+    def is_running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+class RedisServer(_Process):
     """``acl``: the contents of an ACL file (:func:`acl_file`); without it, the ``default``
     user without a password (the demo and most tests). ``config``: more directives for the
     configuration file (it is private: secrets such as ``masterauth`` may go there)."""
@@ -153,36 +188,7 @@ class RedisServer:
         wait_for_port(self.port, timeout, self.proc)
         return self
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def kill(self) -> None:
-        """As by a power cut (SIGKILL)."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def pause(self) -> None:
-        """Frozen (SIGSTOP): connections stay open, nothing answers."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGCONT)
-
-    def is_running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-
-class Sentinel:
+class Sentinel(_Process):
     """One ``redis-sentinel`` watching ``service``; its configuration file is its own
     (Sentinel rewrites it with what it learns: peers, replicas, the current primary)."""
 
@@ -226,9 +232,6 @@ class Sentinel:
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, timeout, self.proc)
         return self
-
-    def stop(self) -> None:
-        RedisServer.stop(self)  # type: ignore[arg-type]
 
 
 class RedisHA:
@@ -307,8 +310,6 @@ class RedisHA:
         for sentinel in self.sentinels:
             sentinel.stop()
         for node in self.nodes:
-            if node.proc is not None and node.proc.poll() is None:
-                node.resume()  # a paused process cannot act on SIGTERM
             node.stop()
 
 
