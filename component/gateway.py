@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 import uuid
 from xml.etree import ElementTree as ET
 
@@ -260,6 +261,8 @@ class Gateway(ComponentXMPP):
     async def _events(self) -> None:
         """Attributes that arrive after the agent accepted: pushed at once (protocol §5)."""
         redis, stream = self.store.redis, self.store.keys.events()
+        # A blocking read must end well within the client's read timeout (redis.timeout_seconds).
+        block_ms = max(100, min(1000, int(self.settings.redis.timeout_seconds * 500)))
         while True:
             try:
                 try:
@@ -270,7 +273,7 @@ class Gateway(ComponentXMPP):
                     # A standby (or a disconnected instance) leaves events to the others.
                     await self.online.wait()
                     batches = await redis.xreadgroup(EVENTS_GROUP, self.instance, {stream: ">"},
-                                                     count=20, block=1000)
+                                                     count=20, block=block_ms)
                     for _, entries in batches or []:
                         for entry_id, fields in entries:
                             if fields.get(b"type") == b"attributes":

@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from xmpp_plugin.settings import Settings
-from xmpp_plugin.store import Keys
+from xmpp_plugin.store import Keys, connect
 
 CONNECTIONS = 3  # the heartbeat, the sweeper's lease, shutdown: never more at once
 
@@ -51,10 +51,9 @@ class Leases:
         r = settings.redis
         # A renewal must fail well within the lease, not wait out a long command timeout.
         timeout = max(0.5, min(r.timeout_seconds, settings.xmpp.lease_seconds / 4))
-        pool = aioredis.BlockingConnectionPool.from_url(
-            r.url, max_connections=CONNECTIONS, timeout=timeout, socket_timeout=timeout,
-            socket_connect_timeout=timeout, **r.credentials())
-        return cls(aioredis.Redis(connection_pool=pool), keys, instance)
+        # Its own small pool, from the one factory: the process's ACL user, and Sentinel
+        # when configured, like every other client.
+        return cls(connect(settings, timeout=timeout, max_connections=CONNECTIONS), keys, instance)
 
     async def renew(self, name: str, seconds: float) -> LeaseState:
         """Take or extend lease ``name`` for ``seconds``."""

@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # prosody-modules: mod_firewall (guest isolation, prosody/common.cfg.lua). ejabberd
 # brings erlang-base, whose erlc compiles ejabberd/mod_idchat_guests.erl.
 # prometheus: the monitoring test scrapes the test stack with Debian's real Prometheus.
-packages=(redis-server prosody prosody-modules ejabberd chromium prometheus)
+# redis-sentinel: the Redis failover tests run a primary, a replica and three Sentinels.
+packages=(redis-server redis-sentinel prosody prosody-modules ejabberd chromium prometheus)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

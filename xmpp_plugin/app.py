@@ -14,7 +14,7 @@ from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .i18n import TEXT
 from .keys import load_private_key, load_public_key, refuse_test_keys_outside_demo
 from .logs import AccessLogger, server_log
-from .middleware import PARSER_LIMITS, problem_middleware
+from .middleware import PARSER_LIMITS, problem_middleware, redis_budget_middleware
 from .security import security_headers
 from .settings import Settings
 from .store import SessionStore, connect
@@ -29,7 +29,8 @@ def create_app(settings: Settings) -> web.Application:
     unless ``demo.enabled``."""
     refuse_test_keys_outside_demo(settings)
     app = web.Application(client_max_size=settings.http.max_body_bytes,
-                          middlewares=[security_headers, problem_middleware],
+                          middlewares=[security_headers, problem_middleware,
+                                       redis_budget_middleware],
                           handler_args={**PARSER_LIMITS, "logger": server_log(),
                                         "access_log_class": AccessLogger})
     app[SETTINGS] = settings

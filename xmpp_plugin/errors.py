@@ -28,6 +28,7 @@ class IdChatError(Exception):
     title = "Internal error"
     condition = "internal-server-error"
     xmpp_type = "wait"
+    retry_after: int | None = None  # seconds, sent as Retry-After: worth trying again then
 
     def __init__(self, detail: str, *, slug: str | None = None) -> None:
         super().__init__(detail)
@@ -95,6 +96,7 @@ class TooManyRequests(IdChatError):
 
 class Unavailable(IdChatError):
     status, slug, title, condition, xmpp_type = 503, "unavailable", "Service unavailable", "service-unavailable", "wait"
+    retry_after = 5  # a Redis failover takes a few seconds (docs/deployment.md)
 
 
 # Every slug a client may see, with a one-line explanation served at /problems/<slug>.

@@ -14,6 +14,7 @@ from .errors import (HeaderFieldsTooLarge, IdChatError, PayloadTooLarge, Unsuppo
 from . import metrics
 from .appkeys import SETTINGS, TEMPLATES
 from .i18n import error_text, language
+from .store import redis_budget
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,8 @@ def render_problem(request: web.Request, exc: IdChatError,
     extra = {}
     if headers is not None and "Allow" in headers:  # type: ignore[operator]
         extra["Allow"] = headers["Allow"]  # type: ignore[index]
+    if exc.retry_after is not None:
+        extra["Retry-After"] = str(exc.retry_after)
     if _wants_html(request):
         env = request.app[TEMPLATES]
         ui = request.app[SETTINGS].ui
@@ -107,3 +110,10 @@ def _debug_tracebacks() -> bool:
     # Tracebacks can quote local values; only with IDCHAT_DEBUG_TRACEBACKS=1 (never in production).
     import os
     return os.environ.get("IDCHAT_DEBUG_TRACEBACKS") == "1"
+
+
+@web.middleware
+async def redis_budget_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request's Redis work is done within redis.timeout_seconds, or it gets a 503."""
+    with redis_budget(request.app[SETTINGS].redis.timeout_seconds):
+        return await handler(request)

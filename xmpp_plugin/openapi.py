@@ -8,6 +8,8 @@ from . import __version__
 from .settings import Settings
 
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds after which trying again is worth it",
+                                "schema": {"type": "integer"}}}
 
 
 def _problems(*codes: int) -> dict[str, Any]:
@@ -16,8 +18,9 @@ def _problems(*codes: int) -> dict[str, Any]:
             413: "Body too large", 414: "Path and query longer than 8190 bytes",
             415: "Wrong Content-Type",
             431: "A header longer than 8190 bytes, or all together over 32 KiB",
-            503: "Redis unavailable"}
-    return {str(c): {"description": text[c], "content": _PROBLEM} for c in codes}
+            503: "Redis unavailable, too slow or failing over: try again after Retry-After"}
+    return {str(c): {"description": text[c], "content": _PROBLEM,
+                     **({"headers": _RETRY_AFTER} if c == 503 else {})} for c in codes}
 
 
 def document(settings: Settings) -> dict[str, Any]:
@@ -82,7 +85,10 @@ def document(settings: Settings) -> dict[str, Any]:
                              "responses": {"200": {"description": "Process is up"}}}},
         "/readyz": {"get": {"operationId": "get_readyz", "tags": ["ops"],
                             "responses": {"200": {"description": "Redis and XMPP up"},
-                                          "503": {"description": "A dependency is down"}}}},
+                                          "503": {"description": "A dependency is down, or Redis "
+                                                                 "is failing over (\"redis\": "
+                                                                 "\"failing-over\")",
+                                                  "headers": _RETRY_AFTER}}}},
         "/metrics": {"get": {"operationId": "get_metrics", "tags": ["ops"],
                              "summary": "Prometheus metrics (text format 0.0.4); internal only",
                              "responses": {"200": {"description": "The exposition",

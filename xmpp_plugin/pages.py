@@ -148,17 +148,27 @@ async def get_healthz(request: web.Request) -> web.Response:
 
 
 async def get_readyz(request: web.Request) -> web.Response:
-    """Ready when Redis answers; reports whether the XMPP component is connected."""
+    """Ready when Redis answers; reports whether the XMPP component is connected, and,
+    with Sentinel, when Redis does not answer because its primary is being replaced."""
     store = request.app[STORE]
     try:
         await store.ping()
     except Unavailable as exc:
-        return web.json_response({"status": "unavailable", "redis": "down", "xmpp": "unknown",
-                                  "detail": exc.detail}, status=503)
+        if await store.failover_state() == "failing-over":
+            return _not_ready({"status": "unavailable", "redis": "failing-over", "xmpp": "unknown",
+                               "detail": "the Sentinels are replacing the Redis primary; "
+                                         "requests fail until a replica has taken over"})
+        return _not_ready({"status": "unavailable", "redis": "down", "xmpp": "unknown",
+                           "detail": exc.detail})
     xmpp_up = await store.component_alive()
-    return web.json_response({"status": "ok" if xmpp_up else "degraded", "redis": "up",
-                              "xmpp": "up" if xmpp_up else "down"},
-                             status=200 if xmpp_up else 503)
+    body = {"status": "ok" if xmpp_up else "degraded", "redis": "up",
+            "xmpp": "up" if xmpp_up else "down"}
+    return web.json_response(body) if xmpp_up else _not_ready(body)
+
+
+def _not_ready(body: dict[str, str]) -> web.Response:
+    return web.json_response(body, status=503,
+                             headers={"Retry-After": str(Unavailable.retry_after)})
 
 
 async def get_problem_type(request: web.Request) -> web.Response:

@@ -81,6 +81,8 @@ class RedisSettings:
     username: str = ""
     password: str = field(default="", repr=False)
     password_file: str = ""
+    sentinels: tuple[str, ...] = ()
+    sentinel_service: str = "idchat"
 
     def credentials(self) -> dict[str, str]:
         """``username``/``password`` for the client, when set (the file is read here)."""
@@ -89,6 +91,14 @@ class RedisSettings:
             out["password"] = Path(self.password_file).read_text().strip()
         elif self.password:
             out["password"] = self.password
+        return out
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """``redis.sentinels`` as (host, port) pairs; ``[v6]:port`` allowed."""
+        out = []
+        for item in self.sentinels:
+            host, _, port = item.rpartition(":")
+            out.append((host.removeprefix("[").removesuffix("]"), int(port)))
         return out
 
 
@@ -379,6 +389,12 @@ def _check_redis(r: RedisSettings, problems: list[str]) -> None:
         problems.append(f"redis.password_file: no such file {r.password_file}")
     if (r.password or r.password_file) and "@" in r.url.partition("//")[2].partition("/")[0]:
         problems.append("redis.url carries credentials and redis.password(_file) is set too: give them once")
+    for item in r.sentinels:
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(f"redis.sentinels: {item!r} is not host:port")
+    if r.sentinels and not r.sentinel_service.strip():
+        problems.append("redis.sentinel_service must name the primary the Sentinels watch")
 
 
 def _check_budget(s: Settings, problems: list[str]) -> None:

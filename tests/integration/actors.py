@@ -30,6 +30,8 @@ from prosody_server import ProsodyServer
 AGENTS = ("romeo", "mercutio", "benvolio", "tybalt", "paris")
 AGENT_PASSWORD = "test-only-password"
 WAIT = 8.0
+HA_ADMIN = "idchat-test-admin"  # on redis_ha's data nodes: the test's own eyes and hands
+HA_PREFIX = "idchat-ha"         # redis.key_prefix on redis_ha (its ACL is written for it)
 
 stanza.register()
 

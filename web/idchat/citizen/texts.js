@@ -5,7 +5,7 @@
 const nl = {
     connecting: 'Verbinding maken met de chat…',
     claiming: 'Uw chat wordt voorbereid…',
-    retrying: 'Dit duurt langer dan normaal. We blijven het nog even proberen…',
+    retrying: 'Dit duurt langer dan normaal: de chat is even niet bereikbaar. We proberen het vanzelf opnieuw, u hoeft niets te doen…',
     queued: (position) => position === 1
         ? 'U bent de volgende in de wachtrij.'
         : `U staat in de wachtrij. Uw plaats: ${position}.`,
@@ -69,7 +69,7 @@ const nl = {
 const en = {
     connecting: 'Connecting to the chat…',
     claiming: 'Your chat is being prepared…',
-    retrying: 'This takes longer than usual. We keep trying for a little while…',
+    retrying: 'This takes longer than usual: the chat cannot be reached just now. We keep trying by ourselves, you need not do anything…',
     queued: (position) => position === 1
         ? 'You are next in the queue.'
         : `You are in the queue. Your position: ${position}.`,
