@@ -176,6 +176,7 @@ class UiSettings:
     logo_url: str = ""
     primary_colour: str = "#154273"
     default_language: str = "nl"
+    home_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,8 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
         problems.append("xmpp.server must be prosody or ejabberd")
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", s.ui.primary_colour):
         problems.append("ui.primary_colour must be a colour like #154273")
+    if s.ui.home_url and not re.fullmatch(r"https?://[^\s\"'<>]+", s.ui.home_url):
+        problems.append("ui.home_url must be an http(s) address, e.g. https://www.gemeente.nl/contact")
     if s.ui.default_language not in {"nl", "en"}:
         problems.append("ui.default_language must be nl or en")
 

@@ -150,6 +150,7 @@ def stack(xmpp_side: XmppSide, redis_server: RedisServer, tmp_path: Path) -> Ite
         "IDCHAT_TOKENS_SIGNATURE_PUBKEY_TYPE": "RSA",
         "IDCHAT_TOKENS_SIGNATURE_PUBKEY_FILE": str(TEST_PUBKEY),
         "IDCHAT_DEMO_ENABLED": "true",  # the published test keys: tests only
+        "IDCHAT_UI_HOME_URL": "https://www.gemeente-voorbeeld.invalid/contact",
         "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
         "IDCHAT_ROUTING_OFFER_TIMEOUT_SECONDS": "20",
         "IDCHAT_ROUTING_NO_AGENT_TIMEOUT_SECONDS": "3",

@@ -59,6 +59,11 @@ async def test_the_conversation_stays_after_the_agent_ends_it(stack, browser, re
     await screenshot(citizen, request, "citizen-ended")
     await assert_accessible(citizen, "the citizen page, the conversation after the end")
 
+    # The way back: the municipality's own page (ui.home_url), not a page that hangs.
+    home = citizen.locator("a.idchat-home")
+    await expect(home).to_have_attribute("href", "https://www.gemeente-voorbeeld.invalid/contact")
+    await expect(home).to_have_text("Naar de website van Gemeente Voorbeeld")
+
     # "Save": a file written by the browser; no request leaves the page for it.
     sent: list[Request] = []
     citizen.on("request", lambda r: sent.append(r) if not r.url.startswith(("blob:", "data:")) else None)

@@ -18,7 +18,8 @@ export default class IdchatCitizen extends IdchatElement {
 
     render () {
         const t = texts(this.language);
-        const s = { ...chat.attributes, lang: this.language };
+        const s = { ...chat.attributes, lang: this.language, home: homeUrl(this.dataset.home),
+                    municipality: this.dataset.municipality || '' };
         return html`
             ${tplDetails(t, s)}
             ${tplStatus(t, s)}
@@ -65,5 +66,15 @@ export default class IdchatCitizen extends IdchatElement {
             this.querySelector(this.focusNext)?.focus();
             this.focusNext = null;
         }
+    }
+}
+
+/** The municipality's own page (ui.home_url): only an http(s) address is a way back. */
+function homeUrl (value) {
+    try {
+        const url = new URL(value || '', document.baseURI);
+        return value && ['https:', 'http:'].includes(url.protocol) ? url.href : '';
+    } catch {
+        return '';
     }
 }

@@ -58,12 +58,18 @@ function tplPhase (t, s) {
             return html`
                 <p><strong>${t.ended[s.by] ?? t.ended.system}</strong></p>
                 <p>${t.ended_next}</p>
+                ${tplHome(t, s)}
                 ${s.transcript?.length ? html`<p>${t.ended_transcript}</p>` : nothing}`;
         case 'error':
-            return html`<p><strong>${t[s.error] ?? t.failed}</strong></p>`;
+            return html`<p><strong>${t[s.error] ?? t.failed}</strong></p>${tplHome(t, s)}`;
         default:
             return nothing;
     }
+}
+
+/** The way back when a chat is over or cannot go on: the municipality's own page. */
+function tplHome (t, s) {
+    return s.home ? html`<p><a class="idchat-home" href="${s.home}">${t.home(s.municipality)}</a></p>` : nothing;
 }
 
 /** The mandatory way out: stop the chat and log out, with an inline confirmation. */
