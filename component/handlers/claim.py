@@ -27,8 +27,13 @@ class ClaimHandlers:
         reply = iq.reply(clear=True)
         el = reply["idchat_claimed"]
         el["chat"], el["room"] = chat.id, f"{chat.id}@{self.gw.settings.xmpp.muc_domain}"
-        el["nick"], el["purpose"], el["state"] = CITIZEN_NICK, chat.purpose, \
-            "assigned" if chat.state == "assigned" else "queued"
+        if chat.state == "assigned":
+            state = "assigned"
+        elif await self.gw.router.told_off_duty(chat.purpose):
+            state = "no-agent"  # the alternative follows at once in a status (§2)
+        else:
+            state = "queued"
+        el["nick"], el["purpose"], el["state"] = CITIZEN_NICK, chat.purpose, state
         if position is not None:
             el["position"] = str(position)
             wait = await self.gw.chats.expected_wait(position)
