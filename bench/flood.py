@@ -292,8 +292,8 @@ async def run_flood(stack: Stack, tokens: list[str], args: argparse.Namespace,
                 if time.perf_counter() - last >= QUIET_AFTER_FLOOD:
                     break
                 await asyncio.sleep(0.1)
-            result.flood_s = max([f.last_reply for f in flooders] + [t0]) - t0
             outcomes = await claiming
+            result.flood_s = max([f.last_reply for f in flooders] + [t0]) - t0
         cpu1 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
         cpu1["load generator"] = time.process_time()
         busy1 = machine_busy_seconds()
