@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
@@ -55,6 +55,7 @@ SETUP = Histogram("idchat_chat_setup_seconds", "A claim, from the request to its
 RECONNECTS = Counter("idchat_component_reconnects", "XMPP streams re-established after a "
                      "loss", registry=REGISTRY)
 ENDERS = ("citizen", "agent", "timeout", "system")
+VERDICTS = ("admitted", "refused", "dropped")
 STATES = ("queued", "offered", "assigned")
 SNAPSHOT_SECONDS = 1.0  # scrapes within this share one Redis read
 
@@ -128,6 +129,18 @@ class _Scrape(Collector):
                                           self.instance["ping"]),
         }.items():
             yield GaugeMetricFamily(name, text, value=value)
+        # The per-sender budget (component/budget.py) keeps plain counters: read here,
+        # so the flood path pays nothing for them.
+        stanzas = CounterMetricFamily("idchat_component_stanzas", "Stanzas at this instance's "
+                                      "per-sender budget: admitted (a handler ran), refused "
+                                      "(answered resource-constraint), dropped (no answer)",
+                                      labels=["verdict"])
+        for verdict in VERDICTS:
+            stanzas.add_metric([verdict], self.instance[verdict])
+        yield stanzas
+        yield GaugeMetricFamily("idchat_component_handlers_running", "Stanza handlers this "
+                                "instance runs now (at most budget.in_flight)",
+                                value=self.instance["handlers"])
         leases = GaugeMetricFamily("idchat_component_lease_held", "1 when this instance holds "
                                    "the lease (sweeper: timers and the shared gauges; "
                                    "connection: Prosody's one component stream)", labels=["lease"])
@@ -184,8 +197,11 @@ class Exporter:
 
     async def _render(self) -> bytes:
         gw, keys = self.gw, self.gw.store.keys
+        b = gw.budget
         state = {"connected": float(gw.online.is_set()), "redis_up": 0.0, "ping": 0.0,
-                 "sweeper": 0.0, "connection": 0.0}
+                 "sweeper": 0.0, "connection": 0.0, "admitted": float(b.admitted),
+                 "refused": float(b.refused), "dropped": float(b.dropped),
+                 "handlers": float(b.in_flight)}
         view = None
         try:
             start = time.perf_counter()

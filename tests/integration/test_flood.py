@@ -22,11 +22,13 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client.parser import text_string_to_metric_families
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from actors import Flooder, Stack
 from component import audit
 from component.gateway import Gateway
+from component.metrics import Exporter
 from component.protocol import stanza
 from prosody_server import ProsodyServer
 from xmpp_clients import join_room
@@ -281,6 +283,12 @@ async def test_the_budget_holds_when_the_whole_flood_reaches_the_component(
     assert admitted <= 1 + GUESTS * per_guest
     assert refused <= GUESTS * (per_guest + limits.refusals)
     assert dropped >= sent - GUESTS * (2 * per_guest + limits.refusals)
+    # The same counts reach Prometheus (docs/operations.md, "Metrics").
+    exported = {fam.name: {s.labels.get("verdict"): s.value for s in fam.samples}
+                for fam in text_string_to_metric_families(
+                    (await Exporter(gw).exposition()).decode())}
+    assert exported["idchat_component_stanzas"]["dropped"] == gw.budget.dropped
+    assert exported["idchat_component_stanzas"]["refused"] == gw.budget.refused
     await chat_still_works(stack, citizen, claimed)
 
 

@@ -16,7 +16,7 @@ from xmpp_plugin.errors import PROBLEM_TYPES
 JULIET = "juliet@capulet.lit"
 SESSION_ID = "Q2hhdFNlc3Npb25JZEZvclRlc3RpbmdPbmx5MTIzNDU2"  # token_urlsafe(32)-shaped
 CHAT_ID = "c0ffee0123456789abcdef0123456789"
-ALLOWED_LABELS = {"route", "type", "by", "state", "purpose", "lease", "le",
+ALLOWED_LABELS = {"route", "type", "by", "state", "purpose", "lease", "le", "verdict",
                   # the process and platform collectors of prometheus_client
                   "implementation", "major", "minor", "patchlevel", "version", "generation"}
 # An id-like value: a long run of letters and digits, or anything with an @ (a JID).
@@ -31,7 +31,9 @@ def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
 def component_text(view: Overview, labels: cm.PurposeLabels | None = None) -> str:
     reg = CollectorRegistry()
     reg.register(cm._Scrape({"connected": 1.0, "redis_up": 1.0, "ping": 0.001, "sweeper": 1.0,
-                             "connection": 1.0}, view, labels or cm.PurposeLabels()))
+                             "connection": 1.0, "admitted": 12.0, "refused": 34.0,
+                             "dropped": 5678.0, "handlers": 2.0},
+                            view, labels or cm.PurposeLabels()))
     return hm.exposition(hm.SHARED, cm.REGISTRY, reg).decode()
 
 
@@ -77,9 +79,12 @@ def test_component_exposition_has_every_promised_metric_and_no_identity() -> Non
                  "idchat_queue_length", "idchat_queue_oldest_wait_seconds",
                  "idchat_agents_available", "idchat_agents_busy", "idchat_chats_open",
                  "idchat_chats_assigned", "idchat_capacity_chats", "idchat_capacity_free",
-                 "idchat_redis_ping_seconds", "idchat_redis_errors_total"):
+                 "idchat_redis_ping_seconds", "idchat_redis_errors_total",
+                 "idchat_component_stanzas_total", "idchat_component_handlers_running"):
         assert name in names, name
     values = {(n, tuple(sorted(lab.items()))): v for n, lab, v in samples(text)}
+    assert values[("idchat_component_stanzas_total", (("verdict", "dropped"),))] == 5678
+    assert values[("idchat_component_handlers_running", ())] == 2
     assert values[("idchat_queue_length", (("purpose", "report_move"),))] == 3
     assert values[("idchat_agents_available", ())] == 1
     assert values[("idchat_agents_busy", ())] == 2
