@@ -14,8 +14,9 @@ const RETRY_AFTER_MAX_MS = 30000; // a server's Retry-After is followed up to th
 // XMPP conditions (RFC 6120 §8.3.3) and our own reasons that may pass if we try again.
 // 'forbidden' too: the component refuses only senders outside the guest host (never this
 // page), but ejabberd answers it for a component that is briefly not connected.
+// 'resource-constraint': over the component's budget for a moment (docs/protocol.md, Limits).
 const TEMPORARY = ['service-unavailable', 'remote-server-timeout', 'internal-server-error',
-                   'timeout', 'network', 'forbidden'];
+                   'timeout', 'network', 'forbidden', 'resource-constraint'];
 
 /**
  * Why a claim did not succeed. `reason` is what the citizen is told: 'elsewhere' (another
