@@ -14,8 +14,12 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import launcher  # noqa: E402
 
 
 HTTP_USER = "idchat-http"
@@ -91,19 +95,20 @@ class RedisServer:
             acl_path.touch(mode=0o600)
             acl_path.write_text(self.acl)
             command += ["--aclfile", str(acl_path)]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # In our process group: a signal to the group (or its SIGKILL) ends it too.
+        with launcher.spawning():  # registered before any stop signal can interrupt us
+            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+            launcher.register(self, self.stop)
         wait_for_port(self.port, timeout, self.proc)
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """SIGTERM, SIGKILL after 10 s."""
+        if self.proc is not None:
+            launcher.terminate(self.proc, group=False, timeout=10)
         self.proc = None
+        launcher.unregister(self)
 
     def is_running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -135,10 +140,13 @@ if __name__ == "__main__":
         raise SystemExit(0)
     if args.workdir is None:
         parser.error("--workdir is required to run a Redis")
-    server = RedisServer(args.workdir, args.port).start()
-    print(f"Redis on {server.url}; Ctrl-C stops it")
+    launcher.install_stop_handlers()
     try:
+        server = RedisServer(args.workdir, args.port).start()
+        print(f"Redis on {server.url}; Ctrl-C stops it", flush=True)
         assert server.proc is not None
         server.proc.wait()
     except KeyboardInterrupt:
-        server.stop()
+        pass
+    finally:
+        launcher.stop_all()
