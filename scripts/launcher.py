@@ -80,7 +80,12 @@ def _on_signal(signum: int, _frame: object) -> None:
 
 @contextmanager
 def spawning() -> Iterator[None]:
-    """Hold back a stop signal until the block is done (start a child, register it)."""
+    """Hold back a stop signal until the block is done (start a child, register it).
+    Signals are handled in the main thread only: in another thread this holds nothing back
+    (and needs not: the exception cannot land in that thread's block)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
     _state.deferring += 1
     try:
         yield

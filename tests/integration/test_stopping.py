@@ -246,7 +246,7 @@ def _stop_and_check(proc: subprocess.Popen[bytes], out: Path, seen: dict[int, st
 
 
 @pytest.mark.timeout(120)
-@pytest.mark.parametrize("launcher_kind", ["pytest", "benchmark"])
+@pytest.mark.parametrize("launcher_kind", ["pytest", "chat benchmark", "soak benchmark"])
 def test_tests_and_benchmarks_stop_everything_they_started(launcher_kind: str,
                                                            tmp_path: Path) -> None:
     """The test suite (its fixtures) and a benchmark, stopped by a supervisor with SIGTERM
@@ -256,11 +256,15 @@ def test_tests_and_benchmarks_stop_everything_they_started(launcher_kind: str,
         cmd = [sys.executable, "-m", "pytest", "-q",
                "tests/integration/test_standby.py"]
         ready = ["redis-server", "prosody"]  # the session's Redis, the module's Prosody
-    else:
+    elif launcher_kind == "chat benchmark":
         cmd = [sys.executable, "bench/chat_sessions.py", "--concurrency", "1", "--duration",
                "20", "--warmup", "0", "--chats-for-memory", "0", "--quiet-wait", "0",
                "--sessions", "60", "--agents", "2"]
         ready = ["redis-server", "prosody", "-m xmpp_plugin", "-m component"]
+    else:  # also a process pool that mints tokens, and prosodyctl shell now and then
+        cmd = [sys.executable, "bench/soak.py", "--minutes", "1", "--report-every", "0.1",
+               "--agents", "2", "--rate", "5"]
+        ready = ["redis-server", "prosody", "-m xmpp_plugin", "-m component", "prosodyctl"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDCHAT_", "PYTEST_"))}
     seen: dict[int, str] = {}
     commands: dict[int, str] = {}
