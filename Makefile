@@ -1,9 +1,10 @@
 # ID Chat: two commands for a fresh Debian machine (as root).
-#   make demo   — the whole stack with the core simulator; Ctrl-C stops and cleans up
+#   make demo   — the whole stack with the core simulator; Ctrl-C (or SIGTERM) stops and cleans up
 #   make test   — installs what is missing, then runs every test tier
 VENV := .venv
 PY := $(VENV)/bin/python
 SERVER ?= prosody
+DEMO_ARGS ?=
 
 .PHONY: demo test test-js setup bench clean
 
@@ -11,7 +12,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	@$(PY) scripts/demo.py --server $(SERVER)
+	@$(PY) scripts/demo.py --server $(SERVER) $(DEMO_ARGS)
 
 # The JavaScript tests first (a second), then pytest, whose summary closes the output.
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.

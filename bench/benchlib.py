@@ -91,3 +91,14 @@ def percentile(sorted_values: list[float], p: float) -> float:
         return math.nan
     rank = max(1, math.ceil(p / 100 * len(sorted_values)))
     return sorted_values[rank - 1]
+
+
+def minting_pool(processes: int = 1) -> concurrent.futures.ProcessPoolExecutor:
+    """A process pool that mints while a run goes on (submit :func:`mint_chunk`): tokens made
+    shortly before they are used can have a realistic lifetime (ID Contact's: 300 s)."""
+    return concurrent.futures.ProcessPoolExecutor(processes, initializer=_mint_init)
+
+
+def mint_chunk(count: int, lifetime: int) -> list[str]:
+    """``count`` unique tokens, in a worker of :func:`minting_pool`."""
+    return _mint_chunk(count, lifetime)

@@ -64,7 +64,6 @@ import os
 import re
 import resource
 import secrets
-import signal
 import ssl
 import subprocess
 import sys
@@ -84,6 +83,7 @@ sys.path.insert(0, str(ROOT))
 from benchlib import (TEST_PRIVKEY, TEST_PUBKEY, machine_busy_seconds,  # noqa: E402
                       mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet)
 
+import launcher  # noqa: E402
 from prosody_server import ProsodyServer  # noqa: E402
 from redis_server import RedisServer, free_port, wait_for_port  # noqa: E402
 
@@ -169,9 +169,9 @@ class PyService:
     def start(self) -> None:
         with open(self.log_path, "ab") as log:
             # A session of its own: Ctrl-C reaches the benchmark, which stops us in order.
-            self.proc = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT,
-                                         env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=log, start_new_session=True)
+            self.proc = launcher.popen([sys.executable, "-m", self.module], own_session=True,
+                                       cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL,
+                                       stdout=log, stderr=log)
 
     @property
     def pid(self) -> int:
@@ -191,13 +191,7 @@ class PyService:
         return "\n".join([f"--- {self.name} log (tail) ---", *text[-lines:], ""])
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        launcher.stop_process(self.proc, timeout=10)  # SIGTERM, SIGKILL after 10 s
         self.proc = None
 
 
@@ -915,7 +909,7 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
             cmd0 = redis_commandstats(stack.redis.port)
             window["start"] = time.perf_counter()
             if py_spy is not None:
-                spy = subprocess.Popen(
+                spy = launcher.popen(
                     [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
                      str(stack.components[0].pid), "--duration", str(max(1, int(duration))),
                      "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(py_spy)],
@@ -947,8 +941,8 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                 try:
                     spy.wait(duration + 30)
                 except subprocess.TimeoutExpired:
-                    spy.terminate()
-                    spy.wait()
+                    pass
+                launcher.stop_process(spy)
             await close_agents(agents)
 
     elapsed = end - window["start"]
@@ -1352,13 +1346,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGINT, SIGTERM, SIGHUP: the first stops the benchmark, later ones cannot cut its
+    # cleanup short (scripts/launcher.py).
+    launcher.install_stop_handlers()
     log = sys.stderr
     # slixmpp logs a traceback when a client's queued stanza meets a closed stream at logout;
     # failures that matter are counted by the benchmark itself.
@@ -1423,6 +1415,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         stack.stop()
+        launcher.stop_all()  # whatever stack.stop() could not
         if args.keep_workdir:
             print(f"logs kept in {tmp}", file=log)
         else:

@@ -39,7 +39,6 @@ import base64
 import json
 import math
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -56,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from benchlib import (TEST_PRIVKEY, TEST_PUBKEY, machine_busy_seconds,  # noqa: E402
                       mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet)
 
+import launcher  # noqa: E402
 from redis_server import RedisServer, free_port, wait_for_port  # noqa: E402
 
 START_BODY = json.dumps({"purpose": "report_move"}).encode()
@@ -133,8 +133,8 @@ class Service:
                 raise RuntimeError("--loop uvloop: uvloop is not importable (it is not a project "
                                    "dependency; install it somewhere and put it on PYTHONPATH)")
         with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=self.env(),
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+            self.proc = launcher.popen(self.command(), cwd=ROOT, env=self.env(),
+                                       stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         try:
             wait_for_port(self.port, timeout, self.proc)
             self._wait_healthy(timeout)
@@ -171,13 +171,8 @@ class Service:
         return "\n".join(["--- service log (tail) ---", *text[-lines:], ""])
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()  # aiohttp's run_app shuts down gracefully on SIGTERM
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        # aiohttp's run_app shuts down gracefully on SIGTERM; SIGKILL after 10 s
+        launcher.stop_process(self.proc, timeout=10)
         self.proc = None
 
 
@@ -313,7 +308,7 @@ async def run_load(service: Service, redis: RedisServer, tokens: list[str], conc
                     time.process_time(), machine_busy_seconds())
             load.window_start = time.perf_counter()
             if py_spy is not None:
-                spy = subprocess.Popen(
+                spy = launcher.popen(
                     [str(Path(sys.executable).parent / "py-spy"), "record", "--pid",
                      str(service.pid), "--duration", str(max(1, int(duration))), "--rate", "250",
                      "--nonblocking", "--format", "raw", "--output", str(py_spy)],
@@ -352,8 +347,8 @@ async def run_load(service: Service, redis: RedisServer, tokens: list[str], conc
                 try:
                     spy.wait(duration + 30)
                 except subprocess.TimeoutExpired:
-                    spy.terminate()
-                    spy.wait()
+                    pass
+                launcher.stop_process(spy)
 
     elapsed = end - load.window_start
     lat = sorted(load.session_ms)
@@ -494,13 +489,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGINT, SIGTERM, SIGHUP: the first stops the benchmark, later ones cannot cut its
+    # cleanup short (scripts/launcher.py).
+    launcher.install_stop_handlers()
     log = sys.stderr
     planned = len(args.concurrency) * (args.warmup + args.duration)
     t = time.perf_counter()
@@ -535,8 +528,7 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(service.log_tail())
             raise
         finally:
-            service.stop()
-            redis.stop()
+            launcher.stop_all()  # the service, then Redis
 
     table = markdown(results, args.target_concurrency, args.target_rate, args.target_p99_ms)
     payload = {"machine": machine_line(), "results": [asdict(r) for r in results]}

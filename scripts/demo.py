@@ -3,7 +3,10 @@
 Starts a private Redis, the XMPP server (Prosody, or ejabberd with --server ejabberd),
 the HTTP service with the core simulator, and the component; creates demo agents;
 prints what to open. Secrets are generated fresh for every run; everything started
-is stopped on exit.
+is stopped on exit, whatever signals arrive (SIGINT, SIGTERM, SIGHUP: the first one
+stops the demo, later ones are ignored until everything is stopped; scripts/launcher.py).
+Ports and URLs come from demo/idchat.toml, overridable with the usual IDCHAT_*
+variables (e.g. IDCHAT_HTTP_PORT, IDCHAT_REDIS_URL, IDCHAT_XMPP_C2S_PORT).
 """
 
 from __future__ import annotations
@@ -12,15 +15,16 @@ import argparse
 import base64
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 
+import launcher  # noqa: E402
 from ejabberd_server import EjabberdServer  # noqa: E402
 from prosody_server import ProsodyServer  # noqa: E402
 from redis_server import RedisServer, wait_for_port  # noqa: E402
@@ -29,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 from xmpp_plugin.settings import Settings, load_settings  # noqa: E402
 
 RUN = ROOT / "run" / "demo"
-HTTP_PORT = 8002
 DEMO_AGENTS = ("anna", "bram")
 
 
@@ -49,95 +52,92 @@ def server_env(settings: Settings) -> dict[str, str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    launcher.install_stop_handlers()  # before anything is started
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", choices=["prosody", "ejabberd"], default="prosody")
+    parser.add_argument("--run-dir", type=Path, default=RUN,
+                        help="folder for the servers' data and the logs (default run/demo)")
     args = parser.parse_args()
-    RUN.mkdir(parents=True, exist_ok=True)
+    run = args.run_dir.resolve()
+    run.mkdir(parents=True, exist_ok=True)
     env = {**os.environ,
            "IDCHAT_CONFIG": str(ROOT / "demo" / "idchat.toml"),
            "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
            "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
            "IDCHAT_XMPP_SERVER": args.server,
            # Audit events (who received which attribute names) apart from the logs.
-           "IDCHAT_LOG_AUDIT_FILE": str(RUN / "audit.log")}
+           "IDCHAT_LOG_AUDIT_FILE": str(run / "audit.log")}
     os.chdir(ROOT)
     settings = load_settings(environ=env)
-    started: list[object] = []
+    http_port = settings.http.port
+    redis_port = urllib.parse.urlsplit(settings.redis.url).port or 6379
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        redis = RedisServer(RUN / "redis", 16379).start()
-        started.append(redis)
+        RedisServer(run / "redis", redis_port).start()
         server_cls = ProsodyServer if args.server == "prosody" else EjabberdServer
-        xmpp = server_cls(RUN / args.server, server_env(settings))
+        xmpp = server_cls(run / args.server, server_env(settings))
         xmpp.start()
-        started.append(xmpp)
         passwords = {name: secrets.token_urlsafe(9) for name in DEMO_AGENTS}
         for name, password in passwords.items():
             xmpp.register(name, settings.xmpp.agent_domain, password)
-        procs.append(_spawn([sys.executable, "-m", "xmpp_plugin"], env, RUN / "http.log"))
-        procs.append(_spawn([sys.executable, "-m", "component"], env, RUN / "component.log"))
-        wait_for_port(HTTP_PORT, 20, procs[0])
-        _wait_ready(procs)
-        _banner(settings, passwords, args.server)
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        procs.append(_spawn([sys.executable, "-m", "xmpp_plugin"], env, run / "http.log"))
+        procs.append(_spawn([sys.executable, "-m", "component"], env, run / "component.log"))
+        wait_for_port(http_port, 20, procs[0])
+        _wait_ready(procs, http_port, run)
+        _banner(settings, passwords, args.server, http_port, run)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
-        print("demo: a process stopped; see the logs in run/demo/", file=sys.stderr)
+        print(f"demo: a process stopped; see the logs in {run}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ndemo: stopping")
+        print("\ndemo: stopping (further signals are ignored until everything is stopped)",
+              flush=True)
         return 0
     finally:
-        for proc in reversed(procs):
-            _stop(proc)
-        for server in reversed(started):
-            server.stop()  # type: ignore[attr-defined]
+        # The component and the HTTP service first, then the XMPP server, then Redis.
+        launcher.stop_all()
+        print("demo: stopped", flush=True)
 
 
 def _spawn(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    out = log.open("ab")
-    return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    with log.open("ab") as out:  # in our process group: Ctrl-C reaches them at once
+        return launcher.popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                              stdin=subprocess.DEVNULL)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-
-
-def _wait_ready(procs: list[subprocess.Popen[bytes]], timeout: float = 30) -> None:
+def _wait_ready(procs: list[subprocess.Popen[bytes]], http_port: int, run: Path,
+                timeout: float = 30) -> None:
     """/readyz answers 200 once Redis is up and the component is connected."""
     import urllib.error
     import urllib.request
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
-            raise RuntimeError("a process stopped during start-up; see run/demo/*.log")
+            raise RuntimeError(f"a process stopped during start-up; see {run}/*.log")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{HTTP_PORT}/readyz", timeout=2):
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/readyz", timeout=2):
                 return
         except (urllib.error.URLError, OSError):
             time.sleep(0.3)
-    raise RuntimeError("the stack did not become ready; see run/demo/*.log")
+    raise RuntimeError(f"the stack did not become ready; see {run}/*.log")
 
 
-def _banner(settings: Settings, passwords: dict[str, str], server: str) -> None:
+def _banner(settings: Settings, passwords: dict[str, str], server: str, http_port: int,
+            run: Path) -> None:
     agents = "\n".join(f"    {name}@{settings.xmpp.agent_domain}   password: {pw}"
                         for name, pw in passwords.items())
     print(f"""
-ID Chat demo is running on {server} (logs in run/demo/).
+ID Chat demo is running on {server} (logs in {run}).
   !! It uses the PUBLISHED ID Contact TEST KEYS: demo only, never production. !!
 
-  1. Agent console (log in as a demo agent):  http://127.0.0.1:{HTTP_PORT}/agent
+  1. Agent console (log in as a demo agent):  http://127.0.0.1:{http_port}/agent
 {agents}
-  2. Play the ID Contact core, start a chat:  http://127.0.0.1:{HTTP_PORT}/demo/core
+  2. Play the ID Contact core, start a chat:  http://127.0.0.1:{http_port}/demo/core
      (use another browser window; the chat opens there)
 
-  Health / readiness:   http://127.0.0.1:{HTTP_PORT}/healthz   /readyz
-  API description:      http://127.0.0.1:{HTTP_PORT}/openapi.json
+  Health / readiness:   http://127.0.0.1:{http_port}/healthz   /readyz
+  API description:      http://127.0.0.1:{http_port}/openapi.json
 
 Press Ctrl-C to stop everything.
 """, flush=True)

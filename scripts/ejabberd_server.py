@@ -26,6 +26,9 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import launcher  # noqa: E402
+
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "ejabberd"
 EJABBERDCTL = "ejabberdctl"
 SERVICE_USER = "ejabberd"  # the Debian package's ejabberdctl runs the node as this user
@@ -176,12 +179,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")  # a zombie nobody reaps still has a /proc entry
+_pid_alive = launcher.pid_alive
 
 
 def _pids(predicate) -> set[int]:
@@ -199,6 +197,13 @@ def _pids(predicate) -> set[int]:
 
 def _epmd_pids() -> set[int]:
     return _pids(lambda argv: argv[0].endswith(b"/epmd") or argv[0] == b"epmd")
+
+
+def _environ_has(pid: int, entry: bytes) -> bool:
+    try:
+        return entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
 
 
 class EjabberdServer:
@@ -219,7 +224,6 @@ class EjabberdServer:
         self.logs_dir = self.workdir / "logs"
         self.node = f"idchat-{self.settings['IDCHAT_XMPP_C2S_PORT']}@localhost"
         self._process: subprocess.Popen[bytes] | None = None
-        self._our_epmd: set[int] = set()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -231,26 +235,27 @@ class EjabberdServer:
         if busy:
             raise EjabberdError(f"ports already in use on 127.0.0.1: {busy}")
         self._prepare_workdir()
-        epmd_before = _epmd_pids()
         deadline = time.monotonic() + timeout
         # Our own child in `foreground-quiet` mode rather than `start`: a -detached
         # node is re-parented to PID 1, which in a container may never reap it
         # (a zombie after stop). "quiet": the log goes to logs/ejabberd.log only.
-        with open(self.logs_dir / "console.log", "ab") as console:
+        # A session of its own, as Prosody's: stopped by stop() (ejabberdctl stop), not by
+        # a signal to our group. (`su` starts the node itself in yet another session.)
+        with open(self.logs_dir / "console.log", "ab") as console, launcher.spawning():
             self._process = subprocess.Popen(
                 self._command("foreground-quiet"), cwd=self.spool_dir, stdin=subprocess.DEVNULL,
                 stdout=console, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
+            launcher.register(self, self.stop)
         try:
             self._wait_started(deadline)
         except BaseException:
             self._kill()
             raise
-        finally:
-            self._our_epmd = _epmd_pids() - epmd_before
 
     def stop(self, timeout: float = 30) -> None:
-        """Stop the node (mnesia is flushed on the way out); kill it if it hangs."""
+        """Stop the node (mnesia is flushed on the way out); kill it if it hangs. Then
+        whatever is left: the launching ejabberdctl's process group, an epmd of ours."""
         if self.is_running():
             try:
                 self._ejabberdctl("stop", timeout=timeout)
@@ -262,12 +267,19 @@ class EjabberdServer:
             if self.is_running():
                 self._kill()
         if self._process is not None:
-            self._process.wait()
+            launcher.terminate(self._process, group=True, timeout=5)
             self._process = None
-        for pid in self._our_epmd:  # only an epmd that this object's start() spawned
-            if _pid_alive(pid):
-                os.kill(pid, signal.SIGTERM)
-        self._our_epmd = set()
+        for pid in self.epmd_pids():
+            os.kill(pid, signal.SIGTERM)
+        launcher.unregister(self)
+
+    def epmd_pids(self) -> set[int]:
+        """Running epmd daemons started for this node. With ERL_DIST_PORT (our
+        ejabberdctl.cfg) ejabberdctl starts none; should one run all the same, it is ours
+        when its environment names our configuration (ejabberdctl exports
+        EJABBERD_CONFIG_PATH): never another node's or the system's epmd."""
+        mine = b"EJABBERD_CONFIG_PATH=" + str(self.conf_dir / "ejabberd.yml").encode()
+        return {pid for pid in _epmd_pids() if _pid_alive(pid) and _environ_has(pid, mine)}
 
     def restart(self, timeout: float = 60) -> None:
         self.stop()
@@ -354,9 +366,11 @@ class EjabberdServer:
 
     def _ejabberdctl(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run(
+            # In a session of its own: a signal to our group cannot kill it halfway (e.g.
+            # the `stop` of the cleanup); on timeout its whole group is stopped.
+            return launcher.run(
                 self._command(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False,
+                stderr=subprocess.STDOUT, text=True, timeout=timeout,
             )  # fmt: skip
         except subprocess.TimeoutExpired as exc:
             raise EjabberdError(f"ejabberdctl {args[0]} did not finish in {timeout}s") from exc
@@ -380,13 +394,12 @@ class EjabberdServer:
         return min(pids) if pids else None  # ctl clients carry the node name after -extra
 
     def _kill(self) -> None:
-        """SIGKILL the node: its beam found by node name, then our ejabberdctl child."""
+        """SIGKILL the node: its beam found by node name, then our ejabberdctl child's group."""
         pid = self._find_beam()
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
         if self._process is not None:
-            self._process.kill()
-            self._process.wait()
+            launcher.terminate(self._process, group=True, timeout=0)
             self._process = None
 
 
@@ -407,15 +420,19 @@ def main(argv: list[str] | None = None) -> int:
             print(exc, file=sys.stderr)
             return 1
         return 0
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
+    # Even if started with SIGINT ignored; a second signal must not cut the cleanup short.
+    launcher.install_stop_handlers()
     started = time.monotonic()
     try:
         server = EjabberdServer(args.workdir, os.environ, args.profile)
         server.start()
     except EjabberdError as exc:
         print(exc, file=sys.stderr)
+        launcher.stop_all()
         return 1
+    except KeyboardInterrupt:
+        launcher.stop_all()
+        return 0
     s = server.settings
     print(
         f"ejabberd {server.node} ({server.profile} profile) up in {time.monotonic() - started:.1f}s\n"
@@ -436,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        server.stop()
+        launcher.stop_all()
 
 
 if __name__ == "__main__":

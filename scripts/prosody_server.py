@@ -31,6 +31,9 @@ import time
 from pathlib import Path
 from typing import IO, Mapping
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import launcher  # noqa: E402
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = PROJECT_ROOT / "prosody" / "prosody.cfg.lua"
 PROFILES = {
@@ -114,16 +117,21 @@ class ProsodyServer:
         (self.data_dir / "certs").mkdir(parents=True, exist_ok=True)
         self._hand_over()
         self._stdout = open(self.stdout_path, "ab")
-        self._process = subprocess.Popen(
-            ["prosody", "--config", str(self.config_path), "-F"],
-            cwd=self.workdir,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=self._stdout,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in the demo reaches us, not Prosody
-            **self._as_user(),
-        )
+        with launcher.spawning():  # registered before any stop signal can interrupt us
+            self._process = subprocess.Popen(
+                ["prosody", "--config", str(self.config_path), "-F"],
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stdout,
+                stderr=subprocess.STDOUT,
+                # Ctrl-C in the demo reaches us, not Prosody: we stop it after the
+                # component, which ends its rooms first. So no signal sent to our group
+                # stops it: only stop() (or, as the last resort, launcher.stop_all()).
+                start_new_session=True,
+                **self._as_user(),
+            )
+            launcher.register(self, self.stop)
         deadline = time.monotonic() + timeout
         waiting = list(self.ports)
         while waiting:
@@ -145,13 +153,8 @@ class ProsodyServer:
         process = self._process
         if process is None:
             return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=timeout)
+        # Its whole process group (its session): SIGTERM, then SIGKILL for what is left.
+        launcher.terminate(process, group=True, timeout=timeout)
         self._cleanup()
 
     def restart(self, timeout: float = 15) -> None:
@@ -168,7 +171,7 @@ class ProsodyServer:
             raise ValueError("password must be a non-empty single line")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._hand_over()
-        result = subprocess.run(
+        result = launcher.run(
             ["prosodyctl", "--config", str(self.config_path), "register", user, host],
             cwd=self.workdir,
             env=self.env,
@@ -216,6 +219,7 @@ class ProsodyServer:
             os.chown(path, account.pw_uid, account.pw_gid)
 
     def _cleanup(self) -> None:
+        launcher.unregister(self)
         if self._stdout is not None:
             self._stdout.close()
             self._stdout = None
@@ -249,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(TLS required, never root: needs IDCHAT_XMPP_TLS_CERT_FILE "
                              "and IDCHAT_XMPP_TLS_KEY_FILE)")
     args = parser.parse_args(argv)
+    # Explicit handlers: SIGINT is ignored in processes started in the background by a
+    # non-interactive shell, so Python's KeyboardInterrupt would never come; and a second
+    # signal must not cut the cleanup short.
+    launcher.install_stop_handlers()
     env = {name: value for name, value in os.environ.items() if name.startswith("IDCHAT_")}
     if not env.get("IDCHAT_XMPP_COMPONENT_SECRET"):
         print("IDCHAT_XMPP_COMPONENT_SECRET must be set", file=sys.stderr)
@@ -260,24 +268,21 @@ def main(argv: list[str] | None = None) -> int:
     except ProsodyError as exc:
         print(exc, file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        launcher.stop_all()
+        return 0
     print(f"Prosody ({server.profile} profile) running (pid {server.pid}), c2s {server.c2s_port}, "
           f"component {server.component_port}, http {server.http_port}; "
           f"logs in {server.data_dir}. Ctrl-C to stop.", flush=True)
-    # Explicit handlers: SIGINT is ignored in processes started in the
-    # background by a non-interactive shell, so Python's KeyboardInterrupt
-    # would never come.
-    def stop_on_signal(signum: int, _frame: object) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGINT, stop_on_signal)
-    signal.signal(signal.SIGTERM, stop_on_signal)
     try:
         while server.is_running():
             time.sleep(0.5)
         print(f"Prosody exited:\n{server.log_tail()}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        return 0
     finally:
-        server.stop()
+        launcher.stop_all()
         print("Prosody stopped.", flush=True)
 
 

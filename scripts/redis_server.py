@@ -27,8 +27,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import launcher  # noqa: E402
 
 
 HTTP_USER = "idchat-http"
@@ -132,6 +136,7 @@ class _Process:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        launcher.unregister(self)
 
     def kill(self) -> None:
         """As by a power cut (SIGKILL)."""
@@ -183,8 +188,11 @@ class RedisServer(_Process):
             lines.append(f"aclfile {acl_path}")
         conf = self.workdir / "redis.conf"
         _write_private(conf, "\n".join(lines) + "\n" + self.config)
-        self.proc = subprocess.Popen(["redis-server", str(conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # In our process group: a signal to the group (or its SIGKILL) ends it too.
+        with launcher.spawning():  # registered before any stop signal can interrupt us
+            self.proc = subprocess.Popen(["redis-server", str(conf)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            launcher.register(self, self.stop)
         wait_for_port(self.port, timeout, self.proc)
         return self
 
@@ -228,8 +236,10 @@ class Sentinel(_Process):
             f"sentinel failover-timeout {s} {self.failover_timeout_ms}",
             f"sentinel parallel-syncs {s} 1",
         ]) + "\n")
-        self.proc = subprocess.Popen(["redis-sentinel", str(conf)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with launcher.spawning():  # registered before any stop signal can interrupt us
+            self.proc = subprocess.Popen(["redis-sentinel", str(conf)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            launcher.register(self, self.stop)
         wait_for_port(self.port, timeout, self.proc)
         return self
 
@@ -387,10 +397,13 @@ if __name__ == "__main__":
         raise SystemExit(0)
     if args.workdir is None:
         parser.error("--workdir is required to run a Redis")
-    server = RedisServer(args.workdir, args.port).start()
-    print(f"Redis on {server.url}; Ctrl-C stops it")
+    launcher.install_stop_handlers()
     try:
+        server = RedisServer(args.workdir, args.port).start()
+        print(f"Redis on {server.url}; Ctrl-C stops it", flush=True)
         assert server.proc is not None
         server.proc.wait()
     except KeyboardInterrupt:
-        server.stop()
+        pass
+    finally:
+        launcher.stop_all()

@@ -14,10 +14,17 @@ import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import launcher
 from redis_server import RedisServer
 from tokenlab import TEST_PRIVKEY, TEST_PUBKEY
 from xmpp_plugin.settings import Settings, load_settings
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A SIGTERM (a CI timeout, a supervisor) ends the run as Ctrl-C does, so the fixtures'
+    teardown stops the servers they started; a second signal cannot cut that teardown short,
+    and what a cut-short teardown left is stopped at exit (scripts/launcher.py)."""
+    launcher.install_stop_handlers()
 
 
 @pytest.fixture(scope="session")

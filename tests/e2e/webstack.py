@@ -20,6 +20,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from playwright.async_api import Browser, BrowserContext, Page
 
+import launcher
 from xmpp_plugin.simulator import auth_claims, mint_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,19 +103,13 @@ class Stack:
 
 
 def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    with log.open("ab") as out:  # registered: stopped at exit should the teardown not run
+        return launcher.popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+    launcher.stop_process(proc, timeout=10)  # SIGTERM, SIGKILL after 10 s
 
 
 class Watch:

@@ -209,8 +209,12 @@ def start_server(kind: str) -> Any:
     os.chmod(workdir, 0o755)
     server = (ProsodyServer if kind == "prosody" else EjabberdServer)(workdir, xmpp_env())
     server.start()
-    for name in AGENTS:
-        server.register(name, "agents.idchat.localhost", AGENT_PASSWORD)
+    try:
+        for name in AGENTS:
+            server.register(name, "agents.idchat.localhost", AGENT_PASSWORD)
+    except BaseException:  # the fixture never yields: nobody else would stop it
+        server.stop()
+        raise
     return server
 
 

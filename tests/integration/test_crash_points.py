@@ -25,6 +25,7 @@ import pytest
 import redis.asyncio as aioredis
 from slixmpp.exceptions import IqError, IqTimeout
 
+import launcher
 from actors import Agent, Citizen, Stack, error_condition
 from prosody_server import ProsodyServer
 from redis_server import free_port
@@ -48,9 +49,9 @@ class Process:
 
     def start(self, crash_at: str = "") -> None:
         env = {**self.env, **({"IDCHAT_FAULT_CRASH_AT": crash_at} if crash_at else {})}
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", self.module], cwd=ROOT, env=env,
-                                         stdout=out, stderr=subprocess.STDOUT)
+        with self.log.open("ab") as out:  # registered: stopped at exit should a teardown not run
+            self.proc = launcher.popen([sys.executable, "-m", self.module], cwd=ROOT, env=env,
+                                       stdout=out, stderr=subprocess.STDOUT)
 
     async def died(self, timeout: float = 15) -> int:
         assert self.proc is not None
@@ -62,13 +63,7 @@ class Process:
                              + self.log.read_text()[-2000:])
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        launcher.stop_process(self.proc, timeout=10)  # SIGTERM, SIGKILL after 10 s
 
 
 @pytest.fixture

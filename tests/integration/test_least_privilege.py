@@ -23,6 +23,7 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import AuthenticationError, NoPermissionError
 
+import launcher
 from actors import AGENT_PASSWORD, Agent, Citizen, form_values
 from redis_server import (COMPONENT_USER, HTTP_USER, REPLICA_USER, SENTINEL_USER, RedisServer,
                           acl_file, free_port, wait_for_port)
@@ -156,8 +157,9 @@ async def test_component_user_reaches_all_of_id_chat_and_nothing_else(
 
 
 def spawn(module: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    with log.open("ab") as out:  # registered: stopped at exit should the teardown not run
+        return launcher.popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=out,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 @pytest.fixture
@@ -192,13 +194,7 @@ async def processes(acl_redis: RedisServer, password_files: dict[str, Path], xmp
         yield base
     finally:
         for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            launcher.stop_process(proc)
 
 
 async def _wait_ready(base: str, procs: list[subprocess.Popen[bytes]], logs: Path) -> None:
