@@ -290,7 +290,7 @@ class Agent:
             if await self.waits.first([ended], WAIT) is None:
                 raise StepError("agent: ended", "timeout")
         except StepError as exc:
-            self.run.error(exc.step + (f" ({exc})" if "ended early" in str(exc) else ""))
+            self.run.error(str(exc))
         except (IqError, IqTimeout) as exc:
             cond = exc.iq["error"]["condition"] if isinstance(exc, IqError) else "timeout"
             self.run.error(f"agent: end {cond}")
@@ -408,7 +408,7 @@ class Citizen:
                 raise StepError("citizen: ended", "timeout")
             self.run.count("served")
         except StepError as exc:
-            self.run.error(exc.step + (f" ({exc})" if "ended" in str(exc) else ""))
+            self.run.error(str(exc))
         finally:
             if self.xmpp is not None:
                 await close_client(self.xmpp, wait=0.5)
@@ -585,6 +585,15 @@ class Observer:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+def _slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of ys over xs (0 with fewer than two points)."""
+    if len(xs) < 2:
+        return 0.0
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
 
 
 def _pcts(values: list[float], ps: tuple[int, ...]) -> list[float]:
@@ -810,10 +819,17 @@ def verdict(readings: list[Reading], final: Reading, drain: dict[str, Any], warm
             memory[p] = {"after_warmup": b, "peak": peak, "end": f, "change": round(change, 4)}
             cells.append(f"{p} {b:.1f} → {f:.1f} MiB ({100 * change:+.1f} %, peak {peak:.1f})"
                          f"{'' if good else ' **over 10 %**'}")
+        loaded = [r for r in readings if r.minute >= base.minute]
+        for p in PROCESSES:
+            memory[p]["trend_mib_per_h"] = round(60 * _slope(
+                [r.minute for r in loaded], [r.rss_mib[p] for r in loaded]), 1)
         all_good = all(abs(m["change"]) <= MEMORY_TOLERANCE for m in memory.values())
         lines.append(f"- memory within 10 % of its level after the warm-up (minute "
                      f"{base.minute:g}): **{'PASS' if all_good else 'FAIL'}** — "
                      + "; ".join(cells))
+        lines.append("- memory trend under load after the warm-up (least squares over the rows), "
+                     "MiB per hour: " + ", ".join(f"{p} {memory[p]['trend_mib_per_h']:+g}"
+                                                  for p in PROCESSES))
     tokens = final.keys_by_kind.get("token", 0)
     lines.append(f"- not per chat, by design: {tokens} `token` keys (replay memory, each expires "
                  f"with its token; the longest in {drain['token_ttl_max']} s); all keys at the "

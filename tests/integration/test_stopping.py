@@ -111,7 +111,12 @@ def start_demo(server: str, via_make: bool, run_dir: Path) -> Demo:
     with out.open("wb") as sink:  # its own process group: the signals go to that group
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=sink,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-    demo = Demo(proc, out, ports, {})
+    return Demo(proc, out, ports, {})
+
+
+def wait_ready(demo: Demo) -> None:
+    """Until /readyz answers 200; then note every process of the demo."""
+    proc, base = demo.proc, f"http://127.0.0.1:{demo.ports['http']}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"the demo exited with {proc.returncode}:\n{demo.output()}"
@@ -126,7 +131,6 @@ def start_demo(server: str, via_make: bool, run_dir: Path) -> Demo:
         raise AssertionError(f"the demo was not ready in time:\n{demo.output()}")
     demo.pids = descendants(proc.pid)
     demo.commands = " | ".join(_cmdline(pid) for pid in demo.pids)
-    return demo
 
 
 def wait_for_output(demo: Demo, text: str, timeout: float = 10) -> None:
@@ -167,7 +171,8 @@ def _kill_leftovers(demo: Demo | None) -> None:
     """Whatever a failed stop left behind must not break the next test."""
     if demo is None:
         return
-    if demo.proc.poll() is None:
+    if demo.proc.poll() is None:  # not reaped: its pid is still the demo's
+        demo.pids.update(descendants(demo.proc.pid))
         os.killpg(demo.proc.pid, signal.SIGKILL)
         demo.proc.wait()
     for pid in still_running(demo.pids):
@@ -197,6 +202,7 @@ def test_the_demo_stops_everything_it_started(case: str, run_dir: Path) -> None:
         demo = None
         try:
             demo = start_demo(server, via_make, run_dir / f"round{round_}")
+            wait_ready(demo)
             os.killpg(demo.proc.pid, signals[0])
             for sig in signals[1:]:
                 if in_cleanup:
