@@ -21,7 +21,7 @@ ARG NODE_IMAGE=node:20-bookworm-slim
 FROM ${NODE_IMAGE} AS web
 WORKDIR /web
 COPY web/package.json web/package-lock.json ./
-# why: --omit=dev leaves out axe-core (the accessibility tests only);
+# why: --omit=dev leaves out the test-only packages (axe-core, @xmldom/xmldom);
 # --ignore-scripts: the npm package ships dist/ prebuilt, nothing has to run.
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
  && test -f node_modules/converse.js/dist/converse.min.js \

@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SERVER ?= prosody
 DEMO_ARGS ?=
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test test-js setup bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -14,10 +14,18 @@ setup:
 demo: setup
 	@$(PY) scripts/demo.py --server $(SERVER) $(DEMO_ARGS)
 
+# The JavaScript tests first (a second), then pytest, whose summary closes the output.
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
 test: setup
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$rc
+	@$(MAKE) --no-print-directory test-js; js=$$?; \
+	  $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; rc=1; fi; \
+	  if [ $$js -ne 0 ]; then echo "make test: the JavaScript tests failed" >&2; rc=1; fi; exit $$rc
+
+# The web clients' pure functions under Node's built-in test runner (tests/js/run.sh fails
+# on a failed, skipped or todo test, on a file without tests and on no test at all).
+test-js:
+	@bash tests/js/run.sh
 
 bench: setup
 	@$(PY) bench/http_sessions.py

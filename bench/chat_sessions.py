@@ -214,6 +214,8 @@ class Stack:
             "IDCHAT_XMPP_COMPONENT_PORT": str(free_port()),
             "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
             "IDCHAT_HTTP_EXTERNAL_URL": self.base,
+            # Hundreds of guests from 127.0.0.1; the other limits stay at production values.
+            "IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS": "100000",
         }
         self.component_port = int(self.xmpp_env["IDCHAT_XMPP_COMPONENT_PORT"])
         self._server_pid: int | None = None

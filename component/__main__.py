@@ -24,8 +24,9 @@ async def run(config: str | None) -> int:
         return 2
     configure(settings.log.level)
     audit.configure(settings.log.audit_file)
-    # Reads wait longer than a blocking XREADGROUP (1 s) takes.
-    client = connect(settings, read_timeout=max(5.0, settings.redis.timeout_seconds * 3))
+    # Every command waits at most redis.timeout_seconds (the event stream's blocking
+    # read blocks for half that): a claim while Redis is away is refused, not kept waiting.
+    client = connect(settings)
     gateway = Gateway(settings, client)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -20,10 +20,11 @@ from xmpp_plugin.models import Session, session_ref
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 
-from . import audit
+from . import audit, metrics
 from .feedback import Feedback
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
+from .supervision import DayStats
 from .routing import Chat, Released, Router
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Chats:
         self.rooms = rooms
         self.notify = notifier
         self.feedback = feedback
+        self.day = DayStats(store.redis, store.keys, settings.routing.service_level_seconds)
         self.marker: str | None = None  # the Redis incarnation this instance works with
         # The last availability each agent told this instance: restored if Redis loses it.
         self.duty_memory: dict[str, tuple[str, bool, int, str]] = {}
@@ -96,6 +98,7 @@ class Chats:
         interrupted = await self.router.clear_interrupted(chat.id)
         position = await self.router.position(chat.id, chat.purpose)
         log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
+        metrics.claimed()
         return chat, position, interrupted
 
     async def after_claim(self, chat: Chat, position: int | None, interrupted: bool) -> None:
@@ -225,6 +228,7 @@ class Chats:
         made_offers, lost = await self.router.dispatch()
         if made_offers:
             faults.point("offer.made")
+        metrics.offered(len(made_offers))
         for made in made_offers:
             waiting = max(0, int(time.time() - made.enqueued_ms / 1000))
             self.notify.offer(made, waiting, self.settings.routing.offer_timeout_seconds)
@@ -254,6 +258,8 @@ class Chats:
         faults.point("accept.routed")
         chat = await self.router.chat(cid)
         assert chat is not None
+        metrics.accepted(chat)
+        await self.day.answered(chat)
         # The attributes go to the agent directly, not through the room: no need to
         # wait for the membership before sending them.
         await self.send_attributes(chat)
@@ -271,11 +277,13 @@ class Chats:
         # Ownership is checked inside the withdrawal: nobody else's decline withdraws it.
         if cid is None or not await self.router.decline(cid, oid, agent.bare):
             raise NotFound("no such offer for you: it was revoked or has timed out")
+        metrics.declined()
         await self.dispatch()
         await self._tell_waiting([cid])
 
     async def expire_offers(self) -> None:
         expired = await self.router.expire_offers()
+        metrics.timed_out(len(expired))
         for _cid, oid, bare in expired:
             info = await self.router.agent_info(bare)
             if info.get("full"):
@@ -359,6 +367,8 @@ class Chats:
         """The rest of an end, after routing let go of the chat; safe to run again when a
         crash cut it short (the sweeper resumes ends left 'ending')."""
         state = released.state
+        metrics.ended(chat, state, by)
+        await self.day.ended(state, by)
         if state == "offered" and released.offered_to:
             info = await self.router.agent_info(released.offered_to)
             if info.get("full"):
@@ -609,6 +619,8 @@ class Chats:
             return
         waiting = await self.router.waiting(purpose)
         per_place = await self.router.seconds_per_place() if waiting else None
-        for position, (cid, citizen) in enumerate(waiting, start=1):
+        for position, (cid, citizen, state) in enumerate(waiting, start=1):
+            if state != "queued":
+                continue  # being offered: the citizen was told an agent is looking
             wait = None if per_place is None else per_place * position
             self.notify.queued_at(citizen, cid, position, wait=wait)

@@ -5,7 +5,9 @@ the server spreads stanzas among them at random — replies to our own requests 
 so each instance stamps its IQ ids with its name and forwards replies meant for
 another instance through Redis. Prosody takes one connection per domain: there the
 instances hold a Redis lease and only its holder connects; the others stand by
-(``component_conflict_resolve = "kick_old"`` lets a successor in at once).
+(``component_conflict_resolve = "kick_old"`` lets a successor in at once). The leases
+and the liveness mark use a Redis client of their own (component/lease.py); every
+stanza passes the per-sender budget before a handler runs (component/admission.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import time
 import uuid
 from xml.etree import ElementTree as ET
 
@@ -28,16 +31,21 @@ from xmpp_plugin.errors import IdChatError
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 
+from . import metrics
+from .admission import Admission
+from .budget import Budget
 from .chats import Chats
 from .feedback import Feedback
 from .handlers.agent import AgentHandlers
 from .handlers.claim import ClaimHandlers
 from .handlers.end import EndHandlers
 from .handlers.room import RoomHandlers
+from .lease import Leases, LeaseState
 from .notifier import Notifier
 from .protocol import stanza
 from .rooms import Rooms
 from .routing import Router
+from .supervision import Supervision
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +77,14 @@ class Gateway(ComponentXMPP):
         self.feedback = Feedback()
         self.chats = Chats(settings, self.store, self.router, Rooms(self, x.muc_domain),
                            self.notifier, self.feedback)
+        self.leases = Leases.from_settings(settings, self.store.keys, self.instance)
+        self.budget = Budget.from_settings(settings.budget)
+        self.admission = Admission(self, settings, self.budget)
         ClaimHandlers(self)
         EndHandlers(self)
         self.agents = AgentHandlers(self)
         self.room_events = RoomHandlers(self)
+        self.supervision = Supervision(self)
         self.add_event_handler("presence", self.on_presence)
         for kind in ("result", "error"):
             self.register_handler(Callback(f"idchat forward iq {kind}",
@@ -87,6 +99,7 @@ class Gateway(ComponentXMPP):
         self._ever_connected = False
         self._backoff = 1.0
         self._tasks: list[asyncio.Task[None]] = []
+        self._lease_expiry: asyncio.TimerHandle | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -99,19 +112,21 @@ class Gateway(ComponentXMPP):
             self.connect()
         for coro in (self._heartbeat(), self._timers(), self._events(), self._forwarded()):
             self._tasks.append(asyncio.ensure_future(coro))
+        if self.settings.metrics.component_port:
+            self._tasks.append(asyncio.ensure_future(metrics.serve(self)))
 
     async def stop(self) -> None:
         self.stopping = True
         for task in self._tasks:
             task.cancel()
+        if self._lease_expiry is not None:
+            self._lease_expiry.cancel()
         if self._tasks:
             _, stuck = await asyncio.wait(self._tasks, timeout=5)
             for task in stuck:
                 log.warning("background task %s did not stop", task.get_coro().__qualname__)
-        try:
-            await self.store.redis.delete(self.store.keys.component_alive())
-        except RedisError:
-            pass
+        await self.admission.close()
+        await self.leases.mark_gone()
         # asyncio.wait, not wait_for: a disconnect that ignores cancellation cannot hang us.
         closing = asyncio.ensure_future(self.disconnect(wait=2))
         done, _ = await asyncio.wait({closing}, timeout=5)
@@ -120,6 +135,7 @@ class Gateway(ComponentXMPP):
             closing.cancel()
         self.abort()
         await self.feedback.close()
+        await self.leases.close()
 
     async def on_connected(self, _event: object) -> None:
         self._backoff = 1.0
@@ -127,6 +143,7 @@ class Gateway(ComponentXMPP):
         log.info("connected to the XMPP server as %s", self.boundjid.bare)
         await self._mark_alive()
         if self._ever_connected:
+            metrics.RECONNECTS.inc()
             await self._guarded(self.chats.after_reconnect())
         self._ever_connected = True
         await self._guarded(self.chats.sweep_rooms())
@@ -136,53 +153,85 @@ class Gateway(ComponentXMPP):
         self.online.clear()
         if self.stopping:
             return
-        try:
-            await self.store.redis.delete(self.store.keys.component_alive())
-        except RedisError:
-            pass
+        await self.leases.mark_gone()
         delay, self._backoff = self._backoff, min(self._backoff * 2, BACKOFF_MAX)
         log.warning("XMPP connection lost; reconnecting in %.0f s", delay)
         await asyncio.sleep(delay)
         if not self.stopping and not self.online.is_set() and not self.exclusive:
             self.connect()  # exclusive mode: the heartbeat reconnects while we hold the lease
 
+    def _spawn_event(self, xml: ET.Element) -> None:
+        """slixmpp hands every stanza parsed from the stream to this method: the budget
+        sees it first (component/admission.py)."""
+        if self.admission.screen(xml):
+            super()._spawn_event(xml)
+
     # -- presence routing ------------------------------------------------------------
 
-    async def on_presence(self, pres: Presence) -> None:
+    def on_presence(self, pres: Presence) -> None:
+        """Synchronous: the handlers hand their Redis work to the admission step."""
         domain = pres["from"].domain
         if domain == self.settings.xmpp.muc_domain:
-            await self._guarded(self.room_events.on_presence(pres))
+            self.room_events.on_presence(pres)
         elif pres["to"].bare == self.boundjid.bare and not pres["to"].resource:
-            await self._guarded(self.agents.on_presence(pres))
+            self.agents.on_presence(pres)
 
     # -- background work ------------------------------------------------------------
 
     async def _mark_alive(self) -> None:
-        try:
-            await self.store.mark_component_alive(self.instance, HEARTBEAT_SECONDS * 3)
-        except IdChatError:
+        if not await self.leases.mark_alive(HEARTBEAT_SECONDS * 3):
             log.warning("cannot report liveness: Redis unavailable")
 
     async def _heartbeat(self) -> None:
+        """Lease and liveness on their own Redis client (component/lease.py): a flood that
+        keeps the shared pool busy cannot make them late."""
         interval = HEARTBEAT_SECONDS if not self.exclusive else max(0.5, self.lease_seconds / 4)
         while True:
             if self.exclusive:
                 await self._keep_exclusive_connection()
             if self.online.is_set():
                 await self._mark_alive()
+            self.admission.report()
             await asyncio.sleep(interval)
 
     async def _keep_exclusive_connection(self) -> None:
-        """Prosody: connect while we hold the connection lease, stand by otherwise."""
-        held = await self._hold_lease("connection", self.lease_seconds)
+        """Prosody: connect while we hold the connection lease, stand by when another
+        instance holds it. When Redis cannot say, keep the stream until our last renewal
+        runs out (a timer), then stand by: only then may another instance have it."""
+        state = await self.leases.renew("connection", self.lease_seconds)
         connecting = self.transport is not None or self.online.is_set()
-        if held and not connecting:
-            log.info("holding the connection lease: connecting")
-            self.connect()
-        elif not held and self.online.is_set():
+        if state is LeaseState.HELD:
+            self._arm_lease_expiry()
+            if not connecting:
+                log.info("holding the connection lease: connecting")
+                self.connect()
+        elif state is LeaseState.LOST and connecting:
             log.warning("lost the connection lease to another instance: standing by")
-            self.online.clear()
-            self.abort()
+            self._stand_by()
+        elif state is LeaseState.UNKNOWN and connecting:
+            log.warning("connection lease: Redis unavailable; keeping the stream for %.1f s "
+                        "at most", self.leases.remaining("connection"))
+
+    def _arm_lease_expiry(self) -> None:
+        if self._lease_expiry is not None:
+            self._lease_expiry.cancel()
+        self._lease_expiry = asyncio.get_running_loop().call_later(
+            self.leases.remaining("connection"), self._lease_expired)
+
+    def _lease_expired(self) -> None:
+        self._lease_expiry = None
+        if self.stopping or self.leases.remaining("connection") > 0:
+            return
+        if self.transport is not None or self.online.is_set():
+            log.warning("the connection lease ran out without a renewal: standing by")
+            self._stand_by()
+
+    def _stand_by(self) -> None:
+        if self._lease_expiry is not None:
+            self._lease_expiry.cancel()
+            self._lease_expiry = None
+        self.online.clear()
+        self.abort()
 
     async def _timers(self) -> None:
         """Offer timeouts, gone citizens and agents, no-agent notices, room sweeping:
@@ -200,23 +249,20 @@ class Gateway(ComponentXMPP):
             every = max(1, round(self.settings.routing.orphan_check_seconds / SWEEP_SECONDS))
             if count % every == 0:
                 await self._guarded(self.chats.sweep_rooms())
+            if count % max(1, round(self.settings.routing.supervisor_push_seconds / SWEEP_SECONDS)) == 0:
+                await self._guarded(self.supervision.push())
 
     async def _hold_lease(self, name: str, seconds: float = SWEEP_SECONDS * 3) -> bool:
-        key, ttl_ms = self.store.keys.lease(name), int(seconds * 1000)
-        try:
-            if await self.store.redis.set(key, self.instance, px=ttl_ms, nx=True):
-                return True
-            owner = await self.store.redis.get(key)
-            if owner is not None and owner.decode() == self.instance:
-                await self.store.redis.pexpire(key, ttl_ms)
-                return True
-        except RedisError:
-            log.warning("sweeper lease: Redis unavailable")
-        return False
+        state = await self.leases.renew(name, seconds)
+        if state is LeaseState.UNKNOWN:
+            log.warning("%s lease: Redis unavailable", name)
+        return state is LeaseState.HELD
 
     async def _events(self) -> None:
         """Attributes that arrive after the agent accepted: pushed at once (protocol §5)."""
         redis, stream = self.store.redis, self.store.keys.events()
+        # A blocking read must end well within the client's read timeout (redis.timeout_seconds).
+        block_ms = max(100, min(1000, int(self.settings.redis.timeout_seconds * 500)))
         while True:
             try:
                 try:
@@ -227,13 +273,15 @@ class Gateway(ComponentXMPP):
                     # A standby (or a disconnected instance) leaves events to the others.
                     await self.online.wait()
                     batches = await redis.xreadgroup(EVENTS_GROUP, self.instance, {stream: ">"},
-                                                     count=20, block=1000)
+                                                     count=20, block=block_ms)
                     for _, entries in batches or []:
                         for entry_id, fields in entries:
                             if fields.get(b"type") == b"attributes":
                                 await self._guarded(self.chats.attributes_arrived(
                                     fields[b"sid"].decode()))
+                            # Handled: acknowledged and deleted (it names a session).
                             await redis.xack(stream, EVENTS_GROUP, entry_id)
+                            await redis.xdel(stream, entry_id)
             except RedisError:
                 log.warning("event stream: Redis unavailable; retrying")
                 await asyncio.sleep(1)
@@ -271,6 +319,7 @@ class Gateway(ComponentXMPP):
         except IdChatError as exc:
             log.warning("%s: %s", type(exc).__name__, exc.detail)
         except RedisError:
+            metrics.shared.REDIS_ERRORS.inc()
             log.warning("Redis unavailable")
         except Exception as exc:  # noqa: BLE001 - keep the component alive
             log.error("unhandled %s in background work", type(exc).__name__)

@@ -176,8 +176,10 @@ def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lan
     if stored is None:
         return
     form.add_field(var="source", label="Bron" if nl else "Source", value=stored.source.value)
-    form.add_field(var="verified_at", label="Geverifieerd op" if nl else "Verified at",
-                   value=_iso(stored.verified_at))
+    # A failed login has a time too, but nothing was verified then.
+    when = ("Geverifieerd op" if nl else "Verified at") if stored.verified else \
+        ("Inlogpoging op" if nl else "Login attempt at")
+    form.add_field(var="verified_at", label=when, value=_iso(stored.verified_at))
     for name, value in stored.attributes.items():
         label = ATTRIBUTES.get(name, {}).get(lang, name)
         form.add_field(var=f"attr:{name}", label=label, value=value)

@@ -391,14 +391,15 @@ class Router:
     async def queued(self, purpose: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue(purpose), 0, -1)]
 
-    async def waiting(self, purpose: str) -> list[tuple[str, str]]:
-        """(chat, citizen JID) of everyone waiting for this purpose, in queue order."""
+    async def waiting(self, purpose: str) -> list[tuple[str, str, str]]:
+        """(chat, citizen JID, state) of everyone waiting for this purpose, in queue order
+        (a chat being offered keeps its place)."""
         cids = await self.queued(purpose)
         async with self.redis.pipeline(transaction=False) as pipe:
             for cid in cids:
-                pipe.hget(self.keys.chat(cid), "citizen")
-            citizens = await pipe.execute()
-        return [(cid, c.decode()) for cid, c in zip(cids, citizens) if c]
+                pipe.hmget(self.keys.chat(cid), ["citizen", "state"])
+            rows = await pipe.execute()
+        return [(cid, c.decode(), (st or b"").decode()) for cid, (c, st) in zip(cids, rows) if c]
 
     async def record_handling(self, ms: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

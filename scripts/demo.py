@@ -46,7 +46,9 @@ def server_env(settings: Settings) -> dict[str, str]:
             "IDCHAT_XMPP_C2S_PORT": str(x.c2s_port),
             "IDCHAT_XMPP_COMPONENT_PORT": str(x.component_port),
             "IDCHAT_XMPP_HTTP_PORT": str(x.http_port),
-            "IDCHAT_HTTP_EXTERNAL_URL": settings.http.external_url}
+            "IDCHAT_HTTP_EXTERNAL_URL": settings.http.external_url,
+            # Every demo browser tab comes from 127.0.0.1 (production cap: 10).
+            "IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS": "1000"}
 
 
 def main() -> int:

@@ -1,7 +1,10 @@
 """Run ejabberd from a project folder with the ID Chat configuration.
 
-Used by the integration tests and the demo: renders ejabberd/ejabberd.yml and
-ejabberd/ejabberdctl.cfg into <workdir>/conf and drives ejabberdctl. Stdlib only.
+Used by the integration tests and the demo: renders ejabberd/ejabberd.yml (the
+demo and test profile) or ejabberd/ejabberd.production.yml (TLS required on
+c2s) and ejabberd/ejabberdctl.cfg into <workdir>/conf, compiles our module
+ejabberd/mod_idchat_guests.erl into <workdir>/ebin and drives ejabberdctl,
+which runs the node as the `ejabberd` user. Stdlib only.
 """
 
 from __future__ import annotations
@@ -43,6 +46,18 @@ PORT_DEFAULTS = {
 }
 SECRET = "IDCHAT_XMPP_COMPONENT_SECRET"
 INTERFACE = "IDCHAT_EJABBERD_INTERFACE"  # where every listener binds; 0.0.0.0 in a container
+# Flood limits (the Prosody config reads the same names): (default, minimum, maximum).
+LIMIT_DEFAULTS = {
+    "IDCHAT_LIMITS_GUEST_RATE": (16000, 1000, 10**9),         # bytes/s, guest connections
+    "IDCHAT_LIMITS_AGENT_RATE": (512000, 1000, 10**9),        # bytes/s, agent connections
+    "IDCHAT_LIMITS_MAX_STANZA_BYTES": (65536, 10000, 2**24),  # largest client stanza
+}
+TRUSTED_PROXIES = "IDCHAT_LIMITS_TRUSTED_PROXIES"
+TRUSTED_PROXIES_DEFAULT = "127.0.0.1,::1"
+# The production profile's c2s certificate and key (PEM files the ejabberd user can read).
+TLS_FILES = ("IDCHAT_XMPP_TLS_CERT_FILE", "IDCHAT_XMPP_TLS_KEY_FILE")
+PROFILES = {"demo": "ejabberd.yml", "production": "ejabberd.production.yml"}
+MODULE_SOURCE = TEMPLATE_DIR / "mod_idchat_guests.erl"
 
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 _PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
@@ -52,9 +67,11 @@ class EjabberdError(RuntimeError):
     """ejabberd could not be configured, started, stopped or commanded."""
 
 
-def xmpp_settings(env: Mapping[str, str]) -> dict[str, str | int]:
+def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, str | int | list[str]]:
     """The config values from `env` (defaults filled in); all problems at once."""
-    values: dict[str, str | int] = {}
+    if profile not in PROFILES:
+        raise EjabberdError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
+    values: dict[str, str | int | list[str]] = {}
     problems = []
     for name, default in DOMAIN_DEFAULTS.items():
         domain = env.get(name) or default
@@ -80,6 +97,25 @@ def xmpp_settings(env: Mapping[str, str]) -> dict[str, str | int]:
     except ValueError:
         problems.append(f"{INTERFACE}={interface!r} is not an IP address")
     values[INTERFACE] = interface
+    for name, (default, low, high) in LIMIT_DEFAULTS.items():
+        raw = env.get(name) or str(default)
+        number = int(raw) if raw.isdigit() else -1
+        if not low <= number <= high:
+            problems.append(f"{name}={raw!r} is not a whole number from {low} to {high}")
+        values[name] = number
+    proxies = (env.get(TRUSTED_PROXIES) or TRUSTED_PROXIES_DEFAULT).replace(",", " ").split()
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            problems.append(f"{TRUSTED_PROXIES}: {proxy!r} is not an IP address or network")
+    values[TRUSTED_PROXIES] = proxies
+    if profile == "production":
+        for name in TLS_FILES:
+            path = env.get(name, "")
+            if not path or not Path(path).is_absolute():
+                problems.append(f"{name} must be the absolute path of a PEM file (production profile)")
+            values[name] = path
     if problems:
         raise EjabberdError("invalid ejabberd settings:\n  " + "\n  ".join(problems))
     return values
@@ -93,25 +129,39 @@ def render(template: str, values: Mapping[str, str | int], quote) -> str:
     return _PLACEHOLDER.sub(lambda m: quote(values[m.group(1)]), template)
 
 
-def _yaml_scalar(value: str | int) -> str:
-    return str(value) if isinstance(value, int) else json.dumps(value)  # JSON strings are YAML
+def _yaml_scalar(value: str | int | list[str]) -> str:
+    # JSON strings and arrays are YAML
+    return str(value) if isinstance(value, int) else json.dumps(value)
 
 
 def _shell_word(value: str | int) -> str:
     return shlex.quote(str(value))
 
 
-def render_config(conf_dir: Path, env: Mapping[str, str]) -> Path:
+def render_config(conf_dir: Path, env: Mapping[str, str], profile: str = "demo") -> Path:
     """Render ejabberd.yml alone into conf_dir (a container image brings its own ejabberdctl.cfg)."""
     target = Path(conf_dir) / "ejabberd.yml"
-    text = render((TEMPLATE_DIR / "ejabberd.yml").read_text(), xmpp_settings(env), _yaml_scalar)
+    text = render((TEMPLATE_DIR / PROFILES[profile]).read_text(), xmpp_settings(env, profile), _yaml_scalar)
     target.write_text(text)
     target.chmod(0o600)  # holds the component secret
     return target
 
 
-# the files copied from ejabberd/ into <workdir>/conf, each with its quoting rule
-_TEMPLATES = (("ejabberd.yml", _yaml_scalar), ("ejabberdctl.cfg", _shell_word), ("inetrc", str))
+def compile_module(target_dir: Path) -> Path:
+    """Compile ejabberd/mod_idchat_guests.erl into target_dir (erlc ships with ejabberd's Erlang)."""
+    if shutil.which("erlc") is None:
+        raise EjabberdError("erlc not found: install the ejabberd package (it brings erlang-base)")
+    Path(target_dir).mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(["erlc", "-o", str(target_dir), str(MODULE_SOURCE)],
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    beam = Path(target_dir) / (MODULE_SOURCE.stem + ".beam")
+    if result.returncode != 0 or not beam.is_file():
+        raise EjabberdError(f"erlc {MODULE_SOURCE.name} failed:\n{result.stdout}{result.stderr}")
+    return beam
+
+
+# the files copied from ejabberd/ into <workdir>/conf: (target, source, quoting rule)
+_TEMPLATES = (("ejabberdctl.cfg", "ejabberdctl.cfg", _shell_word), ("inetrc", "inetrc", str))
 
 
 def _port_open(port: int) -> bool:
@@ -157,13 +207,19 @@ def _environ_has(pid: int, entry: bytes) -> bool:
 
 
 class EjabberdServer:
-    """One ejabberd node run from `workdir` ({conf,spool,logs}) with settings from `env`."""
+    """One ejabberd node run from `workdir` ({conf,ebin,spool,logs}) with settings from `env`.
 
-    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
+    ``profile``: ``demo`` (ejabberd/ejabberd.yml) or ``production``
+    (ejabberd/ejabberd.production.yml, which needs the TLS_FILES settings).
+    """
+
+    def __init__(self, workdir: Path, env: Mapping[str, str], profile: str = "demo") -> None:
         self.workdir = Path(workdir).resolve()
-        self.settings = xmpp_settings(env)
+        self.profile = profile
+        self.settings = xmpp_settings(env, profile)
         self.env: dict[str, str] = dict(env)
         self.conf_dir = self.workdir / "conf"
+        self.ebin_dir = self.workdir / "ebin"
         self.spool_dir = self.workdir / "spool"
         self.logs_dir = self.workdir / "logs"
         self.node = f"idchat-{self.settings['IDCHAT_XMPP_C2S_PORT']}@localhost"
@@ -260,19 +316,24 @@ class EjabberdServer:
     def _prepare_workdir(self) -> None:
         owner = pwd.getpwnam(SERVICE_USER)
         self._check_reachable(owner)
-        for path in (self.workdir, self.conf_dir, self.spool_dir, self.logs_dir):
+        for path in (self.workdir, self.conf_dir, self.ebin_dir, self.spool_dir, self.logs_dir):
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
             if os.geteuid() == 0:
                 os.chown(path, owner.pw_uid, owner.pw_gid)
+        beam = compile_module(self.ebin_dir)
+        if os.geteuid() == 0:
+            os.chown(beam, owner.pw_uid, owner.pw_gid)
         values = {
             **self.settings,
             "ERLANG_NODE": self.node,
             "ERL_DIST_PORT": free_port(),
             "EJABBERD_PID_PATH": str(self.spool_dir / "ejabberd.pid"),
+            "IDCHAT_EJABBERD_EBIN": str(self.ebin_dir),
         }
-        for name, quote in _TEMPLATES:
+        templates = (("ejabberd.yml", PROFILES[self.profile], _yaml_scalar), *_TEMPLATES)
+        for name, source, quote in templates:
             target = self.conf_dir / name
-            target.write_text(render((TEMPLATE_DIR / name).read_text(), values, quote))
+            target.write_text(render((TEMPLATE_DIR / source).read_text(), values, quote))
             target.chmod(0o600)  # holds the component secret
             if os.geteuid() == 0:
                 os.chown(target, owner.pw_uid, owner.pw_gid)
@@ -348,10 +409,13 @@ def main(argv: list[str] | None = None) -> int:
     where.add_argument("--workdir", type=Path, help="run folder (conf, spool, logs)")
     where.add_argument("--render-to", type=Path, metavar="DIR",
                        help="only write DIR/ejabberd.yml from the environment, then exit (docker-compose.yml)")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="demo",
+                        help="demo (the default; tests, make demo) or production (TLS required on "
+                             "c2s: needs IDCHAT_XMPP_TLS_CERT_FILE and IDCHAT_XMPP_TLS_KEY_FILE)")
     args = parser.parse_args(argv)
     if args.render_to is not None:
         try:
-            print(render_config(args.render_to, os.environ))
+            print(render_config(args.render_to, os.environ, args.profile))
         except (EjabberdError, OSError) as exc:
             print(exc, file=sys.stderr)
             return 1
@@ -360,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     launcher.install_stop_handlers()
     started = time.monotonic()
     try:
-        server = EjabberdServer(args.workdir, os.environ)
+        server = EjabberdServer(args.workdir, os.environ, args.profile)
         server.start()
     except EjabberdError as exc:
         print(exc, file=sys.stderr)
@@ -371,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     s = server.settings
     print(
-        f"ejabberd {server.node} up in {time.monotonic() - started:.1f}s\n"
+        f"ejabberd {server.node} ({server.profile} profile) up in {time.monotonic() - started:.1f}s\n"
         f"  c2s        127.0.0.1:{s['IDCHAT_XMPP_C2S_PORT']}  "
         f"(agents: {s['IDCHAT_XMPP_AGENT_DOMAIN']}, guests: {s['IDCHAT_XMPP_GUEST_DOMAIN']})\n"
         f"  component  127.0.0.1:{s['IDCHAT_XMPP_COMPONENT_PORT']}  "

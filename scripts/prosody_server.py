@@ -1,14 +1,18 @@
 """Run the project's Prosody configuration from a working folder.
 
-The configuration (``prosody/prosody.cfg.lua``) reads every setting from the
-environment; this module supplies that environment, starts Prosody in the
-foreground as a child process, waits until its ports accept connections, and
-stops it again. Used by the integration tests and the demo::
+The configuration reads every setting from the environment; this module
+supplies that environment, starts Prosody in the foreground as a child
+process, waits until its ports accept connections, and stops it again. Two
+profiles: ``demo`` (``prosody/prosody.cfg.lua``, the demo and the tests) and
+``production`` (``prosody/prosody.production.cfg.lua``: TLS required, never
+root). Used by the integration tests and the demo::
 
-    python scripts/prosody_server.py --workdir /tmp/idchat-prosody
+    python scripts/prosody_server.py --workdir /tmp/idchat-prosody [--profile production]
 
 runs Prosody until Ctrl-C, with the ``IDCHAT_*`` variables of the calling
-shell (``IDCHAT_XMPP_COMPONENT_SECRET`` is required).
+shell (``IDCHAT_XMPP_COMPONENT_SECRET`` is required; production also needs
+``IDCHAT_XMPP_TLS_CERT_FILE`` and ``IDCHAT_XMPP_TLS_KEY_FILE``). Started as
+root, the production profile runs Prosody as the ``prosody`` user.
 
 Standard library only.
 """
@@ -17,7 +21,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import pwd
+import signal
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -29,8 +36,13 @@ import launcher  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = PROJECT_ROOT / "prosody" / "prosody.cfg.lua"
+PROFILES = {
+    "demo": CONFIG_PATH,
+    "production": PROJECT_ROOT / "prosody" / "prosody.production.cfg.lua",
+}
+SERVICE_USER = "prosody"  # created by Debian's prosody package
 
-# Defaults must match those in prosody.cfg.lua.
+# Defaults must match those in common.cfg.lua.
 DEFAULT_C2S_PORT = 15222
 DEFAULT_COMPONENT_PORT = 15347
 DEFAULT_HTTP_PORT = 15280
@@ -48,13 +60,23 @@ class ProsodyServer:
     """One Prosody instance with its data, pid file and logs under ``workdir/data``.
 
     ``env`` holds the ``IDCHAT_*`` settings read by the configuration;
-    ``IDCHAT_PROSODY_DATA_DIR`` is always set to ``workdir/data``.
+    ``IDCHAT_PROSODY_DATA_DIR`` is always set to ``workdir/data``. ``profile``
+    picks the configuration file (``demo`` or ``production``). ``user``: the
+    account Prosody runs as when started as root; by default ``prosody`` for
+    the production profile (which refuses root) and root itself for the demo.
     """
 
-    def __init__(self, workdir: Path, env: Mapping[str, str]) -> None:
+    def __init__(self, workdir: Path, env: Mapping[str, str], profile: str = "demo",
+                 user: str | None = None) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
         self.workdir = Path(workdir).resolve()
         self.data_dir = self.workdir / "data"
-        self.config_path = CONFIG_PATH
+        self.profile = profile
+        self.config_path = PROFILES[profile]
+        if user is None and profile == "production" and os.geteuid() == 0:
+            user = SERVICE_USER
+        self.user = None if user in (None, "root") or os.geteuid() != 0 else user
         self.stdout_path = self.workdir / "prosody.stdout"
         self.env: dict[str, str] = {
             name: os.environ[name] for name in _PASSTHROUGH_ENV if name in os.environ
@@ -90,9 +112,10 @@ class ProsodyServer:
         for port in self.ports:
             if _port_open(port):
                 raise ProsodyError(f"port {port} on 127.0.0.1 is already in use")
-        # The certificate folder named in the config must exist, or Prosody
-        # logs an error at every start.
+        # The certificate folder named in the demo config must exist, or
+        # Prosody logs an error at every start.
         (self.data_dir / "certs").mkdir(parents=True, exist_ok=True)
+        self._hand_over()
         self._stdout = open(self.stdout_path, "ab")
         with launcher.spawning():  # registered before any stop signal can interrupt us
             self._process = subprocess.Popen(
@@ -106,6 +129,7 @@ class ProsodyServer:
                 # component, which ends its rooms first. So no signal sent to our group
                 # stops it: only stop() (or, as the last resort, launcher.stop_all()).
                 start_new_session=True,
+                **self._as_user(),
             )
             launcher.register(self, self.stop)
         deadline = time.monotonic() + timeout
@@ -146,6 +170,7 @@ class ProsodyServer:
         if "\n" in password or "\r" in password or not password:
             raise ValueError("password must be a non-empty single line")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._hand_over()
         result = launcher.run(
             ["prosodyctl", "--config", str(self.config_path), "register", user, host],
             cwd=self.workdir,
@@ -153,6 +178,7 @@ class ProsodyServer:
             input=f"{password}\n{password}\n".encode(),
             capture_output=True,
             timeout=30,
+            **self._as_user(),
         )
         if result.returncode != 0:
             output = (result.stdout + result.stderr).decode(errors="replace")
@@ -170,6 +196,27 @@ class ProsodyServer:
             if tail:
                 parts.append(f"--- {path.name} ---\n{tail}")
         return "\n".join(parts) or "(no output)"
+
+    def _as_user(self) -> dict[str, object]:
+        """Popen arguments that start the process as ``self.user`` (nothing when unset)."""
+        if self.user is None:
+            return {}
+        account = pwd.getpwnam(self.user)
+        return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+    def _hand_over(self) -> None:
+        """Give the run folder to ``self.user``, who must be able to reach it."""
+        if self.user is None:
+            return
+        account = pwd.getpwnam(self.user)
+        for parent in self.workdir.parents:
+            info = parent.stat()
+            if not (info.st_uid == account.pw_uid or info.st_mode & stat.S_IXOTH):
+                raise ProsodyError(
+                    f"user {self.user} cannot reach {self.workdir}: {parent} is not searchable "
+                    "by it (use a folder under /tmp or /srv, not a 0700 home)")
+        for path in (self.workdir, self.data_dir, *self.data_dir.rglob("*")):
+            os.chown(path, account.pw_uid, account.pw_gid)
 
     def _cleanup(self) -> None:
         launcher.unregister(self)
@@ -201,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workdir", type=Path, required=True,
                         help="folder for Prosody's data, pid file and logs")
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="demo",
+                        help="demo (the default; tests, make demo) or production "
+                             "(TLS required, never root: needs IDCHAT_XMPP_TLS_CERT_FILE "
+                             "and IDCHAT_XMPP_TLS_KEY_FILE)")
     args = parser.parse_args(argv)
     # Explicit handlers: SIGINT is ignored in processes started in the background by a
     # non-interactive shell, so Python's KeyboardInterrupt would never come; and a second
@@ -211,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         print("IDCHAT_XMPP_COMPONENT_SECRET must be set", file=sys.stderr)
         return 2
     args.workdir.mkdir(parents=True, exist_ok=True)
-    server = ProsodyServer(args.workdir, env)
+    server = ProsodyServer(args.workdir, env, profile=args.profile)
     try:
         server.start()
     except ProsodyError as exc:
@@ -220,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         launcher.stop_all()
         return 0
-    print(f"Prosody running (pid {server.pid}), c2s {server.c2s_port}, "
+    print(f"Prosody ({server.profile} profile) running (pid {server.pid}), c2s {server.c2s_port}, "
           f"component {server.component_port}, http {server.http_port}; "
           f"logs in {server.data_dir}. Ctrl-C to stop.", flush=True)
     try:

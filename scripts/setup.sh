@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(redis-server prosody ejabberd chromium)
+# prosody-modules: mod_firewall (guest isolation, prosody/common.cfg.lua). ejabberd
+# brings erlang-base, whose erlc compiles ejabberd/mod_idchat_guests.erl.
+# prometheus: the monitoring test scrapes the test stack with Debian's real Prometheus.
+# redis-sentinel: the Redis failover tests run a primary, a replica and three Sentinels.
+packages=(redis-server redis-sentinel prosody prosody-modules ejabberd chromium prometheus)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

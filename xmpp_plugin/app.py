@@ -8,13 +8,13 @@ from typing import AsyncIterator
 import jinja2
 from aiohttp import web
 
-from . import pages, simulator
+from . import metrics, pages, simulator
 from .api import attributes, sessions
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .i18n import TEXT
 from .keys import load_private_key, load_public_key, refuse_test_keys_outside_demo
 from .logs import AccessLogger, server_log
-from .middleware import PARSER_LIMITS, problem_middleware
+from .middleware import PARSER_LIMITS, problem_middleware, redis_budget_middleware
 from .security import security_headers
 from .settings import Settings
 from .store import SessionStore, connect
@@ -29,7 +29,8 @@ def create_app(settings: Settings) -> web.Application:
     unless ``demo.enabled``."""
     refuse_test_keys_outside_demo(settings)
     app = web.Application(client_max_size=settings.http.max_body_bytes,
-                          middlewares=[security_headers, problem_middleware],
+                          middlewares=[security_headers, problem_middleware,
+                                       redis_budget_middleware],
                           handler_args={**PARSER_LIMITS, "logger": server_log(),
                                         "access_log_class": AccessLogger})
     app[SETTINGS] = settings
@@ -51,9 +52,11 @@ def _routes(app: web.Application, settings: Settings) -> None:
     r.add_post("/attributes/{attr_id}", attributes.post_attributes)
     r.add_get("/s/{sid}", pages.get_client_page, name="page:client")
     r.add_post("/s/{sid}/ticket", pages.post_ticket)
+    r.add_get("/s/{sid}/details", pages.get_details)
     r.add_get("/agent", pages.get_agent_console, name="page:agent")
     r.add_get("/healthz", pages.get_healthz)
     r.add_get("/readyz", pages.get_readyz)
+    r.add_get("/metrics", metrics.get_metrics)
     r.add_get("/openapi.json", pages.get_openapi)
     r.add_get("/problems/{slug}", pages.get_problem_type)
     r.add_static("/static/", WEB_DIR / "static", name="static")

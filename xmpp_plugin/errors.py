@@ -10,6 +10,7 @@
     ├── PayloadTooLarge (413, policy-violation)
     ├── UriTooLong (414, policy-violation)
     ├── UnsupportedMediaType (415, bad-request)
+    ├── TooManyRequests (429, resource-constraint)
     ├── HeaderFieldsTooLarge (431, policy-violation)
     └── Unavailable (503, service-unavailable)
 
@@ -27,6 +28,7 @@ class IdChatError(Exception):
     title = "Internal error"
     condition = "internal-server-error"
     xmpp_type = "wait"
+    retry_after: int | None = None  # seconds, sent as Retry-After: worth trying again then
 
     def __init__(self, detail: str, *, slug: str | None = None) -> None:
         super().__init__(detail)
@@ -87,8 +89,14 @@ class UnsupportedMediaType(IdChatError):
     status, slug, title, condition, xmpp_type = 415, "unsupported-media-type", "Unsupported media type", "bad-request", "modify"
 
 
+class TooManyRequests(IdChatError):
+    """Over the sender's budget (component/budget.py); type ``wait``: try again later."""
+    status, slug, title, condition, xmpp_type = 429, "too-many-requests", "Too many requests", "resource-constraint", "wait"
+
+
 class Unavailable(IdChatError):
     status, slug, title, condition, xmpp_type = 503, "unavailable", "Service unavailable", "service-unavailable", "wait"
+    retry_after = 5  # a Redis failover takes a few seconds (docs/deployment.md)
 
 
 # Every slug a client may see, with a one-line explanation served at /problems/<slug>.
@@ -123,6 +131,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "uri-too-long": "The request line (path and query) is longer than allowed; nothing was changed.",
     "header-fields-too-large": "A request header, or all of them together, is larger than allowed; nothing was changed.",
     "unsupported-media-type": "The request has the wrong Content-Type.",
+    "too-many-requests": "Too many requests from this sender; nothing was changed. Try again later.",
     "unavailable": "A service we depend on is unavailable; nothing was changed.",
     "method-not-allowed": "This method is not allowed on this resource.",
 }

@@ -56,8 +56,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stop": "Chat stoppen en uitloggen",
         "noscript": "Voor deze chat is JavaScript nodig.",
         "language": "Taal",
-        "error_title": "Er ging iets mis",
-        "error_back": "Ga terug naar de website van de gemeente en start de chat opnieuw.",
+        "error_code": "Foutcode",
+        "reload": "Pagina opnieuw laden",
         "sim_title": "ID Contact-simulator (alleen demo)",
         "sim_intro": "Deze pagina speelt de rol van ID Contact en een inlogmiddel. Kies een onderwerp en gegevens en start een chat.",
         "sim_purpose": "Onderwerp",
@@ -82,8 +82,8 @@ TEXT: dict[str, dict[str, str]] = {
         "stop": "Stop chat and log out",
         "noscript": "This chat needs JavaScript.",
         "language": "Language",
-        "error_title": "Something went wrong",
-        "error_back": "Go back to the municipality's website and start the chat again.",
+        "error_code": "Error code",
+        "reload": "Reload the page",
         "sim_title": "ID Contact simulator (demo only)",
         "sim_intro": "This page plays ID Contact and an authentication method. Pick a topic and details and start a chat.",
         "sim_purpose": "Topic",
@@ -98,3 +98,86 @@ TEXT: dict[str, dict[str, str]] = {
         "test_keys": "Note: this simulator uses ID Contact's published test keys. For demonstration only.",
     },
 }
+
+
+# What an error page says, per problem type: (heading, what happened, what to do now). Only
+# words a person understands: the problem type itself stays in the JSON for API clients.
+_ERRORS: dict[str, dict[str, tuple[str, str, str]]] = {
+    "nl": {
+        "unknown-session": (
+            "Deze chat bestaat niet meer",
+            "De chat is beëindigd of verlopen, of de link is niet volledig.",
+            "Heeft u een vraag? Start dan een nieuwe chat via de website van de gemeente."),
+        "chat-open-elsewhere": (
+            "Deze chat is al geopend in een andere browser",
+            "Om veiligheidsredenen kan een chat maar in één browser tegelijk open zijn. Deze chat "
+            "is eerder geopend in een andere browser of op een ander apparaat.",
+            "Ga verder in de browser waarin u de chat als eerste opende. Heeft u die niet meer bij "
+            "de hand? Start dan een nieuwe chat via de website van de gemeente."),
+        "token": (
+            "Uw inloggegevens konden niet worden gecontroleerd",
+            "Daardoor kan de chat met deze link niet worden geopend.",
+            "Ga terug naar de website van de gemeente, log opnieuw in en start de chat opnieuw."),
+        "attributes-present": (
+            "Uw gegevens waren al ontvangen",
+            "Voor deze chat zijn uw gegevens al eerder doorgegeven.",
+            "Ga verder in het chatvenster dat u al open had. Is dat gesloten? Start dan een "
+            "nieuwe chat via de website van de gemeente."),
+        "unavailable": (
+            "De chat is tijdelijk niet beschikbaar",
+            "Er is een storing bij de chatdienst. Er is niets veranderd.",
+            "Probeer het over een paar minuten opnieuw door deze pagina opnieuw te laden."),
+        "not-found": (
+            "Deze pagina bestaat niet",
+            "Het adres klopt niet of de pagina bestaat niet meer.",
+            "Controleer het adres, of ga naar de website van de gemeente."),
+        "default": (
+            "Er ging iets mis",
+            "Er is niets veranderd.",
+            "Probeer het later opnieuw. Lukt het dan nog niet? Neem telefonisch contact op met "
+            "de gemeente."),
+    },
+    "en": {
+        "unknown-session": (
+            "This chat no longer exists",
+            "The chat has ended or expired, or the link is incomplete.",
+            "Do you have a question? Start a new chat on the municipality's website."),
+        "chat-open-elsewhere": (
+            "This chat is already open in another browser",
+            "For your safety a chat can only be open in one browser at a time. This chat was "
+            "opened before in another browser or on another device.",
+            "Continue in the browser where you first opened the chat. Don't have it at hand? "
+            "Start a new chat on the municipality's website."),
+        "token": (
+            "Your login could not be checked",
+            "Because of this the chat cannot be opened with this link.",
+            "Go back to the municipality's website, log in again and start the chat again."),
+        "attributes-present": (
+            "Your details had already been received",
+            "Your details were already passed on for this chat.",
+            "Continue in the chat window you already had open. Closed it? Start a new chat on "
+            "the municipality's website."),
+        "unavailable": (
+            "The chat is temporarily unavailable",
+            "The chat service has a problem. Nothing was changed.",
+            "Please try again in a few minutes by reloading this page."),
+        "not-found": (
+            "This page does not exist",
+            "The address is wrong or the page no longer exists.",
+            "Check the address, or go to the municipality's website."),
+        "default": (
+            "Something went wrong",
+            "Nothing was changed.",
+            "Please try again later. Still not working? Call the municipality."),
+    },
+}
+
+
+def error_text(slug: str, lang: str) -> tuple[str, str, str]:
+    """(heading, what happened, what to do) for a problem type, in ``lang``."""
+    table = _ERRORS.get(lang, _ERRORS["nl"])
+    if slug.startswith("token-") or slug == "invalid-token":
+        slug = "token"
+    elif slug == "result-other-browser":  # the login result came to a browser the chat is not in
+        slug = "chat-open-elsewhere"
+    return table.get(slug, table["default"])

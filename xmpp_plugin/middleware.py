@@ -11,8 +11,10 @@ from aiohttp import web
 
 from .errors import (HeaderFieldsTooLarge, IdChatError, PayloadTooLarge, UnsupportedMediaType,
                      UriTooLong)
+from . import metrics
 from .appkeys import SETTINGS, TEMPLATES
-from .i18n import language
+from .i18n import error_text, language
+from .store import redis_budget
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +74,20 @@ def _check_sizes(request: web.Request) -> None:
 
 def render_problem(request: web.Request, exc: IdChatError,
                    headers: object = None) -> web.Response:
+    metrics.problem(exc.slug)
     extra = {}
     if headers is not None and "Allow" in headers:  # type: ignore[operator]
         extra["Allow"] = headers["Allow"]  # type: ignore[index]
+    if exc.retry_after is not None:
+        extra["Retry-After"] = str(exc.retry_after)
     if _wants_html(request):
         env = request.app[TEMPLATES]
-        lang = language(request)
-        body = env.get_template("error.html").render(problem=exc.problem(), lang=lang,
-                                                     ui=request.app[SETTINGS].ui)
+        ui = request.app[SETTINGS].ui
+        lang = language(request, ui.default_language)
+        heading, what, advice = error_text(exc.slug, lang)
+        body = env.get_template("error.html").render(
+            lang=lang, ui=ui, path=request.path, status=exc.status, heading=heading, what=what,
+            advice=advice, retry=exc.status == 503)
         return web.Response(status=exc.status, text=body, content_type="text/html",
                             headers=extra)
     instance = None if isinstance(exc, UriTooLong) else request.path  # never echo a huge path
@@ -102,3 +110,10 @@ def _debug_tracebacks() -> bool:
     # Tracebacks can quote local values; only with IDCHAT_DEBUG_TRACEBACKS=1 (never in production).
     import os
     return os.environ.get("IDCHAT_DEBUG_TRACEBACKS") == "1"
+
+
+@web.middleware
+async def redis_budget_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A request's Redis work is done within redis.timeout_seconds, or it gets a 503."""
+    with redis_budget(request.app[SETTINGS].redis.timeout_seconds):
+        return await handler(request)

@@ -8,6 +8,8 @@ from . import __version__
 from .settings import Settings
 
 _PROBLEM = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds after which trying again is worth it",
+                                "schema": {"type": "integer"}}}
 
 
 def _problems(*codes: int) -> dict[str, Any]:
@@ -16,8 +18,9 @@ def _problems(*codes: int) -> dict[str, Any]:
             413: "Body too large", 414: "Path and query longer than 8190 bytes",
             415: "Wrong Content-Type",
             431: "A header longer than 8190 bytes, or all together over 32 KiB",
-            503: "Redis unavailable"}
-    return {str(c): {"description": text[c], "content": _PROBLEM} for c in codes}
+            503: "Redis unavailable, too slow or failing over: try again after Retry-After"}
+    return {str(c): {"description": text[c], "content": _PROBLEM,
+                     **({"headers": _RETRY_AFTER} if c == 503 else {})} for c in codes}
 
 
 def document(settings: Settings) -> dict[str, Any]:
@@ -66,6 +69,14 @@ def document(settings: Settings) -> dict[str, Any]:
             "responses": {"200": {"description": "The ticket", "content": {"application/json": {
                 "schema": {"type": "object", "properties": {"ticket": {"type": "string"}}}}}},
                           **_problems(403, 404, 503)}}},
+        "/s/{sid}/details": {"get": {
+            "operationId": "get_details", "tags": ["public"],
+            "summary": "Whether the citizen's details have arrived (status only; same browser only)",
+            "parameters": [_path_param("sid")],
+            "responses": {"200": {"description": "The status", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"status": {
+                    "type": "string", "enum": ["pending", "verified", "not_verified"]}}}}}},
+                          **_problems(403, 404, 503)}}},
         "/agent": {"get": {"operationId": "get_agent_console", "tags": ["public"],
                            "summary": "The agents' console",
                            "responses": {"200": {"description": "The page",
@@ -74,7 +85,14 @@ def document(settings: Settings) -> dict[str, Any]:
                              "responses": {"200": {"description": "Process is up"}}}},
         "/readyz": {"get": {"operationId": "get_readyz", "tags": ["ops"],
                             "responses": {"200": {"description": "Redis and XMPP up"},
-                                          "503": {"description": "A dependency is down"}}}},
+                                          "503": {"description": "A dependency is down, or Redis "
+                                                                 "is failing over (\"redis\": "
+                                                                 "\"failing-over\")",
+                                                  "headers": _RETRY_AFTER}}}},
+        "/metrics": {"get": {"operationId": "get_metrics", "tags": ["ops"],
+                             "summary": "Prometheus metrics (text format 0.0.4); internal only",
+                             "responses": {"200": {"description": "The exposition",
+                                                   "content": {"text/plain": {}}}}}},
         "/openapi.json": {"get": {"operationId": "get_openapi", "tags": ["ops"],
                                   "responses": {"200": {"description": "This document"}}}},
         "/problems/{slug}": {"get": {"operationId": "get_problem_type", "tags": ["ops"],

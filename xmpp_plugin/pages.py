@@ -9,6 +9,7 @@ import secrets
 
 from aiohttp import web
 
+from . import metrics
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .errors import PROBLEM_TYPES, Forbidden, IdChatError, NotFound, Unavailable
 from .i18n import PURPOSES, language, purpose_label
@@ -39,6 +40,7 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
         "guest_domain": settings.xmpp.guest_domain,
         "muc_domain": settings.xmpp.muc_domain,
         "component_domain": settings.xmpp.component_domain,
+        "details": session.status.value,
     }
     body = request.app[TEMPLATES].get_template("citizen.html").render(
         lang=lang, ui=settings.ui, purpose=purpose_label(session.purpose, lang),
@@ -62,7 +64,8 @@ async def _accept_result(request: web.Request, sid: str) -> web.Response:
     response: web.Response = web.Response(
         status=303, headers={"Location": str(request.rel_url.with_query(kept or None))})
     try:
-        await store.deliver(sid, auth, Source.CLIENT_URL)
+        if await store.deliver(sid, auth, Source.CLIENT_URL):
+            metrics.ATTRIBUTES_DELIVERED.labels("client_url").inc()
     except IdChatError as exc:
         response = render_problem(request, exc)  # the browser is bound all the same
     _set_browser_cookie(request, response, cookie)
@@ -79,6 +82,18 @@ async def post_ticket(request: web.Request) -> web.Response:
         raise Forbidden("this chat belongs to another browser", slug="chat-open-elsewhere")
     await store.touch(sid)
     return web.json_response({"ticket": await store.issue_ticket(sid)})
+
+
+async def get_details(request: web.Request) -> web.Response:
+    """Whether the citizen's details have arrived (the status only, never a value), for the
+    page's status line; answered only to the browser that holds the chat."""
+    sid = request.match_info["sid"]
+    store = request.app[STORE]
+    session = await store.get(sid)
+    token = request.cookies.get(BROWSER_COOKIE, "")
+    if not token or not await store.bind_browser(sid, _hash(token)):
+        raise Forbidden("this chat belongs to another browser", slug="chat-open-elsewhere")
+    return web.json_response({"status": session.status.value})
 
 
 async def _bind_browser(request: web.Request, sid: str,
@@ -133,17 +148,27 @@ async def get_healthz(request: web.Request) -> web.Response:
 
 
 async def get_readyz(request: web.Request) -> web.Response:
-    """Ready when Redis answers; reports whether the XMPP component is connected."""
+    """Ready when Redis answers; reports whether the XMPP component is connected, and,
+    with Sentinel, when Redis does not answer because its primary is being replaced."""
     store = request.app[STORE]
     try:
         await store.ping()
     except Unavailable as exc:
-        return web.json_response({"status": "unavailable", "redis": "down", "xmpp": "unknown",
-                                  "detail": exc.detail}, status=503)
+        if await store.failover_state() == "failing-over":
+            return _not_ready({"status": "unavailable", "redis": "failing-over", "xmpp": "unknown",
+                               "detail": "the Sentinels are replacing the Redis primary; "
+                                         "requests fail until a replica has taken over"})
+        return _not_ready({"status": "unavailable", "redis": "down", "xmpp": "unknown",
+                           "detail": exc.detail})
     xmpp_up = await store.component_alive()
-    return web.json_response({"status": "ok" if xmpp_up else "degraded", "redis": "up",
-                              "xmpp": "up" if xmpp_up else "down"},
-                             status=200 if xmpp_up else 503)
+    body = {"status": "ok" if xmpp_up else "degraded", "redis": "up",
+            "xmpp": "up" if xmpp_up else "down"}
+    return web.json_response(body) if xmpp_up else _not_ready(body)
+
+
+def _not_ready(body: dict[str, str]) -> web.Response:
+    return web.json_response(body, status=503,
+                             headers={"Retry-After": str(Unavailable.retry_after)})
 
 
 async def get_problem_type(request: web.Request) -> web.Response:

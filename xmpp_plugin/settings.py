@@ -81,6 +81,8 @@ class RedisSettings:
     username: str = ""
     password: str = field(default="", repr=False)
     password_file: str = ""
+    sentinels: tuple[str, ...] = ()
+    sentinel_service: str = "idchat"
 
     def credentials(self) -> dict[str, str]:
         """``username``/``password`` for the client, when set (the file is read here)."""
@@ -89,6 +91,14 @@ class RedisSettings:
             out["password"] = Path(self.password_file).read_text().strip()
         elif self.password:
             out["password"] = self.password
+        return out
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """``redis.sentinels`` as (host, port) pairs; ``[v6]:port`` allowed."""
+        out = []
+        for item in self.sentinels:
+            host, _, port = item.rpartition(":")
+            out.append((host.removeprefix("[").removesuffix("]"), int(port)))
         return out
 
 
@@ -135,8 +145,29 @@ class RoutingSettings:
     orphan_check_seconds: int = 30
     agents: tuple[str, ...] = ()
     agent_purposes: tuple[str, ...] = ()
+    supervisors: tuple[str, ...] = ()
+    service_level_seconds: int = 60
+    supervisor_push_seconds: int = 5
     alternative_nl: str = "Bel ons op 14 020, op werkdagen van 8.00 tot 17.00 uur."
     alternative_en: str = "Call us on 14 020, on weekdays from 8:00 to 17:00."
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    """The component's per-sender budget (component/budget.py): stanzas per second, the
+    burst a sender may send at once, and how many of its stanzas are handled at a time."""
+
+    guest_rate: float = 2.0
+    guest_burst: int = 10
+    guest_in_flight: int = 2
+    agent_rate: float = 50.0
+    agent_burst: int = 200
+    agent_in_flight: int = 8
+    room_rate: float = 5.0
+    room_burst: int = 20
+    refusals: int = 10
+    in_flight: int = 32
+    senders: int = 10000
 
 
 @dataclass(frozen=True)
@@ -145,6 +176,7 @@ class UiSettings:
     logo_url: str = ""
     primary_colour: str = "#154273"
     default_language: str = "nl"
+    home_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -153,6 +185,15 @@ class DemoSettings:
     core_simulator: bool = False
     encryption_pubkey: KeyConfig = KeyConfig()
     signing_privkey: KeyConfig = KeyConfig()
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """The component's own /metrics listener (port 0: off); the HTTP service serves
+    /metrics on its own port."""
+
+    component_host: str = "127.0.0.1"
+    component_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -169,8 +210,10 @@ class Settings:
     store: StoreSettings = StoreSettings()
     xmpp: XmppSettings = XmppSettings()
     routing: RoutingSettings = RoutingSettings()
+    budget: BudgetSettings = BudgetSettings()
     ui: UiSettings = UiSettings()
     demo: DemoSettings = DemoSettings()
+    metrics: MetricsSettings = MetricsSettings()
     log: LogSettings = LogSettings()
 
 
@@ -300,8 +343,15 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
                         ("http.max_body_bytes", s.http.max_body_bytes - 1)):
         if value < 0:
             problems.append(f"{name} must be positive")
+    if not 0 <= s.metrics.component_port <= 65535:
+        problems.append("metrics.component_port must be 0 (off) or a TCP port")
+    if s.routing.service_level_seconds < 1 or s.routing.supervisor_push_seconds < 1:
+        problems.append("routing.service_level_seconds and routing.supervisor_push_seconds "
+                        "must be at least 1")
     if s.tokens.leeway_seconds > MAX_LEEWAY_SECONDS:
         problems.append(f"tokens.leeway_seconds must be at most {MAX_LEEWAY_SECONDS} (a few seconds of clock skew)")
+    if role in (None, "component"):
+        _check_budget(s, problems)
     for name, url in (("http.external_url", s.http.external_url),
                       ("http.internal_url", s.http.internal_url)):
         if not url.startswith(("http://", "https://")) or url.endswith("/"):
@@ -311,6 +361,8 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
         problems.append("xmpp.server must be prosody or ejabberd")
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", s.ui.primary_colour):
         problems.append("ui.primary_colour must be a colour like #154273")
+    if s.ui.home_url and not re.fullmatch(r"https?://[^\s\"'<>]+", s.ui.home_url):
+        problems.append("ui.home_url must be an http(s) address, e.g. https://www.gemeente.nl/contact")
     if s.ui.default_language not in {"nl", "en"}:
         problems.append("ui.default_language must be nl or en")
 
@@ -340,3 +392,24 @@ def _check_redis(r: RedisSettings, problems: list[str]) -> None:
         problems.append(f"redis.password_file: no such file {r.password_file}")
     if (r.password or r.password_file) and "@" in r.url.partition("//")[2].partition("/")[0]:
         problems.append("redis.url carries credentials and redis.password(_file) is set too: give them once")
+    for item in r.sentinels:
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            problems.append(f"redis.sentinels: {item!r} is not host:port")
+    if r.sentinels and not r.sentinel_service.strip():
+        problems.append("redis.sentinel_service must name the primary the Sentinels watch")
+
+
+def _check_budget(s: Settings, problems: list[str]) -> None:
+    lim = s.budget
+    for name in ("guest_rate", "agent_rate", "room_rate", "guest_burst", "agent_burst",
+                 "room_burst", "guest_in_flight", "agent_in_flight", "in_flight", "senders"):
+        if getattr(lim, name) <= 0:
+            problems.append(f"budget.{name} must be positive")
+    if lim.refusals < 0:
+        problems.append("budget.refusals must be 0 or more")
+    if lim.in_flight >= s.redis.max_connections:
+        # Handlers hold at most one pool connection each: the rest stays for background work.
+        problems.append("budget.in_flight must be below redis.max_connections")
+    if lim.senders <= lim.in_flight:
+        problems.append("budget.senders must be larger than budget.in_flight")

@@ -73,6 +73,9 @@ async def post_core_simulator(request: web.Request) -> web.Response:
         raise InvalidRequest("choose a purpose and a delivery route", slug="invalid-request")
     attributes = None if form.get("failed") else {
         name: str(form[name]) for name in ATTRIBUTES if str(form.get(name, "")).strip()}
+    if attributes == {}:  # a verified login that shares nothing is no demo of a card
+        raise InvalidRequest("fill in at least one detail, or choose a failed login",
+                             slug="invalid-request")
     settings = request.app[SETTINGS]
     token = mint_token(auth_claims(attributes),
                        load_public_key(settings.demo.encryption_pubkey),

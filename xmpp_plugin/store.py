@@ -8,21 +8,29 @@ MULTI transaction: a failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import contextvars
 import functools
 import json
 import logging
 import os
 import secrets
 import time
-from typing import Any, Awaitable, Callable, ParamSpec, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, ParamSpec, TypeVar
 
 import redis.asyncio as aioredis
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from redis.asyncio.client import Pipeline
+from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.backoff import NoBackoff
+from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from . import faults
+from . import faults, metrics
 from .errors import Conflict, NotFound, Unavailable
 from .settings import Settings
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
@@ -33,25 +41,181 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+# The time by which an HTTP request's Redis work must be done (loop time); unset elsewhere.
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("idchat_redis_deadline",
+                                                                         default=None)
+
+
+@contextlib.contextmanager
+def redis_budget(seconds: float) -> Iterator[None]:
+    """All the store calls inside share ``seconds``: a slow Redis cannot make a request that
+    needs several of them wait several timeouts (the HTTP service: redis.timeout_seconds)."""
+    token = _deadline.set(asyncio.get_running_loop().time() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def _redis_errors(fn: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
     @functools.wraps(fn)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        deadline = _deadline.get()
         try:
-            return await fn(*args, **kwargs)
+            with metrics.redis_call():
+                if deadline is None:
+                    return await fn(*args, **kwargs)
+                async with asyncio.timeout_at(deadline):
+                    return await fn(*args, **kwargs)
         except RedisError as exc:
             raise Unavailable("the session store (Redis) is unavailable; nothing was changed") from exc
+        except TimeoutError as exc:
+            raise Unavailable("the session store (Redis) did not answer in time; "
+                              "try again in a few seconds") from exc
     return wrapper
 
 
-def connect(settings: Settings, *, read_timeout: float | None = None) -> aioredis.Redis:
-    """A client whose pool waits for a free connection instead of failing at once; it
-    logs in as this process's Redis ACL user when ``redis.username``/``password`` are set."""
+class _SentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionPool):
+    """The primary found through Sentinel; like BlockingConnectionPool, a command waits up
+    to the timeout for a free connection instead of failing at once.
+
+    redis-py asks the Sentinels only for a new connection. After a failover the old primary
+    may stay a primary for seconds (a planned failover demotes it only seconds later), and
+    what is written there then is lost: so while the pool is in use the Sentinels are asked
+    again every ``CHECK_SECONDS``, in the background, and a change closes the connections
+    to the old primary (idle ones at once, busy ones when they come back)."""
+
+    CHECK_SECONDS = 0.5
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._checked = 0.0
+        self._checking: asyncio.Task[None] | None = None
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        now = time.monotonic()
+        if now - self._checked > self.CHECK_SECONDS and self.master_address is not None and \
+                (self._checking is None or self._checking.done()):
+            self._checked = now
+            self._checking = asyncio.ensure_future(self._check_primary())
+        return await super().get_connection(*args, **kwargs)
+
+    async def _check_primary(self) -> None:
+        known = self.master_address
+        try:
+            current = await self.get_master_address()  # closes idle connections on a change
+        except RedisError:
+            return  # no Sentinel knows a primary now: commands fail and reconnect anyway
+        if current != known:
+            log.warning("Redis primary changed (Sentinel): reconnecting")
+            await self.update_active_connections_for_reconnect()
+
+    async def aclose(self) -> None:
+        if self._checking is not None:
+            self._checking.cancel()
+        try:
+            await super().aclose()
+        finally:
+            await self.sentinel_manager.aclose()
+
+
+REPLICA_WAIT_MS = 100     # how long a script waits for a replica to confirm it
+UNCONFIRMED_PAUSE = 5.0   # after a miss, scripts do not wait for this long (seconds)
+
+
+class _Replication:
+    """One client's view of its replica: confirming, or not now."""
+
+    def __init__(self) -> None:
+        self.skip_until = 0.0
+        self._warned = 0.0
+
+    def missed(self) -> None:
+        now = time.monotonic()
+        self.skip_until = now + UNCONFIRMED_PAUSE
+        if now - self._warned > 60:
+            self._warned = now
+            log.warning("no Redis replica confirmed a write within %d ms: a failover now would "
+                        "lose the last writes (is the replica down or behind?)", REPLICA_WAIT_MS)
+
+
+class _ConfirmedScript(AsyncScript):
+    """A Lua script followed, on the same connection, by ``WAIT 1``: what it changed (and
+    everything written before it) is on a replica before the caller acts on it, so a
+    failover cannot take it back. Every routing decision and session change is a script."""
+
+    def __init__(self, client: aioredis.Redis, script: Any, replication: _Replication) -> None:
+        super().__init__(client, script)
+        self._replication = replication
+
+    async def __call__(self, keys: Any = None, args: Any = None, client: Any = None) -> Any:
+        client = client if client is not None else self.registered_client
+        if isinstance(client, Pipeline) or time.monotonic() < self._replication.skip_until:
+            return await super().__call__(keys, args, client)
+        async with client.pipeline(transaction=False) as pipe:
+            await super().__call__(keys, args, pipe)
+            pipe.execute_command("WAIT", 1, REPLICA_WAIT_MS)
+            result, confirmed = await pipe.execute()
+        if not confirmed:
+            self._replication.missed()
+        return result
+
+
+class _ReplicatedRedis(aioredis.Redis):
+    """The client on a Sentinel-watched primary: its scripts are confirmed by a replica."""
+
+    replication: _Replication
+
+    def register_script(self, script: Any) -> AsyncScript:
+        return _ConfirmedScript(self, script, self.replication)
+
+
+def connect(settings: Settings, *, read_timeout: float | None = None,
+            timeout: float | None = None, max_connections: int | None = None) -> aioredis.Redis:
+    """Every Redis client of both processes comes from here. Its pool waits for a free
+    connection instead of failing at once; it logs in as this process's Redis ACL user when
+    ``redis.username``/``password`` are set; with ``redis.sentinels`` it finds the primary
+    through Sentinel (logging in to the Sentinels as the same user). ``timeout`` and
+    ``max_connections`` default to the settings; ``read_timeout`` to ``timeout``."""
     r = settings.redis
-    pool = aioredis.BlockingConnectionPool.from_url(
-        r.url, max_connections=r.max_connections, timeout=r.timeout_seconds,
-        socket_timeout=read_timeout or r.timeout_seconds, socket_connect_timeout=r.timeout_seconds,
+    timeout = timeout or r.timeout_seconds
+    kwargs: dict[str, Any] = dict(
+        max_connections=max_connections or r.max_connections, timeout=timeout,
+        socket_timeout=read_timeout or timeout, socket_connect_timeout=timeout,
         **r.credentials())
-    return aioredis.Redis(connection_pool=pool)
+    if not r.sentinels:
+        return aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(r.url, **kwargs))
+    # No retries against a Sentinel that does not answer: the next one is asked instead.
+    sentinel = Sentinel(r.sentinel_addresses(), sentinel_kwargs=dict(
+        socket_timeout=timeout, socket_connect_timeout=timeout, retry=Retry(NoBackoff(), 0),
+        **r.credentials()))
+    client = _ReplicatedRedis.from_pool(_SentinelPool(r.sentinel_service, sentinel, **kwargs))
+    client.replication = _Replication()
+    return client
+
+
+# Sentinel's flags for a primary that is being replaced (SENTINEL MASTER <name>).
+_FAILING_OVER = {"s_down", "o_down", "failover_in_progress"}
+
+
+async def failover_state(client: aioredis.Redis) -> str | None:
+    """With Sentinel: ``failing-over`` while any Sentinel sees the primary down or a
+    failover in progress, ``stable`` otherwise, ``unknown`` when no Sentinel answers.
+    Without Sentinel: None."""
+    pool = client.connection_pool
+    if not isinstance(pool, SentinelConnectionPool):
+        return None
+    sentinels = pool.sentinel_manager.sentinels
+    answers = await asyncio.gather(
+        *(s.sentinel_master(pool.service_name) for s in sentinels), return_exceptions=True)
+    flags = [_flags(a.get("flags", "")) for a in answers if isinstance(a, dict)]
+    if not flags:
+        return "unknown"
+    return "failing-over" if any(f & _FAILING_OVER for f in flags) else "stable"
+
+
+def _flags(value: object) -> set[str]:
+    return {str(f) for f in value} if isinstance(value, (set, list)) else set(str(value).split(","))
 
 
 class Keys:
@@ -140,6 +304,18 @@ class Keys:
         """The last chats' handling times (ms), for the expected wait."""
         return f"{self.prefix}:stats:handling"
 
+    def day_stats(self, day: str) -> str:
+        """Today's figures for supervisors: counts only (answered, abandoned, within SL)."""
+        return f"{self.prefix}:stats:day:{day}"
+
+    def day_waits(self, day: str) -> str:
+        """Today's waits until accept (whole seconds), for the median."""
+        return f"{self.prefix}:stats:waits:{day}"
+
+    def watchers(self) -> str:
+        """Supervisors' full JIDs who asked for pushes, scored by when that ends (ms)."""
+        return f"{self.prefix}:watchers"
+
     def lease(self, name: str) -> str:
         return f"{self.prefix}:lease:{name}"
 
@@ -167,6 +343,15 @@ class Sealer:
         raw = base64.b64decode(sealed)
         return json.loads(self._aead.decrypt(raw[:12], raw[12:], sid.encode()))  # type: ignore[no-any-return]
 
+
+# Create a session that waits for its token: the session and its attribute URL.
+_CREATE = """
+redis.call('HSET', KEYS[1], 'purpose', ARGV[1], 'created_at', ARGV[2], 'status', ARGV[3],
+           'attr_id', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('SET', KEYS[2], ARGV[6], 'EX', ARGV[5])
+return 'ok'
+"""
 
 # Create a session that arrives with its token: refuse a token owned by another session.
 _CREATE_WITH_TOKEN = """
@@ -226,6 +411,7 @@ class SessionStore:
         self.ticket_ttl = ticket_ttl
         self._token_leeway = token_leeway
         self._clock = clock
+        self._create = client.register_script(_CREATE)
         self._create_with_token = client.register_script(_CREATE_WITH_TOKEN)
         self._deliver = client.register_script(_DELIVER)
         self._touch = client.register_script(_TOUCH)
@@ -243,6 +429,10 @@ class SessionStore:
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
 
+    async def failover_state(self) -> str | None:
+        """What the Sentinels say about the primary (:func:`failover_state`); None without."""
+        return await failover_state(self.redis)
+
     @_redis_errors
     async def component_alive(self) -> bool:
         """Whether some component instance reported a live XMPP stream recently."""
@@ -259,13 +449,9 @@ class SessionStore:
         now = int(self._clock())
         if auth is None:
             attr_id = secrets.token_urlsafe(32)
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hset(self.keys.session(sid), mapping={
-                    "purpose": purpose, "created_at": now,
-                    "status": AttributeStatus.PENDING.value, "attr_id": attr_id})
-                pipe.expire(self.keys.session(sid), self.ttl)
-                pipe.set(self.keys.attr_url(attr_id), sid, ex=self.ttl)
-                await pipe.execute()
+            await self._create(keys=[self.keys.session(sid), self.keys.attr_url(attr_id)],
+                               args=[purpose, now, AttributeStatus.PENDING.value, attr_id,
+                                     self.ttl, sid])
             return Session(sid, purpose, now, AttributeStatus.PENDING, attr_id)
         status = _status(auth)
         outcome = await self._create_with_token(

@@ -6,8 +6,6 @@ import logging
 from typing import TYPE_CHECKING
 
 from slixmpp import Iq, Presence
-from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from xmpp_plugin.errors import IdChatError, InvalidRequest
 
@@ -30,26 +28,42 @@ class AgentHandlers:
                 ("accept", "iq@type=set/idchat_accept", self.on_accept),
                 ("decline", "iq@type=set/idchat_decline", self.on_decline),
                 ("attributes", "iq@type=get/idchat_attributes", self.on_attributes)):
-            gw.register_handler(CoroutineCallback(f"idchat {name}", StanzaPath(path), handler))
+            gw.admission.iq(name, path, handler)
 
-    async def on_presence(self, pres: Presence) -> None:
-        """Directed presence from an agent (routed here by the gateway)."""
+    def on_presence(self, pres: Presence) -> None:
+        """Directed presence (routed here by the gateway): checked at once, without Redis;
+        then handled one at a time per agent connection, the newest presence winning."""
         agent = pres["from"]
+        if pres["type"] in ("unavailable", "error"):
+            if self.gw.chats.is_agent(agent):
+                self.gw.admission.latest(agent.full, self._offline, pres)
+            return
+        if pres["type"] not in ("available", *NOT_AVAILABLE, "chat"):
+            return  # subscription management is not ours
         try:
-            if pres["type"] in ("unavailable", "error"):
-                if self.gw.chats.is_agent(agent):
-                    await self.gw.chats.agent_offline(agent)
-                return
-            if pres["type"] not in ("available", *NOT_AVAILABLE, "chat"):
-                return  # subscription management is not ours
-            max_chats = _max_chats(pres)
-            available = pres["show"] not in NOT_AVAILABLE
-            await self.gw.chats.agent_presence(agent, available, max_chats, pres["nick"]["nick"] or "")
+            self.gw.chats.require_agent(agent)
+            _max_chats(pres)
         except IdChatError as exc:
-            err = self.gw.make_presence(pto=agent, pfrom=self.gw.boundjid.bare, ptype="error")
-            err["error"]["condition"], err["error"]["type"] = exc.condition, exc.xmpp_type
-            err["error"]["text"] = exc.detail
-            err.send()
+            self._refuse(pres, exc)
+            return
+        self.gw.admission.latest(agent.full, self._available, pres)
+
+    async def _offline(self, pres: Presence) -> None:
+        await self.gw.chats.agent_offline(pres["from"])
+
+    async def _available(self, pres: Presence) -> None:
+        available = pres["show"] not in NOT_AVAILABLE
+        try:
+            await self.gw.chats.agent_presence(pres["from"], available, _max_chats(pres),
+                                               pres["nick"]["nick"] or "")
+        except IdChatError as exc:
+            self._refuse(pres, exc)
+
+    def _refuse(self, pres: Presence, exc: IdChatError) -> None:
+        err = self.gw.make_presence(pto=pres["from"], pfrom=self.gw.boundjid.bare, ptype="error")
+        err["error"]["condition"], err["error"]["type"] = exc.condition, exc.xmpp_type
+        err["error"]["text"] = exc.detail
+        err.send()
 
     @replies_errors
     async def on_accept(self, iq: Iq) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from slixmpp import Iq
-from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from ..xmpp_errors import replies_errors
 
@@ -17,8 +15,7 @@ if TYPE_CHECKING:
 class EndHandlers:
     def __init__(self, gw: "Gateway") -> None:
         self.gw = gw
-        gw.register_handler(CoroutineCallback(
-            "idchat end", StanzaPath("iq@type=set/idchat_end"), self.on_end))
+        gw.admission.iq("end", "iq@type=set/idchat_end", self.on_end)
 
     @replies_errors
     async def on_end(self, iq: Iq) -> None:

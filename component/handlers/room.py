@@ -14,12 +14,16 @@ if TYPE_CHECKING:
 
 
 class RoomHandlers:
+    """Room events come from the MUC service but are caused by the people in the room:
+    the Redis work they cause has a budget per room (component/admission.py)."""
+
     def __init__(self, gw: "Gateway") -> None:
         self.gw = gw
         gw.add_event_handler("groupchat_message", self.on_groupchat)
 
-    async def on_presence(self, pres: Presence) -> None:
-        """Occupant presence (XEP-0045 §7.2.3); we see real JIDs as the room's owner."""
+    def on_presence(self, pres: Presence) -> None:
+        """Occupant presence (XEP-0045 §7.2.3); we see real JIDs as the room's owner. The
+        newest presence of each occupant wins: a join and a leave are state, not events."""
         real = pres["muc"]["jid"]
         if not real:
             return
@@ -29,17 +33,27 @@ class RoomHandlers:
             self.gw.chats.rooms.saw(cid, real, present)
         elif not present:
             self.gw.chats.rooms.known.pop(cid, None)  # destroyed (by another instance, say)
-        if pres["from"].resource != CITIZEN_NICK:
+        if pres["from"].resource != CITIZEN_NICK or pres["type"] == "error":
             return
-        if pres["type"] == "unavailable":
-            await self.gw.chats.citizen_left_room(cid, JID(real))
-        elif pres["type"] != "error":
-            await self.gw.chats.citizen_joined_room(cid, JID(real))
+        self.gw.admission.latest(f"{pres['from'].bare} {JID(real).full}", self._presence, pres)
 
-    async def on_groupchat(self, msg: Message) -> None:
+    async def _presence(self, pres: Presence) -> None:
+        cid, real = pres["from"].user, JID(pres["muc"]["jid"])
+        if pres["type"] == "unavailable":
+            await self.gw.chats.citizen_left_room(cid, real)
+        else:
+            await self.gw.chats.citizen_joined_room(cid, real)
+
+    def on_groupchat(self, msg: Message) -> None:
+        """Only activity is noted (once a minute per side), so messages past the room's
+        budget are left alone: they still reach the others through the room."""
         if msg["from"].domain != self.gw.settings.xmpp.muc_domain or not msg["body"]:
             return
-        if msg["from"].resource == CITIZEN_NICK:
-            await self.gw.chats.citizen_wrote(msg["from"].user)
-        elif msg["from"].resource and msg["from"].resource != OWN_NICK:
-            await self.gw.chats.activity(msg["from"].user, citizen=False)  # the agent wrote
+        nick, room, cid = msg["from"].resource, msg["from"].bare, msg["from"].user
+        if nick == CITIZEN_NICK:
+            self.gw.admission.message(room, self.gw.chats.citizen_wrote, cid)
+        elif nick and nick != OWN_NICK:
+            self.gw.admission.message(room, self._agent_wrote, cid)
+
+    async def _agent_wrote(self, cid: str) -> None:
+        await self.gw.chats.activity(cid, citizen=False)

@@ -114,13 +114,55 @@ class NoStore(ElementBase):
     interfaces: set[str] = set()
 
 
+class Overview(ElementBase):
+    """§9 component → supervisor: the contact centre now and today (IQ result or push)."""
+    name, namespace, plugin_attrib = "overview", NS, "idchat_overview"
+    interfaces = {"at", "service-level-seconds"}
+
+
+class QueueRow(ElementBase):
+    """§9 one purpose's queue in the overview."""
+    name, namespace, plugin_attrib = "queue", NS, "queue"
+    plugin_multi_attrib = "queues"
+    interfaces = {"purpose", "label", "waiting", "longest", "expected"}
+
+
+class MemberRow(ElementBase):
+    """§9 one agent in the overview: availability and load, never a chat or a citizen."""
+    name, namespace, plugin_attrib = "member", NS, "member"
+    plugin_multi_attrib = "members"
+    interfaces = {"jid", "nick", "available", "chats", "offers", "capacity", "idle"}
+
+
+class Today(ElementBase):
+    """§9 today's figures in the overview."""
+    name, namespace, plugin_attrib = "today", NS, "today"
+    interfaces = {"answered", "abandoned", "median-wait", "service-level"}
+
+
+class Watch(ElementBase):
+    """§9 supervisor → component: push the overview to me (for a while)."""
+    name, namespace, plugin_attrib = "watch", NS, "idchat_watch"
+    interfaces = {"seconds"}
+
+
+class Unwatch(ElementBase):
+    """§9 supervisor → component: stop pushing."""
+    name, namespace, plugin_attrib = "unwatch", NS, "idchat_unwatch"
+    interfaces: set[str] = set()
+
+
 def register() -> None:
     for parent, plugin in ((Iq, Claim), (Iq, Claimed), (Iq, Accept), (Iq, Decline),
                            (Iq, Accepted), (Iq, Attributes), (Iq, End),
                            (Message, Status), (Message, Offer), (Message, Revoke),
                            (Message, Attributes), (Message, Ended), (Message, NoStore),
-                           (Presence, Agent)):
+                           (Presence, Agent), (Iq, Overview), (Message, Overview),
+                           (Iq, Watch), (Iq, Unwatch)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
     register_stanza_plugin(Agent, ChatItem, iterable=True)
+    register_stanza_plugin(Overview, QueueRow, iterable=True)
+    register_stanza_plugin(Overview, MemberRow, iterable=True)
+    register_stanza_plugin(Overview, Today)
     register_stanza_plugin(Attributes, Form)

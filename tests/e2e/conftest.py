@@ -1,9 +1,21 @@
 """The real stack for the browser tests, and Chromium driven by Playwright.
 
-Prosody (from prosody/) and Redis are started once per session; every test gets its
-own HTTP service and component (``python -m xmpp_plugin``, ``python -m component``,
-exactly as deployed) with a fresh Redis key prefix, so no chat leaks from one test into
-the next. Chromium is Debian's (/usr/bin/chromium), never a downloaded build.
+Every browser test runs on **both XMPP servers**, Prosody and ejabberd, each started once
+per session from the project's own configuration (prosody/, ejabberd/), with Redis. Every
+test gets its own HTTP service and component (``python -m xmpp_plugin``,
+``python -m component``, exactly as deployed) with a fresh Redis key prefix, so no chat
+leaks from one test into the next. Chromium is Debian's (/usr/bin/chromium), never a
+downloaded build.
+
+How a test file gets the server (nothing to do for the usual case):
+
+- A test that uses the ``stack`` fixture (or ``xmpp_side``) is collected once per server,
+  with ids ``[prosody]`` and ``[ejabberd]``; ``stack.server`` says which it runs on.
+- A test whose subject cannot differ between the servers (pure page layout, language,
+  zoom) may run on one only, to save time: ``@pytest.mark.server("prosody")`` on the
+  test, or ``pytestmark = [pytest.mark.e2e, pytest.mark.server("prosody")]`` for a file.
+  Every page state must still be seen on each server by some test.
+- ``make test PYTEST_ARGS="tests/e2e -k ejabberd"`` runs the browser tier on one server.
 """
 
 from __future__ import annotations
@@ -11,7 +23,9 @@ from __future__ import annotations
 import base64
 import os
 import secrets
+import shutil
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -22,6 +36,7 @@ from typing import AsyncIterator, Iterator
 import pytest
 from playwright.async_api import Browser, async_playwright
 
+from ejabberd_server import EjabberdServer
 from prosody_server import ProsodyServer
 from redis_server import RedisServer, free_port, wait_for_port
 from webstack import (AGENT_DOMAIN, AGENT_PASSWORD, AGENTS, AXE, CHROMIUM, CHROMIUM_ARGS, CONVERSE,
@@ -44,31 +59,63 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+SERVERS = ("prosody", "ejabberd")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Each test that needs the XMPP side runs once per server (or per ``server`` marker)."""
+    if "xmpp_side" not in metafunc.fixturenames:
+        return
+    marker = metafunc.definition.get_closest_marker("server")
+    kinds = marker.args if marker else SERVERS
+    if not kinds or set(kinds) - set(SERVERS):
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: server marker {kinds!r}, "
+                                f"expected names from {SERVERS}")
+    metafunc.parametrize("xmpp_side", kinds, indirect=True, scope="session")
+
+
 @dataclass
 class XmppSide:
-    prosody: ProsodyServer
+    kind: str  # "prosody" or "ejabberd"
+    server: ProsodyServer | EjabberdServer
     env: dict[str, str]
     http_port: int
 
 
 @pytest.fixture(scope="session")
-def xmpp_side(tmp_path_factory: pytest.TempPathFactory) -> Iterator[XmppSide]:
+def xmpp_side(request: pytest.FixtureRequest,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[XmppSide]:
+    kind = request.param
     http_port = free_port()
     env = {
+        "IDCHAT_XMPP_SERVER": kind,
         "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
         "IDCHAT_XMPP_C2S_PORT": str(free_port()),
         "IDCHAT_XMPP_COMPONENT_PORT": str(free_port()),
         "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
         # Prosody's WebSocket CORS allows this origin: the HTTP service keeps one port.
         "IDCHAT_HTTP_EXTERNAL_URL": f"http://127.0.0.1:{http_port}",
+        # Every browser comes from 127.0.0.1: far above the production cap of 10.
+        "IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS": "10000",
     }
     env["IDCHAT_XMPP_WEBSOCKET_URL"] = f"ws://127.0.0.1:{env['IDCHAT_XMPP_HTTP_PORT']}/xmpp-websocket"
-    prosody = ProsodyServer(tmp_path_factory.mktemp("prosody-e2e"), env)
-    prosody.start()
-    for name in AGENTS:
-        prosody.register(name, AGENT_DOMAIN, AGENT_PASSWORD)
-    yield XmppSide(prosody, env, http_port)
-    prosody.stop()
+    if kind == "prosody":
+        workdir = tmp_path_factory.mktemp("prosody-e2e")
+        server: ProsodyServer | EjabberdServer = ProsodyServer(workdir, env)
+    else:
+        # ejabberd runs as its own user, which cannot enter pytest's private tmp folders.
+        workdir = Path(tempfile.mkdtemp(prefix="idchat-ejabberd-e2e-"))
+        os.chmod(workdir, 0o755)
+        server = EjabberdServer(workdir, env)
+    server.start()
+    try:
+        for name in AGENTS:
+            server.register(name, AGENT_DOMAIN, AGENT_PASSWORD)
+        yield XmppSide(kind, server, env, http_port)
+    finally:
+        server.stop()
+        if kind == "ejabberd":
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout: float = 20) -> None:
@@ -103,6 +150,7 @@ def stack(xmpp_side: XmppSide, redis_server: RedisServer, tmp_path: Path) -> Ite
         "IDCHAT_TOKENS_SIGNATURE_PUBKEY_TYPE": "RSA",
         "IDCHAT_TOKENS_SIGNATURE_PUBKEY_FILE": str(TEST_PUBKEY),
         "IDCHAT_DEMO_ENABLED": "true",  # the published test keys: tests only
+        "IDCHAT_UI_HOME_URL": "https://www.gemeente-voorbeeld.invalid/contact",
         "IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(os.urandom(32)).decode(),
         "IDCHAT_ROUTING_OFFER_TIMEOUT_SECONDS": "20",
         "IDCHAT_ROUTING_NO_AGENT_TIMEOUT_SECONDS": "3",

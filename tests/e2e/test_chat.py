@@ -69,9 +69,10 @@ async def test_full_chat_between_citizen_and_agent(stack, browser, request) -> N
     transfer = Transfer(citizen)
     started = time.monotonic()
     await citizen.goto(client_url)
-    await citizen.locator(WAITING).wait_for()
+    # An agent is available: the offer goes out at once, and the page says so.
+    await citizen.locator(".idchat-status--offered").wait_for()
     waiting_ms = round((time.monotonic() - started) * 1000)
-    await expect(citizen.locator(".idchat-status")).to_contain_text("wachtrij")
+    await expect(citizen.locator(".idchat-status")).to_contain_text("Een medewerker bekijkt uw vraag.")
     await screenshot(citizen, request, "02-citizen-waiting")
     await assert_accessible(citizen, "the citizen page, waiting")
     record(request, citizen_navigation_to_waiting_ms=waiting_ms,
@@ -98,6 +99,7 @@ async def test_full_chat_between_citizen_and_agent(stack, browser, request) -> N
         await expect(item.locator("dd")).to_have_text(value)
     await expect(card).to_contain_text("Verhuizing doorgeven")
     await expect(card.locator(".idchat-card__provenance")).to_contain_text("Geverifieerd op")
+    assert "Juliet" in await agent.content()      # the control for "gone from the page" below
 
     await expect(citizen.locator(".idchat-status--assigned")).to_contain_text("Romeo helpt u nu.")
     await screenshot(citizen, request, "04-citizen-assigned")
@@ -116,7 +118,9 @@ async def test_full_chat_between_citizen_and_agent(stack, browser, request) -> N
     await screenshot(citizen, request, "05-citizen-chatting")
     await assert_accessible(agent, "the agent console in a chat, with the identity card")
 
-    # The agent ends the chat: both sides are told, the card and its values leave the page.
+    # The agent ends the chat: both sides are told, the card and its values leave the page,
+    # and the citizen's browser forgets what it kept (it did keep something until now).
+    assert await citizen.evaluate("sessionStorage.length") > 0
     await card.locator("[data-action=end]").click()
     await card.locator("[data-action=end-yes]").click()
     await expect(citizen.locator(".idchat-status--ended")).to_contain_text(
@@ -130,7 +134,7 @@ async def test_full_chat_between_citizen_and_agent(stack, browser, request) -> N
     assert await citizen.evaluate("sessionStorage.length") == 0
 
     for watch in (citizen_watch, agent_watch):
-        assert watch.foreign == [], f"requests left the origin: {watch.foreign}"
+        watch.assert_stayed_home()
         assert watch.errors == []
     await actx.close()
     await cctx.close()
@@ -154,6 +158,7 @@ async def test_no_agent_then_citizen_stops(stack, browser, request) -> None:
     await say(citizen, "My question is about moving house.")
     await expect(citizen.locator(".chat-msg__text", has_text="moving house")).to_be_visible()
     await assert_accessible(citizen, "the citizen page, no agent available")
+    assert await citizen.evaluate("sessionStorage.length") > 0   # the control for the end
 
     await citizen.locator("[data-action=stop]").click()
     await expect(citizen.locator("[data-action=stop-no]")).to_be_focused()
@@ -169,7 +174,8 @@ async def test_no_agent_then_citizen_stops(stack, browser, request) -> None:
     # The session is gone on the server too: the link no longer opens a chat.
     response = await citizen.goto(client_url)
     assert response is not None and response.status == 404
-    assert watch.foreign == [] and watch.errors == []
+    watch.assert_stayed_home()
+    assert watch.errors == []
     await cctx.close()
 
 

@@ -33,8 +33,14 @@ async def test_hostile_attribute_values_are_shown_as_text(stack, browser, reques
     await agent.wait_for_timeout(500)  # an onerror would have fired by now
     assert await agent.evaluate("window.__pwned") is None
     assert watch.dialogs == [] and watch.errors == []
-    assert not [url for url in watch.foreign if "/x" in url]
+    assert not [url for url in watch.requests if url.endswith("/x")]
+    watch.assert_stayed_home()
     await screenshot(agent, request, "hostile-card")
+    # The control: the same value as markup on this page does fire, and asks for /x.
+    await agent.evaluate("""(value) => { const probe = document.createElement('div');
+        probe.hidden = true; probe.innerHTML = value; document.body.append(probe); }""", HOSTILE["fullname"])
+    await agent.wait_for_function("window.__pwned === 1")
+    assert [url for url in watch.requests if url.endswith("/x")]
     await actx.close()
     await cctx.close()
 
@@ -49,9 +55,11 @@ async def test_the_same_link_in_another_browser_does_not_get_in(stack, browser, 
     other, intruder, watch = await new_page(browser, stack)
     response = await intruder.goto(client_url)
     assert response is not None and response.status == 403
-    await expect(intruder.locator("[role=alert]")).to_contain_text("another browser")
+    await expect(intruder.locator("h1")).to_have_text("Deze chat is al geopend in een andere browser")
+    await expect(intruder.locator("[role=alert]")).to_contain_text("Ga verder in de browser waarin u de chat als eerste opende")
     assert await intruder.locator("idchat-citizen, converse-root").count() == 0
-    assert not [url for url in watch.foreign]
+    assert await citizen.locator("idchat-citizen, converse-root").count() > 0   # the control
+    watch.assert_stayed_home()
     await screenshot(intruder, request, "refused")
     # The first browser still has its chat.
     await expect(citizen.locator(".idchat-status--queued, .idchat-status--no-agent")).to_be_visible()
@@ -72,6 +80,7 @@ async def test_a_second_agent_never_sees_the_first_chats_card(stack, browser, re
     await expect(mercutio.locator(".idchat-desk__state.is-available")).to_be_visible()
     await expect(mercutio.locator(".idchat-card")).to_have_count(0)
     for secret in ("Juliet", "999990019"):
+        assert secret in await romeo.content()          # the control: a page that has them
         assert secret not in await mercutio.content()
 
     # The next chat goes to the second agent (the first is at capacity), with only its own card.
@@ -83,7 +92,7 @@ async def test_a_second_agent_never_sees_the_first_chats_card(stack, browser, re
     for secret in ("Juliet", "999990019"):
         assert secret not in await mercutio.content()
     await expect(romeo.locator(".idchat-card")).to_have_count(1)
-    assert "Tybalt" not in await romeo.content()
+    assert "Tybalt" in await mercutio.content() and "Tybalt" not in await romeo.content()
     await screenshot(mercutio, request, "second-agent")
     for context in (actx, mctx, c1, c2):
         await context.close()

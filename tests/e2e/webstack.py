@@ -59,6 +59,11 @@ class Stack:
     logs: dict[str, Path]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
+    @property
+    def server(self) -> str:
+        """The XMPP server under this stack: "prosody" or "ejabberd"."""
+        return self.env["IDCHAT_XMPP_SERVER"]
+
     def start_session(self, attributes: dict[str, str] | None, *,
                       purpose: str = "report_move") -> str:
         """What the ID Contact core does: POST /start_communication; returns the client_url."""
@@ -108,22 +113,34 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 class Watch:
-    """What a page did: requests that left the origin, script errors, dialogs."""
+    """What a page did: every request and WebSocket it opened, those that left the origin,
+    script errors, dialogs. test_controls.py shows that it catches each of them."""
 
     def __init__(self, page: Page, stack: Stack) -> None:
+        self.requests: list[str] = []
         self.foreign: list[str] = []
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         allowed = (stack.base_url + "/", stack.websocket_url, "data:", "blob:")
-        page.on("request", lambda r: None if r.url.startswith(allowed) else self.foreign.append(r.url))
-        page.on("websocket", lambda ws: None if ws.url.startswith(stack.websocket_url)
-                else self.foreign.append(ws.url))
+
+        def seen(url: str) -> None:
+            self.requests.append(url)
+            if not url.startswith(allowed):
+                self.foreign.append(url)
+        page.on("request", lambda r: seen(r.url))
+        page.on("websocket", lambda ws: seen(ws.url))
         page.on("pageerror", lambda e: self.errors.append(str(e)))
 
         async def on_dialog(dialog: Any) -> None:
             self.dialogs.append(dialog.message)
             await dialog.dismiss()
         page.on("dialog", on_dialog)
+
+    def assert_stayed_home(self) -> None:
+        """No request left our origin, on a page the watch saw making requests (a watch
+        that saw nothing at all was not watching this page)."""
+        assert self.requests, "the watch saw no request: it is not watching this page"
+        assert self.foreign == [], f"requests left the origin: {self.foreign}"
 
 
 async def new_page(browser: Browser, stack: Stack, *, width: int = 1280, height: int = 860,
@@ -184,7 +201,7 @@ async def login_agent(browser: Browser, stack: Stack, name: str = "romeo", *,
     context, page, watch = await new_page(browser, stack, **options)
     await page.goto(stack.base_url + "/agent")
     if check_login_page:
-        await page.locator("converse-login-form input[name=jid]").wait_for()
+        await page.locator("#idchat-username").wait_for()
         await assert_accessible(page, "the agent console's login")
     await agent_credentials(page, name)
     await page.locator("idchat-agent-desk [data-action=availability]").wait_for(state="attached")
@@ -195,10 +212,10 @@ async def login_agent(browser: Browser, stack: Stack, name: str = "romeo", *,
     return context, page, watch
 
 
-async def agent_credentials(page: Page, name: str) -> None:
-    await page.fill("converse-login-form input[name=jid]", name)
-    await page.fill("converse-login-form input[name=password]", AGENT_PASSWORD)
-    await page.press("converse-login-form input[name=password]", "Enter")
+async def agent_credentials(page: Page, name: str, password: str = AGENT_PASSWORD) -> None:
+    await page.fill("#idchat-username", name)
+    await page.fill("#idchat-password", password)
+    await page.press("#idchat-password", "Enter")
 
 
 async def citizen_in_chat(browser: Browser, stack: Stack, agent: Page,

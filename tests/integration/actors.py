@@ -30,6 +30,8 @@ from prosody_server import ProsodyServer
 AGENTS = ("romeo", "mercutio", "benvolio", "tybalt", "paris")
 AGENT_PASSWORD = "test-only-password"
 WAIT = 8.0
+HA_ADMIN = "idchat-test-admin"  # on redis_ha's data nodes: the test's own eyes and hands
+HA_PREFIX = "idchat-ha"         # redis.key_prefix on redis_ha (its ACL is written for it)
 
 stanza.register()
 
@@ -40,6 +42,8 @@ def xmpp_env() -> dict[str, str]:
         "IDCHAT_XMPP_C2S_PORT": str(free_port()),
         "IDCHAT_XMPP_COMPONENT_PORT": str(free_port()),
         "IDCHAT_XMPP_HTTP_PORT": str(free_port()),
+        # Every test guest comes from 127.0.0.1: far above the production cap of 10.
+        "IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS": "10000",
     }
 
 
@@ -158,6 +162,46 @@ class Agent(Actor):
         return accepted["room"]
 
 
+class Flooder:
+    """An anonymous guest turned attacker: once logged in, its stream is taken over to
+    write raw junk claims as fast as a script would, and the replies are only counted
+    (slixmpp parsing 60,000 replies would cost this process seconds of CPU)."""
+
+    NEEDLES = {"resource-constraint": b"<resource-constraint", "not-authorized": b"<not-authorized",
+               "service-unavailable": b"<service-unavailable",
+               "internal-server-error": b"<internal-server-error"}
+
+    def __init__(self, xmpp: ClientXMPP, component: str, index: int) -> None:
+        self.xmpp, self.component, self.index = xmpp, component, index
+        self.counts = {k: 0 for k in self.NEEDLES}
+        self.sent = 0
+        self._tail = b""
+        self._keep = max(len(n) for n in self.NEEDLES.values()) - 1
+        # asyncio calls the protocol's data_received for every read: the parser is bypassed.
+        xmpp.data_received = self._count  # type: ignore[method-assign]
+
+    def _count(self, data: bytes) -> None:
+        buf = self._tail + data
+        for key, needle in self.NEEDLES.items():
+            self.counts[key] += buf.count(needle) - self._tail.count(needle)
+        self._tail = buf[-self._keep:]
+
+    def junk(self, first: int, count: int) -> bytes:
+        """``count`` claim IQs with junk tickets (built ahead: writing them is then cheap)."""
+        g = self.index
+        return "".join(f"<iq type='set' id='f{g}x{n}' to='{self.component}'>"
+                       f"<claim xmlns='{stanza.NS}' ticket='junk-{g}-{n}'/></iq>"
+                       for n in range(first, first + count)).encode()
+
+    def write(self, data: bytes, count: int) -> None:
+        self.xmpp.transport.write(data)
+        self.sent += count
+
+    @property
+    def answered(self) -> int:
+        return sum(self.counts.values())
+
+
 def start_server(kind: str) -> Any:
     """Prosody or ejabberd from the project's own configuration, on free ports, with agents."""
     # ejabberd runs as its own user, which cannot enter pytest's private tmp folders.
@@ -183,6 +227,7 @@ class Stack:
     server: Any  # ProsodyServer or EjabberdServer
     audit_file: Path
     actors: list[Actor] = field(default_factory=list)
+    flooders: list["Flooder"] = field(default_factory=list)
 
     @property
     def port(self) -> int:
@@ -207,6 +252,12 @@ class Stack:
         self.actors.append(actor)
         return actor
 
+    async def flooder(self, index: int = 0) -> Flooder:
+        xmpp = await connect_guest(self.settings.xmpp.guest_domain, self.port)
+        flooder = Flooder(xmpp, self.settings.xmpp.component_domain, index)
+        self.flooders.append(flooder)
+        return flooder
+
     async def agent(self, name: str = "romeo") -> Agent:
         xmpp = await connect_agent(f"{name}@{self.settings.xmpp.agent_domain}", AGENT_PASSWORD,
                                    self.port)
@@ -215,6 +266,8 @@ class Stack:
         return actor
 
     async def close(self) -> None:
+        for flooder in self.flooders:  # no goodbye: their parser was switched off
+            flooder.xmpp.abort()
         for actor in self.actors:
             closing = asyncio.ensure_future(actor.close())
             done, _ = await asyncio.wait({closing}, timeout=5)

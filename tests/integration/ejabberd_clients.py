@@ -13,8 +13,9 @@ from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.plugins.xep_0004 import Form
 from slixmpp.xmlstream import ElementBase
 
+from component.rooms import Rooms
+
 STREAM_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-streams"
-ROOMCONFIG_NS = "http://jabber.org/protocol/muc#roomconfig"
 
 
 class ConnectionRefused(Exception):
@@ -98,23 +99,19 @@ async def _session(xmpp: ClientXMPP | ComponentXMPP, port: int, timeout: float) 
         raise ConnectionRefused(reason)
 
 
-async def create_room(
-    component: ComponentXMPP, room: JID, owner: JID, config: dict[str, object], timeout: float = 10
-) -> Form:
-    """Create `room` as `owner` (XEP-0045 §10.1) and submit `config`; return the offered form.
+async def create_room(component: ComponentXMPP, room: JID, owner: JID | None = None, *,
+                      timeout: float = 10) -> Form:
+    """Create and configure `room` as the product does (component.rooms.Rooms, XEP-0045 §10.1)
+    and return the configuration form the server holds for it afterwards.
 
-    Only fields the server offers are submitted: a server refuses unknown ones.
+    No config argument: the tests check the product's own PRIVATE_ROOM, never a copy. The
+    room is owned by the component's domain; `owner`, if given, must be that domain.
     """
-    muc = component.plugin["xep_0045"]
-    await muc.join_muc_wait(room, "IDChat", presence_options={"pfrom": owner}, maxstanzas=0, timeout=timeout)
-    offered = await muc.get_room_config(room, ifrom=owner, timeout=timeout)
-    submit = component.plugin["xep_0004"].make_form(ftype="submit")
-    submit.add_field(var="FORM_TYPE", ftype="hidden", value=ROOMCONFIG_NS)
-    for var, value in config.items():
-        if var in offered.get_fields():
-            submit.add_field(var=var, value=value)
-    await muc.set_room_config(room, submit, ifrom=owner, timeout=timeout)
-    return offered
+    rooms = Rooms(component, room.domain)
+    if owner is not None and owner.bare != rooms.me.bare:
+        raise ValueError(f"rooms are owned by the component's domain {rooms.me.bare}, not {owner}")
+    await rooms.create(room.user)
+    return await component.plugin["xep_0045"].get_room_config(room, ifrom=rooms.me, timeout=timeout)
 
 
 async def wait_room_gone(component: ComponentXMPP, room: JID, owner: JID, within: float = 5) -> None:

@@ -25,6 +25,7 @@ async def test_full_chat(stack: Stack) -> None:
     await agent.available(max_chats=2)
     offer = await agent.wait_for("idchat_offer")
     assert offer["purpose"] == "report_move" and offer["timeout"] == "2"
+    assert offer["chat"] in str(offer)                       # the control: str() shows the offer
     assert sid not in str(offer)                             # no session id, no personal data
     for value in ATTRS.values():
         assert value not in str(offer)
@@ -46,6 +47,9 @@ async def test_full_chat(stack: Stack) -> None:
     assert (await agent.wait_for_room("Ik ga verhuizen"))["from"].resource == "Inwoner"
     assert (await citizen.wait_for_room("Waarheen?"))["from"].resource == "Romeo"
 
+    # The controls for the absences below: the chat and its room exist until the end.
+    assert await stack.gateway.router.chat(offer["chat"]) is not None
+    assert await stack.gateway.chats.rooms.exists(offer["chat"])
     await agent.iq("idchat_end", chat=offer["chat"])
     ended = await citizen.wait_for("idchat_status", lambda s: s["state"] == "ended")
     assert ended["by"] == "agent"

@@ -29,6 +29,8 @@ for _path in (HERE, HERE.parent.parent / "scripts"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from component.rooms import new_chat_id  # noqa: E402
+from disk_scan import assert_nothing_on_disk, plant_account, plant_in_roster  # noqa: E402
 from ejabberd_clients import (  # noqa: E402
     ConnectionRefused,
     close,
@@ -39,6 +41,7 @@ from ejabberd_clients import (  # noqa: E402
     wait_room_gone,
 )
 from ejabberd_server import EjabberdServer  # noqa: E402
+from xmpp_clients import PRIVACY_FIELDS, config_differences, server_defaults  # noqa: E402
 
 AGENT_DOMAIN = "agents.idchat.localhost"
 GUEST_DOMAIN = "guest.idchat.localhost"
@@ -47,13 +50,6 @@ COMPONENT_DOMAIN = "component.idchat.localhost"
 OWNER = JID(COMPONENT_DOMAIN)  # the component owns rooms under its bare domain
 AGENT = JID(f"juliet@{AGENT_DOMAIN}")
 AGENT_PASSWORD = "balcony-" + secrets.token_hex(4)
-ROOM_CONFIG = {
-    "muc#roomconfig_roomname": "ID Chat",
-    "muc#roomconfig_persistentroom": False,
-    "muc#roomconfig_membersonly": True,
-    "muc#roomconfig_publicroom": False,
-    "muc#roomconfig_whois": "moderators",
-}
 
 SPREAD_PROBES = 40  # chance that all land on one of two connections: 2**-39
 
@@ -103,8 +99,9 @@ def secret(server: EjabberdServer) -> str:
     return str(server.settings["IDCHAT_XMPP_COMPONENT_SECRET"])
 
 
-def new_room(label: str) -> JID:
-    return JID(f"{label}-{secrets.token_hex(6)}@{MUC_DOMAIN}")
+def new_room() -> JID:
+    """A room JID as the product names its rooms (the chat id as local part)."""
+    return JID(f"{new_chat_id()}@{MUC_DOMAIN}")
 
 
 async def component_of(server: EjabberdServer):
@@ -114,14 +111,16 @@ async def component_of(server: EjabberdServer):
 async def test_component_creates_configures_and_destroys_a_room(ejabberd: EjabberdServer) -> None:
     component = await component_of(ejabberd)
     muc = component.plugin["xep_0045"]
-    room = new_room("chat")
+    room = new_room()
     try:
-        offered = await create_room(component, room, OWNER, ROOM_CONFIG)
-        # default_room_options from the config, before our own submission:
-        assert offered.get_fields()["muc#roomconfig_membersonly"]["value"] is True
-        assert offered.get_fields()["muc#roomconfig_persistentroom"]["value"] is False
-        assert offered.get_fields()["muc#roomconfig_publicroom"]["value"] is False
-        assert "mam" not in offered.get_fields()  # no archive can even be switched on
+        # default_room_options from the config, before the product's configuration:
+        defaults = await server_defaults(component, new_room())
+        assert {var: d for var, d in config_differences(defaults).items() if var in PRIVACY_FIELDS} == {}
+        assert "mam" not in defaults  # no archive can even be switched on
+
+        held = await create_room(component, room, OWNER)   # the product's own Rooms.create
+        # ejabberd accepted every field of the product's PRIVATE_ROOM that it offers.
+        assert config_differences(held.get_values()) == {}
 
         await muc.set_affiliation(room, "member", jid=AGENT, ifrom=OWNER)
         assert AGENT in await muc.get_affiliation_list(room, "member", ifrom=OWNER)
@@ -138,7 +137,7 @@ async def test_guest_gets_a_server_assigned_jid_and_cannot_create_a_room(ejabber
         assert guest.boundjid.host == GUEST_DOMAIN
         assert guest.boundjid.user  # random, chosen by the server
         with pytest.raises(PresenceError) as refused:
-            await guest.plugin["xep_0045"].join_muc_wait(new_room("guest"), "citizen", maxstanzas=0, timeout=5)
+            await guest.plugin["xep_0045"].join_muc_wait(new_room(), "citizen", maxstanzas=0, timeout=5)
         assert refused.value.condition == "forbidden"
     finally:
         await close(guest)
@@ -147,9 +146,9 @@ async def test_guest_gets_a_server_assigned_jid_and_cannot_create_a_room(ejabber
 async def test_guest_cannot_enter_a_room_without_membership(ejabberd: EjabberdServer) -> None:
     component = await component_of(ejabberd)
     guest = await connect_guest(GUEST_DOMAIN, port(ejabberd, "C2S"))
-    room = new_room("closed")
+    room = new_room()
     try:
-        await create_room(component, room, OWNER, ROOM_CONFIG)
+        await create_room(component, room, OWNER)
         with pytest.raises(PresenceError) as refused:
             await guest.plugin["xep_0045"].join_muc_wait(room, "citizen", maxstanzas=0, timeout=5)
         assert refused.value.condition == "registration-required"
@@ -210,10 +209,11 @@ async def test_websocket_endpoint_offers_anonymous_login(ejabberd: EjabberdServe
 async def test_a_chat_leaves_nothing_in_the_spool(ejabberd: EjabberdServer) -> None:
     component = await component_of(ejabberd)
     guest = await connect_guest(GUEST_DOMAIN, port(ejabberd, "C2S"))
-    room = new_room("private")
+    agent = await connect_agent(str(AGENT), AGENT_PASSWORD, port(ejabberd, "C2S"))
+    room = new_room()
     text = "my-secret-" + secrets.token_hex(8)
     try:
-        await create_room(component, room, OWNER, ROOM_CONFIG)
+        await create_room(component, room, OWNER)
         await component.plugin["xep_0045"].set_affiliation(room, "member", jid=guest.boundjid.bare, ifrom=OWNER)
         await guest.plugin["xep_0045"].join_muc_wait(room, "citizen", maxstanzas=0, timeout=5)
         delivered = asyncio.Event()
@@ -227,16 +227,13 @@ async def test_a_chat_leaves_nothing_in_the_spool(ejabberd: EjabberdServer) -> N
         message.enable("no-store")  # XEP-0334
         message.send()
         await asyncio.wait_for(delivered.wait(), 5)
+        # Positive controls: what ejabberd does keep (a roster item, an account) must be found.
+        planted = [await plant_in_roster(agent), plant_account(ejabberd, AGENT_DOMAIN)]
     finally:
-        await close(guest, component)
+        await close(agent, guest, component)
     ejabberd.stop()  # the room is still alive: whatever ejabberd flushes at shutdown is on disk now
-
-    secrets_on_disk = {text, room.user, guest.boundjid.user}
-    for path in ejabberd.spool_dir.rglob("*"):
-        if path.is_file():
-            content = path.read_bytes()
-            leaked = [s for s in secrets_on_disk if s.encode() in content]
-            assert not leaked, f"{path} contains {leaked}"
-    for log in ejabberd.logs_dir.rglob("*"):
-        assert text.encode() not in log.read_bytes(), f"message text in {log}"
-    ejabberd.start(timeout=45)  # later tests (and teardown) expect a running server
+    try:
+        assert_nothing_on_disk(ejabberd.spool_dir, [text, room.user, guest.boundjid.user], planted)
+        assert_nothing_on_disk(ejabberd.workdir, [text], planted, expect_files=["ejabberd.log"])
+    finally:
+        ejabberd.start(timeout=45)  # later tests (and teardown) expect a running server

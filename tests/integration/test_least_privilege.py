@@ -25,7 +25,8 @@ from redis.exceptions import AuthenticationError, NoPermissionError
 
 import launcher
 from actors import AGENT_PASSWORD, Agent, Citizen, form_values
-from redis_server import COMPONENT_USER, HTTP_USER, RedisServer, acl_file, free_port, wait_for_port
+from redis_server import (COMPONENT_USER, HTTP_USER, REPLICA_USER, SENTINEL_USER, RedisServer,
+                          acl_file, free_port, wait_for_port)
 from tokenlab import ATTRS, ROOT, TEST_PRIVKEY, TEST_PUBKEY, token
 from xmpp_clients import connect_agent, connect_guest
 from xmpp_plugin.settings import XmppSettings, load_settings
@@ -255,3 +256,46 @@ async def test_each_process_carries_a_chat_with_its_own_role_and_user(processes:
                 await actor.close()
         async with browser.get(urls["client_url"]) as r:          # the component purged it
             assert r.status == 404
+
+
+# -- Redis high availability: the Sentinels and the data nodes have their ACLs too ---------
+
+
+async def test_on_the_sentinels_our_users_may_only_find_the_primary(redis_ha: Any) -> None:
+    """A process that could reconfigure a Sentinel could point everyone at a Redis of its
+    choosing (and collect the passwords sent there): ours may only ask. On the data nodes
+    the replication and Sentinel users reach no key."""
+    sentinel = redis_ha.sentinels[0]
+    anonymous = aioredis.Redis(port=sentinel.port)
+    with pytest.raises(AuthenticationError):
+        await anonymous.ping()
+    await anonymous.aclose()
+    for user in (HTTP_USER, COMPONENT_USER):
+        client = aioredis.Redis(port=sentinel.port, username=user,
+                                password=redis_ha.passwords[user])
+        try:
+            address = await client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME",
+                                                   redis_ha.service)
+            assert int(address[1]) == redis_ha.primary.port           # may ask
+            assert (await client.sentinel_master(redis_ha.service))["is_master"]
+            for attempt in (("SENTINEL", "FAILOVER", redis_ha.service),
+                            ("SENTINEL", "SET", redis_ha.service, "down-after-milliseconds", "1"),
+                            ("SENTINEL", "REMOVE", redis_ha.service),
+                            ("SENTINEL", "MONITOR", "other", "127.0.0.1", "1", "1"),
+                            ("SENTINEL", "RESET", "*"), ("SENTINEL", "CONFIG", "GET", "*"),
+                            ("ACL", "LIST"), ("SHUTDOWN",)):
+                with pytest.raises(NoPermissionError):
+                    await client.execute_command(*attempt)
+        finally:
+            await client.aclose()
+    for user in (REPLICA_USER, SENTINEL_USER):
+        client = aioredis.Redis(port=redis_ha.primary.port, username=user,
+                                password=redis_ha.passwords[user])
+        try:
+            assert await client.ping()                                   # positive control
+            for attempt in (client.get(f"{redis_ha.prefix}:session:x"), client.keys("*"),
+                            client.set("x", "y"), client.flushall()):
+                with pytest.raises(NoPermissionError):
+                    await attempt
+        finally:
+            await client.aclose()

@@ -242,6 +242,11 @@ async def test_nobody_on_duty_is_told_at_once_and_undone_when_someone_comes(stac
     await citizen.claim_and_join(await stack.store.issue_ticket(await stack.session()))
     told = await citizen.wait_for("idchat_status", lambda s: s["state"] == "no-agent", timeout=2)
     assert {alt["lang"] for alt in told["alternatives"]} == {"nl", "en"}
+    # Whoever comes while nobody is on duty reads it in the claim's answer already.
+    second = await stack.citizen()
+    claimed = await second.claim_and_join(await stack.store.issue_ticket(await stack.session()))
+    assert claimed["state"] == "no-agent"
+    await second.wait_for("idchat_status", lambda s: s["state"] == "no-agent", timeout=2)
     mark = len(citizen.headlines)
     romeo = await stack.agent("romeo")
     await romeo.available()

@@ -27,16 +27,21 @@ for _path in (HERE, PROJECT_ROOT / "scripts"):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from component.rooms import PRIVATE_ROOM, new_chat_id  # noqa: E402
+from disk_scan import assert_nothing_on_disk, marker, plant_in_roster  # noqa: E402
 from prosody_server import ProsodyError, ProsodyServer  # noqa: E402
 from xmpp_clients import (  # noqa: E402
+    PRIVACY_FIELDS,
     MUCJoinRefused,
     XMPPConnectError,
     close,
+    config_differences,
     connect_agent,
     connect_component,
     connect_guest,
     create_room,
     join_room,
+    server_defaults,
 )
 
 AGENT_DOMAIN = "agents.idchat.localhost"
@@ -89,8 +94,13 @@ def secret_of(server: ProsodyServer) -> str:
     return server.env["IDCHAT_XMPP_COMPONENT_SECRET"]
 
 
+# Prosody offers the history length in the room form too: the product's 50 must hold.
+PROSODY_REQUIRED = (*PRIVACY_FIELDS, "muc#roomconfig_historylength")
+
+
 def new_room() -> JID:
-    return JID(f"chat-{secrets.token_hex(8)}@{MUC_DOMAIN}")
+    """A room JID as the product names its rooms (the chat id as local part)."""
+    return JID(f"{new_chat_id()}@{MUC_DOMAIN}")
 
 
 async def room_exists(component, room: JID, owner: JID) -> bool:
@@ -112,14 +122,10 @@ async def test_component_creates_configures_and_destroys_members_only_room(proso
         room = new_room()
         muc = component.plugin["xep_0045"]
 
-        defaults = await create_room(component, room, owner=owner)
-
-        # The server's defaults already are what the configuration asks for.
-        # (Prosody leaves out the <value/> of a false boolean: None here.)
-        assert defaults["muc#roomconfig_membersonly"] is True
-        assert not defaults["muc#roomconfig_persistentroom"]
-        assert not defaults["muc#roomconfig_publicroom"]
-        assert str(defaults["muc#roomconfig_historylength"]) == "50"  # in memory only
+        held = await create_room(component, room, owner=owner)   # the product's own Rooms.create
+        # Prosody accepted every field of the product's PRIVATE_ROOM that it offers.
+        assert config_differences(held, PROSODY_REQUIRED) == {}
+        assert str(held["muc#roomconfig_historylength"]) == PRIVATE_ROOM["muc#roomconfig_historylength"]
 
         info = await component.plugin["xep_0030"].get_info(jid=room, ifrom=owner, timeout=5)
         features = set(info["disco_info"]["features"])
@@ -140,6 +146,19 @@ async def test_component_creates_configures_and_destroys_members_only_room(proso
     finally:
         for xmpp in (outsider, member, component):
             await close(xmpp)
+
+
+@pytest.mark.timeout(20)
+async def test_room_defaults_of_the_muc_section_are_the_products_room(prosody):
+    """muc_room_default_* in prosody.cfg.lua: a room is private before the product's
+    configuration arrives, with the history length the product asks for."""
+    component = await connect_component(COMPONENT_DOMAIN, secret_of(prosody), prosody.component_port)
+    try:
+        defaults = await server_defaults(component, new_room())
+    finally:
+        await close(component)
+    differences = config_differences(defaults, PROSODY_REQUIRED)
+    assert {var: d for var, d in differences.items() if var in PROSODY_REQUIRED} == {}, differences
 
 
 @pytest.mark.timeout(20)
@@ -225,10 +244,15 @@ async def test_chat_leaves_nothing_on_disk(tmp_path):
     server.start()
     text = f"secret question {secrets.token_hex(12)}"
     room = new_room()
+    # Positive controls: an account (a file named after it) and a roster item (in a file)
+    # that Prosody writes to disk, so the scan below is shown to see what Prosody stores.
+    agent_user, agent_password = marker(), secrets.token_urlsafe(16)
+    server.register(agent_user, AGENT_DOMAIN, agent_password)
     try:
         owner = JID(COMPONENT_DOMAIN)
         component = await connect_component(COMPONENT_DOMAIN, secret_of(server), server.component_port)
         guest = await connect_guest(GUEST_DOMAIN, server.c2s_port)
+        agent = await connect_agent(f"{agent_user}@{AGENT_DOMAIN}", agent_password, server.c2s_port)
         try:
             await create_room(component, room, owner=owner)
             muc = component.plugin["xep_0045"]
@@ -246,25 +270,17 @@ async def test_chat_leaves_nothing_on_disk(tmp_path):
             message.append(ET.Element("{urn:xmpp:hints}no-store"))
             message.send()
             await asyncio.wait_for(received, 5)
+            roster_marker = await plant_in_roster(agent)
         finally:
             # Stop with the room still alive: a live room must not be saved.
-            for xmpp in (guest, component):
+            for xmpp in (agent, guest, component):
                 await close(xmpp)
     finally:
         server.stop()
 
     assert not server.is_running()
-    # The random part of the room name also catches file names, where
-    # Prosody escapes "-" as "%2d".
-    needles = [text, text.split()[-1], room.user, room.user.split("-")[1]]
-    files = [path for path in tmp_path.rglob("*") if path.is_file()]
-    assert any(path.name == "prosody.log" for path in files)
-    for path in files:
-        content = path.read_bytes()
-        name = str(path.relative_to(tmp_path))
-        for needle in needles:
-            assert needle.encode() not in content, f"{needle!r} found in {path}"
-            assert needle not in name, f"{needle!r} in the file name {path}"
+    assert_nothing_on_disk(tmp_path, [text, text.split()[-1], room.user],
+                           planted=[agent_user, roster_marker], expect_files=["prosody.log"])
 
 
 @pytest.mark.timeout(30)

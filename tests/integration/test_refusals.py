@@ -57,6 +57,14 @@ async def test_guest_presence_as_agent_is_answered_with_an_error(stack: Stack) -
         await asyncio.sleep(0.1)
     assert errors == ["forbidden"]
     assert not await stack.store.redis.sismember(stack.store.keys.agents(), guest.jid.bare)
+    # The control: a real agent's presence does land in that set.
+    agent = await stack.agent("romeo")
+    await agent.available()
+    for _ in range(50):
+        if await stack.store.redis.sismember(stack.store.keys.agents(), agent.jid.bare):
+            break
+        await asyncio.sleep(0.1)
+    assert await stack.store.redis.sismember(stack.store.keys.agents(), agent.jid.bare)
 
 
 async def test_a_guest_cannot_claim_a_second_session(stack: Stack) -> None:

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from actors import Stack, start_server
+from disk_scan import assert_nothing_on_disk, plant_account, plant_in_roster
 from tokenlab import ATTRS
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -68,15 +69,16 @@ async def test_nothing_of_a_chat_is_on_disk_after_shutdown(stack: Stack) -> None
     await agent.wait_for("idchat_attributes")
     await citizen.say(room, "geheim-bericht-van-de-inwoner")
     await agent.wait_for_room("geheim-bericht-van-de-inwoner")
+    # Positive controls: a roster item the agent saves and an account the server's own tool
+    # registers are on disk after the stop; a scan that misses them proves nothing.
+    planted = [await plant_in_roster(agent.xmpp),
+               plant_account(stack.server, stack.settings.xmpp.agent_domain)]
     await stack.close()
     stack.server.stop()
     try:
-        needles = [claimed["chat"], "geheim-bericht-van-de-inwoner", *ATTRS.values()]
-        for path in Path(stack.server.workdir).rglob("*"):
-            if path.is_file():
-                content = path.read_bytes()
-                for needle in needles:
-                    assert needle.encode() not in content, f"{needle!r} found in {path}"
+        assert_nothing_on_disk(Path(stack.server.workdir),
+                               [claimed["chat"], "geheim-bericht-van-de-inwoner", *ATTRS.values()],
+                               planted)
     finally:
         stack.server.start()
 
@@ -113,6 +115,7 @@ async def test_session_feedback_user_active_and_logout(stack: Stack, core: Any) 
             break
         await asyncio.sleep(0.1)
     assert calls == ["user_active"]                              # throttled: once a minute
+    assert await stack.store.redis.exists(stack.store.keys.session(sid))   # the control
     await citizen.iq("idchat_end")
     for _ in range(50):
         if len(calls) == 2:

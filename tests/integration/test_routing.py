@@ -93,6 +93,12 @@ async def test_attributes_arriving_late_are_pushed_to_the_agent(stack: Stack) ->
     pushed = await agent.wait_for("idchat_attributes",
                                   lambda a: form_values(a["form"])["status"] == "verified")
     assert form_values(pushed["form"])["attr:fullname"] == ATTRS["fullname"]
+    # The event that carried the news (it names the session) is gone once handled.
+    for _ in range(20):
+        if await stack.store.redis.xlen(stack.store.keys.events()) == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert await stack.store.redis.xlen(stack.store.keys.events()) == 0
 
 
 async def test_agent_can_fetch_attributes_again_but_nobody_else(stack: Stack) -> None:

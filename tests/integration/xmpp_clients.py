@@ -8,15 +8,20 @@ no connection behind. Close a client with :func:`close`.
 Test clients talk plain TCP on loopback: STARTTLS is still advertised by the
 server, so it is switched off here, and SASL PLAIN is allowed without TLS.
 These settings are for tests only.
+
+Rooms are created by the product's own code (``component.rooms.Rooms``), so the server
+tests check the room the product makes, not a look-alike.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, TypeVar
+from typing import Any, Mapping, TypeVar
 
 from slixmpp import JID, ClientXMPP, ComponentXMPP
 from slixmpp.basexmpp import BaseXMPP
+
+from component.rooms import PRIVATE_ROOM, Rooms
 
 XMPP_HOST = "127.0.0.1"
 CONNECT_TIMEOUT = 10.0
@@ -188,47 +193,76 @@ async def join_room(
             await asyncio.gather(join, return_exceptions=True)
 
 
-ROOMCONFIG_FORM_TYPE = "http://jabber.org/protocol/muc#roomconfig"
-
-# A members-only, hidden, temporary room without history: what the component
-# asks for. Fields the server does not offer are left out when submitting.
-PRIVATE_ROOM_CONFIG: dict[str, Any] = {
-    "muc#roomconfig_membersonly": True,
-    "muc#roomconfig_publicroom": False,
-    "muc#roomconfig_persistentroom": False,
-    "muc#roomconfig_historylength": "0",
-    "muc#roomconfig_defaulthistorymessages": "0",
-}
+# The fields of component.rooms.PRIVATE_ROOM that make a room private. Both servers offer
+# them, so a room without them (or a server that stops offering one) is no room of ours.
+# (Prosody also offers the history length; ejabberd sets it in its config, history_size.)
+PRIVACY_FIELDS = (
+    "muc#roomconfig_membersonly",
+    "muc#roomconfig_publicroom",
+    "muc#roomconfig_persistentroom",
+)
 
 
 async def create_room(
     component: ComponentXMPP,
     room: JID | str,
     *,
-    owner: JID | str,
-    nick: str = "idchat",
-    config: dict[str, Any] | None = None,
+    owner: JID | str | None = None,
     timeout: float = 5.0,
 ) -> dict[str, Any]:
-    """Create ``room`` as ``owner`` (a JID of the component) and configure it.
+    """Create and configure ``room`` as the product does (``component.rooms.Rooms``) and
+    return the configuration the server holds for it afterwards (form values).
 
-    Joins the room (which creates it, locked), fetches the configuration form,
-    submits ``config`` (default :data:`PRIVATE_ROOM_CONFIG`) restricted to the
-    fields the server offers, and returns the values the server offered
-    before the change (its defaults).
+    No ``config`` argument on purpose: the tests check the room the product creates, with
+    its own ``PRIVATE_ROOM``, never a copy that can drift from it. The room is owned by the
+    component's domain; ``owner``, if given, must be that domain.
     """
-    room, owner = JID(room), JID(owner)
+    room = JID(room)
+    rooms = Rooms(component, room.domain)
+    if owner is not None and JID(owner).bare != rooms.me.bare:
+        raise ValueError(f"rooms are owned by the component's domain {rooms.me.bare}, not {owner}")
+    await rooms.create(room.user)
+    held = await component.plugin["xep_0045"].get_room_config(room, ifrom=rooms.me, timeout=timeout)
+    return held.get_values()  # type: ignore[no-any-return]
+
+
+async def server_defaults(component: ComponentXMPP, room: JID | str, *, timeout: float = 5.0) -> dict[str, Any]:
+    """The configuration the MUC service gives a new room before anyone configures it (the
+    server's own defaults), read from a room created locked and destroyed again."""
+    room = JID(room)
+    owner = JID(f"{component.boundjid.bare}/defaults")
     muc = component.plugin["xep_0045"]
-    await join_room(component, room, nick, pfrom=owner, timeout=timeout)
-    offered = await muc.get_room_config(room, ifrom=owner, timeout=timeout)
-    defaults = offered.get_values()
-    form = component.plugin["xep_0004"].make_form(ftype="submit")
-    form.add_field(var="FORM_TYPE", ftype="hidden", value=ROOMCONFIG_FORM_TYPE)
-    for var, value in (PRIVATE_ROOM_CONFIG if config is None else config).items():
-        if var in defaults:
-            form.add_field(var=var, value=value)
-    await muc.set_room_config(room, form, ifrom=owner, timeout=timeout)
-    return defaults
+    await join_room(component, room, "defaults", pfrom=owner, timeout=timeout)
+    try:
+        offered = await muc.get_room_config(room, ifrom=owner, timeout=timeout)
+    finally:
+        await muc.destroy(room, ifrom=owner, timeout=timeout)
+    return offered.get_values()  # type: ignore[no-any-return]
+
+
+def config_differences(values: Mapping[str, Any],
+                       required: tuple[str, ...] = PRIVACY_FIELDS) -> dict[str, tuple[Any, Any]]:
+    """Where a room's configuration differs from the product's ``PRIVATE_ROOM``, as
+    {field: (wanted, held)}. Fields the server does not offer are left out, except the
+    ``required`` ones, whose absence is a difference: the comparison cannot pass empty.
+
+    Booleans compare by truth (Prosody leaves out the ``<value/>`` of a false boolean),
+    everything else as text.
+    """
+    differences: dict[str, tuple[Any, Any]] = {}
+    for var in required:
+        if var not in PRIVATE_ROOM:
+            raise ValueError(f"{var} is not a field the product configures")
+    for var, wanted in PRIVATE_ROOM.items():
+        if var not in values:
+            if var in required:
+                differences[var] = (wanted, "(not offered)")
+            continue
+        held = values[var]
+        same = bool(held) is wanted if isinstance(wanted, bool) else str(held) == str(wanted)
+        if not same:
+            differences[var] = (wanted, held)
+    return differences
 
 
 async def close(xmpp: BaseXMPP, wait: float = 2.0) -> None:

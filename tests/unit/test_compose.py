@@ -362,8 +362,29 @@ def test_each_secret_is_mounted_only_into_the_service_that_uses_it(compose: dict
     services = compose["services"]
     declared = set(compose.get("secrets") or {})
     holders: dict[str, set[str]] = {name: set() for name in declared}
+    def renders(service: dict[str, Any]) -> bool:
+        return "--render-to" in " ".join(service.get("command") or [])
+
+    rendered = {name: secret_references(service) for name, service in services.items()
+                if renders(service)}
     for name, service in services.items():
         mounted, referenced = mounted_secrets(service), secret_references(service)
+        if not renders(service):
+            # Secrets a render job of the same profile wrote into this service's config.
+            referenced = referenced | {secret for job, refs in rendered.items()
+                                       for secret in refs
+                                       if set(services[job].get("profiles") or [])
+                                       & set(service.get("profiles") or [])
+                                       and secret in mounted}
+        if renders(service):
+            # A job that only writes another service's config names the secret paths
+            # that service will read; it holds no secret itself.
+            assert not mounted, f"{name} renders a config and must not hold secrets"
+            readers = [n for n, other in services.items() if n != name
+                       and referenced <= mounted_secrets(other)
+                       and set(other.get("profiles") or []) & set(service.get("profiles") or [])]
+            assert readers, f"{name} names secrets {sorted(referenced)} no service of its profile mounts"
+            continue
         assert mounted == referenced, \
             f"{name}: mounts {sorted(mounted - referenced)} that it never reads, or reads " \
             f"{sorted(referenced - mounted)} that are not mounted"
@@ -375,7 +396,9 @@ def test_each_secret_is_mounted_only_into_the_service_that_uses_it(compose: dict
     # what the project promises (docs/deployment.md, "Secrets and least privilege")
     assert where == {"tokens_decryption_privkey": {"http"}, "tokens_signature_pubkey": {"http"},
                      "redis_http_password": {"http"}, "redis_component_password": {"component"},
-                     "redis_acl": {"redis"}}, where
+                     "redis_acl": {"redis"},
+                     "xmpp_tls_cert": {"prosody", "ejabberd"},
+                     "xmpp_tls_key": {"prosody", "ejabberd"}}, where
 
 
 def test_each_of_our_containers_gets_only_the_settings_of_its_role(
@@ -426,6 +449,8 @@ def test_published_ports_match_the_urls_handed_to_browsers(services: dict[str, d
         published = [int(str(p).split("/")[0].rsplit(":", 2)[1]) for p in service.get("ports") or []]
         if runs_our_process(service) == "xmpp_plugin":
             assert published == [8002], f"{name}: publish 127.0.0.1:8002 (http.external_url's default)"
+        elif published and "monitoring" in (service.get("profiles") or []):
+            continue  # Prometheus and Grafana: test_monitoring_profile_scrapes_both_processes
         elif published:
             assert published == [websocket_port], f"{name}: publish the WebSocket port {websocket_port}"
             own = environment(service).get("IDCHAT_XMPP_HTTP_PORT")
@@ -601,3 +626,50 @@ def test_image_runs_as_a_non_root_user_with_a_health_check() -> None:
     assert healthchecks and "/healthz" in healthchecks[-1]
     cmd = [args for keyword, args in final if keyword == "CMD"][-1]
     assert json.loads(cmd) == ["python", "-m", "xmpp_plugin"]
+
+
+def test_monitoring_profile_scrapes_both_processes(compose: dict[str, Any]) -> None:
+    """Prometheus and Grafana only in the monitoring profile; Prometheus's targets are
+    our services on their metrics ports, on a network both share; its rules file and
+    Grafana's provisioning are mounted where the configurations look for them."""
+    services = compose["services"]
+    monitoring = {n for n, s in services.items() if "monitoring" in (s.get("profiles") or [])}
+    assert monitoring == {"prometheus", "grafana"}
+    prom = services["prometheus"]
+    mounts = dict(bind_mounts(prom))
+    config = yaml.safe_load(repo_path(next(src for src, dst in mounts.items()
+                                           if dst.startswith("/etc/prometheus/prometheus.yml"))).read_text())
+    rules_in_container = {dst.split(":")[0] for dst in mounts.values()}
+    assert set(config["rule_files"]) <= rules_in_container
+    targets = {job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+               for job in config["scrape_configs"]}
+    scraped: dict[str, int] = {}
+    for job in targets.values():
+        for target in job:
+            host, port = target.rsplit(":", 1)
+            scraped[host] = int(port)
+    ours = {n: s for n, s in services.items() if runs_our_process(s)}
+    assert set(scraped) == set(ours), "every process of ours is scraped, nothing else"
+    for name, port in scraped.items():
+        env = environment(ours[name])
+        if runs_our_process(ours[name]) == "component":
+            assert env["IDCHAT_METRICS_COMPONENT_PORT"] == str(port)
+            assert env["IDCHAT_METRICS_COMPONENT_HOST"] == "0.0.0.0"
+        else:
+            assert port == 8002
+        assert set(ours[name]["networks"]) & set(prom["networks"]), f"{name} unreachable"
+    assert not any(str(p).startswith(("9102", "127.0.0.1:9102")) for s in ours.values()
+                   for p in s.get("ports") or []), "the component's metrics are never published"
+    grafana = dict(bind_mounts(services["grafana"]))
+    provisioning = repo_path(next(src for src, dst in grafana.items()
+                                  if dst.startswith("/etc/grafana/provisioning")))
+    provider = yaml.safe_load((provisioning / "dashboards" / "idchat.yml").read_text())
+    dashboards_at = provider["providers"][0]["options"]["path"]
+    assert any(dst.split(":")[0] == dashboards_at for dst in grafana.values())
+    datasource = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())
+    uid = datasource["datasources"][0]["uid"]
+    assert datasource["datasources"][0]["url"].startswith("http://prometheus:")
+    dashboard_dir = repo_path(next(src for src, dst in grafana.items() if dst.startswith(dashboards_at)))
+    for path in dashboard_dir.glob("*.json"):
+        used = {p["datasource"]["uid"] for p in json.loads(path.read_text())["panels"]}
+        assert used == {uid}, f"{path.name}: panels use a data source Grafana is not given"

@@ -67,6 +67,9 @@ def test_secrets_are_redacted_in_repr(tmp_path: Path) -> None:
                                                       "IDCHAT_REDIS_PASSWORD": "swordfish"})
     assert s.xmpp.component_secret == "hunter2" and s.redis.password == "swordfish"
     text = repr(s)
+    # The controls: the secrets were loaded, and the repr shows the other settings.
+    assert s.xmpp.component_secret == "hunter2" and s.store.attributes_key == KEY
+    assert "leeway_seconds=3" in text and "port=9000" in text
     assert "hunter2" not in text and KEY not in text and "BEGIN PUBLIC KEY" not in text
     assert "swordfish" not in text and "idchat-http" in text
 
@@ -74,6 +77,7 @@ def test_secrets_are_redacted_in_repr(tmp_path: Path) -> None:
 def test_every_setting_is_listed_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
     listed = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", readme, flags=re.M))
+    assert len(listed) > 20, "the README's settings table was not found"
     assert set(setting_names()) == listed
 
 
@@ -150,6 +154,49 @@ def test_redis_password_from_a_file_or_the_environment(tmp_path: Path) -> None:
     ({"IDCHAT_REDIS_URL": "redis://u:p@redis:6379/0", "IDCHAT_REDIS_PASSWORD": "p"}, "give them once"),
 ])
 def test_redis_credentials_given_twice_or_missing_are_refused(env: dict[str, str], problem: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(environ={**COMMON, **TOKEN_KEYS, **env}, role="http")
+    assert problem in str(info.value)
+
+
+# -- Redis Sentinel ---------------------------------------------------------------------------
+
+
+def test_sentinels_as_a_list_and_the_client_that_asks_them(tmp_path: Path) -> None:
+    from redis.asyncio import BlockingConnectionPool
+    from redis.asyncio.sentinel import SentinelConnectionPool
+    from xmpp_plugin.store import connect
+
+    s = load_settings(environ={**COMMON, **TOKEN_KEYS, "IDCHAT_REDIS_USERNAME": "idchat-http",
+                               "IDCHAT_REDIS_PASSWORD": "p", "IDCHAT_REDIS_MAX_CONNECTIONS": "7",
+                               "IDCHAT_REDIS_SENTINELS": "10.0.0.1:26379, s2.example:26380,[::1]:26381"},
+                      role="http")
+    assert s.redis.sentinel_addresses() == [("10.0.0.1", 26379), ("s2.example", 26380), ("::1", 26381)]
+    assert s.redis.sentinel_service == "idchat"
+    pool = connect(s).connection_pool
+    # Sentinel finds the primary; the pool still waits for a free connection (blocking).
+    assert isinstance(pool, SentinelConnectionPool) and isinstance(pool, BlockingConnectionPool)
+    assert (pool.service_name, pool.max_connections, pool.timeout) == ("idchat", 7, 2.0)
+    assert pool.connection_kwargs["username"] == "idchat-http"
+    sentinels = pool.sentinel_manager.sentinels
+    assert [c.connection_pool.connection_kwargs["port"] for c in sentinels] == [26379, 26380, 26381]
+    # The Sentinels are asked as the same user, and never retried against: the next is asked.
+    kwargs = sentinels[0].connection_pool.connection_kwargs
+    assert (kwargs["username"], kwargs["password"], kwargs["socket_timeout"]) == ("idchat-http", "p", 2.0)
+    assert kwargs["retry"].get_retries() == 0
+    # Without Sentinel: one address, the same blocking pool.
+    plain = connect(load_settings(environ={**COMMON, **TOKEN_KEYS}, role="http")).connection_pool
+    assert type(plain) is BlockingConnectionPool
+
+
+@pytest.mark.parametrize("env,problem", [
+    ({"IDCHAT_REDIS_SENTINELS": "sentinel-1"}, "'sentinel-1' is not host:port"),
+    ({"IDCHAT_REDIS_SENTINELS": "s1:26379,s2:port"}, "'s2:port' is not host:port"),
+    ({"IDCHAT_REDIS_SENTINELS": ":26379"}, "is not host:port"),
+    ({"IDCHAT_REDIS_SENTINELS": "s1:70000"}, "is not host:port"),
+    ({"IDCHAT_REDIS_SENTINELS": "s1:26379", "IDCHAT_REDIS_SENTINEL_SERVICE": " "}, "sentinel_service"),
+])
+def test_unusable_sentinel_settings_are_refused(env: dict[str, str], problem: str) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings(environ={**COMMON, **TOKEN_KEYS, **env}, role="http")
     assert problem in str(info.value)

@@ -156,6 +156,7 @@ def test_malformed_compact_serialisation_is_rejected(text: str) -> None:
 def test_error_details_never_quote_claim_values() -> None:
     hostile = {"bsn": "<script>alert(1)</script>"}
     err = rejects(token(claims={"attributes": hostile, "status": "weird"}), "token-claims")
+    assert "status" in err.detail                  # the control: a real message, naming the claim
     assert "script" not in err.detail and "weird" not in err.detail
 
 

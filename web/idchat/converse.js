@@ -5,4 +5,4 @@
 import converse from '/converse/converse.min.js';
 
 export default converse;
-export const { html, nothing, render, stx, Strophe, sizzle, dayjs, Model, Collection } = converse.env;
+export const { html, nothing, render, stx, Strophe, sizzle, dayjs, Model, Collection, u } = converse.env;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .. import metrics
 from ..appkeys import STORE, VERIFIER
 from ..errors import InvalidRequest
 from ..middleware import require_content_type
@@ -20,5 +21,6 @@ async def post_attributes(request: web.Request) -> web.Response:
     except UnicodeDecodeError as exc:
         raise InvalidRequest("the body must be a compact JWE (ASCII)", slug="token-malformed") from exc
     auth = request.app[VERIFIER].check(token)
-    await store.deliver(sid, auth, Source.ATTR_URL, via_attr_id=attr_id)
+    if await store.deliver(sid, auth, Source.ATTR_URL, via_attr_id=attr_id):
+        metrics.ATTRIBUTES_DELIVERED.labels("attr_url").inc()
     return web.Response(status=200)

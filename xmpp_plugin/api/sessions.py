@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from ..appkeys import SETTINGS, STORE, VERIFIER
+from .. import metrics
 from ..errors import InvalidRequest
 from ..middleware import require_content_type
 from ..models import session_ref
@@ -23,6 +24,7 @@ async def post_start_communication(request: web.Request) -> web.Response:
     auth = request.app[VERIFIER].check(auth_result) if auth_result is not None else None
     session = await request.app[STORE].create(purpose, auth)
     settings = request.app[SETTINGS].http
+    metrics.session_started(auth is not None)
     body = {"client_url": f"{settings.external_url}/s/{session.id}"}
     if session.attr_id:
         body["attr_url"] = f"{settings.internal_url}/attributes/{session.attr_id}"

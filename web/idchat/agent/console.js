@@ -6,9 +6,11 @@
 import { NS } from '../shared/protocol.js';
 import { fetchAttributes, sendAccept, sendAvailability, sendDecline, sendEnd } from './api.js';
 import { parseAgentPresence, parseAttributes, parseEnded, parseOffer, parseRevoke } from './parsers.js';
-import { cards, desk, offers, savePreferences } from './state.js';
+import { cards, chatOfRoom, desk, ended, offers, savePreferences } from './state.js';
 import { purposeLabel, texts } from './texts.js';
 import { chime } from './sound.js';
+import { CITIZEN_NICK } from '../shared/display.js';
+import { snapshot } from '../shared/transcript.js';
 
 export class AgentConsole {
     constructor (_converse) {
@@ -16,6 +18,7 @@ export class AgentConsole {
         this.api = _converse.api;
         this.component = this.api.settings.get('idchat_component_domain');
         this.t = texts(this.api.settings.get('idchat_lang'));
+        this.conversations = new Map(); // room JID → transcript entries
     }
 
     label (tag) {
@@ -34,6 +37,7 @@ export class AgentConsole {
     onConnected () {
         const { api, component: from } = this;
         desk.set({ connected: true, confirmed: false, forbidden: false });
+        this.awaiting = 0; // answers to presences of an earlier connection will not come
         api.listen.stanza('presence', { from }, (stanza) => { this.onDeskPresence(stanza); return true; });
         api.listen.stanza('message', { ns: NS, type: 'headline', from }, (stanza) => {
             this.onHeadline(stanza);
@@ -50,11 +54,52 @@ export class AgentConsole {
     onLogout () {
         cards.reset(); // the attributes leave the browser with the cards
         offers.reset();
+        ended.reset();
+        this.conversations.clear();
+    }
+
+    /** The protocol's nick of the citizen, in the console's language. */
+    shownNick (nick) {
+        return nick === CITIZEN_NICK ? this.t.citizen_nick : nick;
+    }
+
+    /** Follow a room: its unread count on its card, and which chat is on screen. */
+    watchRoom (muc) {
+        const update = () => {
+            const card = chatOfRoom(muc.get('jid'));
+            card?.set({ unread: muc.get('num_unread_general') || 0 });
+            if (card && !muc.get('hidden')) desk.set({ selected: card.id });
+        };
+        muc.on('change:num_unread_general', update);
+        muc.on('change:hidden', update);
+        update();
+        // The conversation so far, kept in page memory: Converse forgets its rooms when it
+        // gives up a connection, and a chat may end (or go elsewhere) meanwhile.
+        const jid = muc.get('jid');
+        muc.messages.on('add', () => this.conversations.set(jid, snapshot(muc, (nick) => this.shownNick(nick))));
+    }
+
+    /** Put a chat on screen: an open one in Converse's view, an ended one read-only. */
+    async select (id) {
+        desk.set({ selected: id });
+        const card = cards.get(id);
+        if (card) await this.api.rooms.open(card.get('room'), {}, true);
+    }
+
+    /** The agent closes an ended conversation: its messages leave the page. */
+    dismiss (id) {
+        ended.remove(id);
+        if (desk.get('selected') === id) {
+            const next = cards.last() ?? ended.last();
+            if (next) this.select(next.id); else desk.set({ selected: '' });
+        }
     }
 
     /** §3: every presence to the component also asks it which chats are still ours. */
     announceAvailability () {
         if (!this.api.connection.connected()) return;
+        this.presenceSentAt = Date.now();
+        this.awaiting = (this.awaiting ?? 0) + 1;
         sendAvailability(this.api, this.component, {
             available: desk.get('available'), maxChats: desk.get('max_chats'), nick: this.nick() });
     }
@@ -75,6 +120,15 @@ export class AgentConsole {
         // earlier presence must not flip them back. The answer brings the load and chats.
         desk.set({ confirmed: true, active: state.active });
         state.chats.forEach((c) => this.restoreChat(c));
+        // A chat the component no longer counts as ours went to someone else (e.g. after
+        // the grace period of a lost connection): its card goes, its conversation stays.
+        // Only the answer to our latest presence counts, and only for chats we had before we
+        // sent it: an older answer may have been written before a chat was accepted.
+        this.awaiting = Math.max(0, (this.awaiting ?? 0) - 1);
+        if (this.awaiting > 0) return;
+        const listed = new Set(state.chats.map((c) => c.chat));
+        cards.filter((card) => !listed.has(card.id) && card.get('since_ms') < this.presenceSentAt)
+            .forEach((card) => this.closeChat(card.id, 'moved'));
     }
 
     /** After a reload: the component's list brings the chat, its room and its card back. */
@@ -90,7 +144,8 @@ export class AgentConsole {
     }
 
     cardFor (chat, room = `${chat}@${this.api.settings.get('muc_domain')}`) {
-        return cards.get(chat) ?? cards.add({ id: chat, room, status: 'waiting', attributes: [] });
+        return cards.get(chat) ?? cards.add({ id: chat, room, status: 'waiting', attributes: [], unread: 0,
+                                              since_ms: Date.now() });
     }
 
     openRoom (room, purpose) {
@@ -126,7 +181,9 @@ export class AgentConsole {
         this.cardFor(attrs.chat).set({
             status: attrs.status,
             purpose: attrs.purpose,
-            purpose_label: attrs.purpose_label || this.label(attrs.purpose),
+            // The console's own label (in its language) before the component's (in its default).
+            purpose_label: this.api.settings.get('idchat_purposes')?.[attrs.purpose] || attrs.purpose_label
+                || attrs.purpose,
             source: attrs.source,
             verified_at: attrs.verified_at,
             attributes: attrs.attributes,
@@ -163,14 +220,25 @@ export class AgentConsole {
         }
     }
 
-    /** §6: the chat is over; its card and its attribute values leave the page. */
+    /**
+     * §6: the chat is over (or went to another agent). Its card and attribute values leave
+     * the page; its conversation stays on screen, read-only, until the agent closes it.
+     */
     async closeChat (chat, by) {
         const card = cards.get(chat);
         if (!card) return;
-        desk.set({ notice: this.t.ended(card.get('purpose_label') || this.label(card.get('purpose')), by),
+        const purpose = card.get('purpose_label') || this.label(card.get('purpose'));
+        desk.set({ notice: by === 'moved' ? this.t.moved(purpose) : this.t.ended(purpose, by),
                    active: Math.max(0, desk.get('active') - 1) });
-        cards.remove(card);
         const room = await this.api.rooms.get(card.get('room'));
+        const wasOnScreen = desk.get('selected') === chat || !room || !room.get('hidden');
+        const now = snapshot(room, (nick) => this.shownNick(nick));
+        const kept = this.conversations.get(card.get('room')) ?? [];
+        this.conversations.delete(card.get('room'));
+        ended.add({ id: chat, label: this.t.chat_ref(chat.slice(0, 6)), purpose_label: purpose, by,
+                    transcript: now.length >= kept.length ? now : kept });
+        cards.remove(card);
         await room?.close();
+        if (wasOnScreen) desk.set({ selected: chat });
     }
 }

@@ -1,17 +1,23 @@
 /**
- * idchat-agent: the KCC agent's console on Converse's fullscreen view. Availability and
- * capacity as directed presence to the component (docs/protocol.md §3), offers with a
- * countdown, a chime and accept/decline (§4), an identity card per chat (§5), ending a
- * chat (§6), and the open chats drawn again after a reload. Wires only; the behaviour is
- * in console.js, the protocol in api.js and parsers.js, the views in components/.
+ * idchat-agent: the KCC agent's console on Converse's fullscreen view. Its own sign-in
+ * and logout, availability and capacity as directed presence to the component
+ * (docs/protocol.md §3), offers with a countdown, a chime and accept/decline (§4), an
+ * identity card per chat (§5), ending a chat (§6), the open chats drawn again after a
+ * reload, and ended chats kept read-only until the agent closes them. Wires only; the
+ * behaviour is in console.js and signin.js, the protocol in api.js and parsers.js, the
+ * views in components/.
  */
-import converse, { html, nothing } from '../converse.js';
-import { redrawAvatars, repairOccupantList } from '../shared/converse-elements.js';
+import converse, { dayjs, html, nothing } from '../converse.js';
+import { noAboutDialog, plainMessageForm, plainMessages, redrawAvatars, scrollableMessages, repairOccupantList } from '../shared/converse-elements.js';
+import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
+import { noEmojiStatistics } from '../shared/converse-settings.js';
 import { AgentConsole } from './console.js';
+import { SignIn } from './signin.js';
 import { cards, desk, loadPreferences, offers } from './state.js';
 import { texts } from './texts.js';
 import { unlockOnFirstGesture } from './sound.js';
 import IdchatAgentDesk from './components/desk.js';
+import IdchatChatArchive from './components/chat-archive.js';
 import IdchatOffer from './components/offer.js';
 import IdchatIdentityCard from './components/identity-card.js';
 
@@ -19,27 +25,61 @@ converse.plugins.add('idchat-agent', {
     dependencies: ['converse-muc', 'converse-muc-views'],
 
     initialize () {
-        const { api } = this._converse;
+        const { _converse } = this;
+        const { api } = _converse;
         api.settings.extend({
             idchat_component_domain: '',
+            idchat_agent_domain: '',
             idchat_lang: 'nl',
             idchat_purposes: {},
         });
         loadPreferences();
         unlockOnFirstGesture();
+        const t = texts(api.settings.get('idchat_lang'));
 
-        redefineConverseElements(api, texts(api.settings.get('idchat_lang')));
+        redefineConverseElements(api);
         redrawAvatars(api);
         repairOccupantList(api);
+        plainMessages(api);
+        noAboutDialog(api);
+        plainMessageForm(api, t);
+        scrollableMessages(api, t);
+        writeDatesOut(dayjs);
+        noEmojiStatistics(this._converse);
+        showNicks(_converse.exports, {
+            shown: (nick) => (nick === CITIZEN_NICK ? t.citizen_nick : nick),
+            infoOnMembershipMove: (nick) => (nick === CITIZEN_NICK ? t.citizen_reloaded : undefined),
+        });
         api.elements.define('idchat-agent-desk', IdchatAgentDesk);
+        api.elements.define('idchat-chat-archive', IdchatChatArchive);
         api.elements.define('idchat-offer', IdchatOffer);
         api.elements.define('idchat-identity-card', IdchatIdentityCard);
 
-        const agentConsole = new AgentConsole(this._converse);
-        api.listen.on('connected', () => agentConsole.onConnected());
-        api.listen.on('reconnected', () => agentConsole.onConnected());
-        api.listen.on('disconnected', () => agentConsole.onDisconnected());
+        const agentConsole = new AgentConsole(_converse);
+        const signIn = new SignIn(_converse);
+        api.listen.on('initialized', () => signIn.resume());
+        api.listen.on('connected', () => {
+            signIn.onConnected(agentConsole.nick());
+            agentConsole.onConnected();
+        });
+        api.listen.on('reconnected', () => {
+            desk.set({ reconnecting: false });
+            agentConsole.onConnected();
+        });
+        api.listen.on('will-reconnect', () => desk.set({ reconnecting: true }));
+        api.listen.on('disconnected', () => {
+            signIn.onDisconnected();
+            agentConsole.onDisconnected();
+        });
         api.listen.on('logout', () => agentConsole.onLogout());
+        api.listen.on('chatRoomInitialized', (muc) => agentConsole.watchRoom(muc));
+        _converse.state.connfeedback.on('change:connection_status',
+                                        (m) => signIn.onStatus(m.get('connection_status')));
+
+        desk.on('login-requested', ({ username, password }) => signIn.login(username, password));
+        desk.on('logout-requested', () => signIn.logout());
+        desk.on('select-requested', (id) => agentConsole.select(id));
+        desk.on('dismiss-requested', (id) => agentConsole.dismiss(id));
         desk.on('availability-requested', () => agentConsole.setAvailability());
         offers.on('accept-requested', (offer) => agentConsole.accept(offer));
         offers.on('decline-requested', (offer) => agentConsole.decline(offer));
@@ -49,26 +89,25 @@ converse.plugins.add('idchat-agent', {
 });
 
 /**
- * Converse's fullscreen footer loads sponsor logos from the internet and its navbar and
- * logo link out: none of that here. Every room heading carries its chat's identity card.
+ * The console draws its own sign-in, account, availability and chat list (the desk):
+ * Converse's control box — its login form, profile and status chooser, rooms list with
+ * "add groupchat", footer with logos from the internet — renders nothing. Each room's
+ * heading is the chat's identity card.
  */
-function redefineConverseElements (api, t) {
-    // Agents keep no contact list either: chats come as offers.
-    for (const name of ['converse-footer', 'converse-controlbox-navbar', 'converse-roster']) {
+function redefineConverseElements (api) {
+    for (const name of ['converse-footer', 'converse-controlbox-navbar', 'converse-roster', 'converse-login-form',
+                        'converse-user-profile', 'converse-rooms-list', 'converse-controlbox-buttons',
+                        'converse-brand-logo', 'converse-headlines-feeds-list']) {
         const Original = api.elements.registry[name];
+        if (!Original) continue;
         api.elements.define(name, class extends Original {
             render () { return nothing; }
         });
     }
-    const Logo = api.elements.registry['converse-brand-logo'];
-    api.elements.define('converse-brand-logo', class extends Logo {
-        render () { return html`<h2 class="idchat-login-title">${t.login_title}</h2>`; }
-    });
     const Heading = api.elements.registry['converse-muc-heading'];
     api.elements.define('converse-muc-heading', class extends Heading {
         render () {
-            return html`${super.render()}
-                <idchat-identity-card class="col-12" room="${this.getAttribute('jid')}"></idchat-identity-card>`;
+            return html`<idchat-identity-card class="col-12" room="${this.getAttribute('jid')}"></idchat-identity-card>`;
         }
     });
 }

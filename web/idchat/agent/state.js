@@ -1,20 +1,28 @@
 /**
  * What the agent's console shows, as models the plugin updates and the elements render:
- * the desk (connection, availability, capacity), the standing offers, and one identity
- * card per open chat. Attribute values live here only while their chat is open.
+ * the desk (sign-in, connection, availability, capacity), the standing offers, one
+ * identity card per open chat, and the ended chats the agent has not closed yet.
+ * Attribute values live here only while their chat is open; ended chats keep only their
+ * messages, in page memory.
  */
 import { Collection, Model } from '../converse.js';
 
 const PREFERENCES = 'idchat-agent-desk';
+const ACCOUNT = 'idchat-agent-account';
 
 export const desk = new Model({
+    signin: 'out', // out | signing-in | resuming | in
+    signin_error: '', // '' | credentials | connection | timeout | expired
+    me: '',
     connected: false,
+    reconnecting: false,
     available: false,
     max_chats: 2,
     active: 0,
     confirmed: false,
     forbidden: false,
     notice: '',
+    selected: '', // the chat id on screen
 });
 
 /** Offers waiting for this agent's answer; `deadline` is a local clock time in ms. */
@@ -22,9 +30,13 @@ export const offers = new Collection();
 
 /**
  * Identity cards, id = chat id: { room, purpose, status: 'waiting' | 'pending' | 'verified'
- * | 'not_verified', source, verified_at, attributes: [{name, label, value}] }.
+ * | 'not_verified', source, verified_at, attributes: [{name, label, value}], unread,
+ * since_ms }.
  */
 export const cards = new Collection();
+
+/** Ended chats still on screen, id = chat id: { label, purpose_label, by, transcript }. */
+export const ended = new Collection();
 
 /** The agent's own choices (not personal data) survive a reload of the console. */
 export function loadPreferences () {
@@ -42,6 +54,27 @@ export function savePreferences () {
         available: desk.get('available'), max_chats: desk.get('max_chats') }));
 }
 
+/**
+ * The signed-in account's full JID, kept for this tab only so a reload can sign in again
+ * (and resume the same stream) with the SCRAM keys Converse keeps next to it (never the
+ * password).
+ */
+export function rememberAccount (jid) {
+    sessionStorage.setItem(ACCOUNT, jid);
+}
+
+export function rememberedAccount () {
+    return sessionStorage.getItem(ACCOUNT) || '';
+}
+
 export function chatOfRoom (jid) {
     return cards.find((card) => card.get('room') === jid);
+}
+
+/** What the agent calls a chat: the verified name from its card, else a short reference. */
+export function chatLabel (card, t) {
+    const name = card.get?.('status') === 'verified'
+        ? card.get('attributes')?.find((a) => a.name === 'fullname')?.value?.trim()
+        : '';
+    return name || t.chat_ref(String(card.id).slice(0, 6));
 }

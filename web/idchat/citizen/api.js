@@ -9,19 +9,24 @@ import { parseClaimed } from './parsers.js';
 const IQ_TIMEOUT_MS = 15000;
 const CLAIM_ATTEMPTS = 6;
 const CLAIM_RETRY_MS = 2000; // waits of 2, 4, … 10 s: half a minute in all
+const RETRY_AFTER_MAX_MS = 30000; // a server's Retry-After is followed up to this
 
 // XMPP conditions (RFC 6120 §8.3.3) and our own reasons that may pass if we try again.
+// 'forbidden' too: the component refuses only senders outside the guest host (never this
+// page), but ejabberd answers it for a component that is briefly not connected.
+// 'resource-constraint': over the component's budget for a moment (docs/protocol.md, Limits).
 const TEMPORARY = ['service-unavailable', 'remote-server-timeout', 'internal-server-error',
-                   'timeout', 'network'];
+                   'timeout', 'network', 'forbidden', 'resource-constraint'];
 
 /**
  * Why a claim did not succeed. `reason` is what the citizen is told: 'elsewhere' (another
  * browser holds the chat), 'gone' (it ended), or 'failed'; `temporary` when worth a retry.
  */
 export class ClaimError extends Error {
-    constructor (cause) {
+    constructor (cause, { retryAfterMs = 0 } = {}) {
         super(`claim failed: ${cause}`);
         this.cause = cause;
+        this.retryAfterMs = retryAfterMs; // the server's Retry-After (503), if it sent one
         this.temporary = TEMPORARY.includes(cause);
         this.superseded = cause === 'superseded';
         this.reason = { 'elsewhere': 'elsewhere', 'gone': 'gone', 'item-not-found': 'gone' }[cause] ?? 'failed';
@@ -39,9 +44,34 @@ export async function requestTicket (url) {
     }
     if (response.status === 403) throw new ClaimError('elsewhere');
     if (response.status === 404) throw new ClaimError('gone');
+    if (response.status === 503) {
+        // Redis is down, slow or failing over (docs/protocol.md): try again when it says.
+        throw new ClaimError('service-unavailable', { retryAfterMs: retryAfterMs(response) });
+    }
     if (!response.ok) throw new ClaimError(response.status >= 500 ? 'service-unavailable' : 'failed');
     const { ticket } = await response.json();
     return ticket;
+}
+
+/** Retry-After in seconds (the only form we send), as milliseconds; 0 when absent. */
+function retryAfterMs (response) {
+    const seconds = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+    return Number.isFinite(seconds) && seconds > 0 ? Math.min(seconds * 1000, RETRY_AFTER_MAX_MS) : 0;
+}
+
+/**
+ * Whether the citizen's details have arrived: 'pending', 'verified' or 'not_verified'
+ * (never their values), from the page's own origin; null when it cannot be told now.
+ */
+export async function fetchDetailsStatus (url) {
+    try {
+        const response = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+        if (!response.ok) return null;
+        const { status } = await response.json();
+        return ['pending', 'verified', 'not_verified'].includes(status) ? status : null;
+    } catch {
+        return null;
+    }
 }
 
 /** §1: redeem `ticket`; resolves with the parsed `<claimed/>`. */
@@ -104,7 +134,8 @@ export class Claimer {
                 if (this.#api.connection.get()?.jid !== jid) throw new ClaimError('superseded');
                 if (!e.temporary || attempt >= CLAIM_ATTEMPTS) throw e;
                 this.#onRetry(attempt);
-                await new Promise((resolve) => setTimeout(resolve, CLAIM_RETRY_MS * attempt));
+                const wait = Math.max(CLAIM_RETRY_MS * attempt, e.retryAfterMs ?? 0);
+                await new Promise((resolve) => setTimeout(resolve, wait));
             }
         }
     }

@@ -4,7 +4,7 @@
  */
 import { NS, child, intAttr } from '../shared/protocol.js';
 
-const STATES = ['queued', 'assigned', 'no-agent', 'ended'];
+const STATES = ['queued', 'offered', 'assigned', 'no-agent', 'ended'];
 const ENDED_BY = ['agent', 'citizen', 'timeout', 'system'];
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 

@@ -1,20 +1,33 @@
 /**
  * The citizen's chat session: claim before joining (docs/protocol.md §1), follow the
  * component's status headlines (§2), come back after a reload or a lost connection, and
- * end it on request (§6). It updates the chat model in state.js; elements render it.
+ * end it on request (§6). At the end the conversation is kept in page memory for the
+ * citizen to read and save. It updates the chat model in state.js; elements render it.
  */
+import { CITIZEN_NICK } from '../shared/display.js';
 import { NS } from '../shared/protocol.js';
-import { Claimer, sendEnd } from './api.js';
+import { snapshot } from '../shared/transcript.js';
+import { Claimer, fetchDetailsStatus, sendEnd } from './api.js';
 import { parseStatus } from './parsers.js';
 import { applyStatus, chat } from './state.js';
 import { texts } from './texts.js';
 
 const BACK_NOTICE_MS = 8000;
+const DETAILS_POLL_MS = [2000, 3000, 5000, 10000, 15000]; // then every 15 s while pending
+// The claim's answer says 'queued'; the component follows it at once with 'no-agent' when
+// nobody is on duty. Holding 'queued' back this long keeps "you are next" from flashing up.
+const CLAIM_SETTLE_MS = 1000;
+// When Converse gives a connection up, the page keeps trying (a new guest session claims
+// the chat again, as after a reload) for a couple of minutes.
+const RETRY_MS = 5000;
+const RETRIES = 24;
 
 export class CitizenSession {
     constructor (api) {
         this.api = api;
+        this.t = texts(api.settings.get('idchat_lang'));
         this.component = api.settings.get('idchat_component_domain');
+        this.room = null;
         this.claimer = new Claimer(api, {
             component: this.component,
             ticket: api.settings.get('idchat_ticket'),
@@ -34,18 +47,31 @@ export class CitizenSession {
      * anonymous session cannot be resumed): either way a new guest JID that claims again.
      */
     async onConnected () {
+        this.retries = 0;
         if (chat.get('connection') !== 'online') this.connectionBack();
         this.listenForStatus();
         if (['ended', 'error'].includes(chat.get('phase'))) return;
         if (chat.get('phase') === 'connecting') chat.set({ phase: 'claiming' });
         const claimed = await this.claim();
         if (!claimed) return;
-        applyStatus(claimed);
+        this.room = claimed.room;
+        this.settle(claimed);
         // converse-singleton only lets the auto-join room in: the claimed room becomes it.
         this.api.settings.set('auto_join_rooms', [{ jid: claimed.room, nick: claimed.nick }]);
         if (!(await this.api.rooms.get(claimed.room))) {
             await this.api.rooms.open(claimed.room, { nick: claimed.nick }, true);
         }
+    }
+
+    /** Apply the claim's state unless a status headline has said more in the meantime. */
+    settle (claimed) {
+        if (claimed.state !== 'queued') return applyStatus(claimed);
+        this.unsettled = claimed;
+        setTimeout(() => {
+            if (this.unsettled !== claimed) return;
+            this.unsettled = null;
+            applyStatus(claimed);
+        }, CLAIM_SETTLE_MS);
     }
 
     /** The claim, or null after telling the citizen why there is none. */
@@ -74,26 +100,49 @@ export class CitizenSession {
     }
 
     onDisconnected () {
-        if (!chat.get('stopping') && chat.get('phase') !== 'ended') chat.set({ connection: 'offline' });
+        if (chat.get('stopping') || ['ended', 'error'].includes(chat.get('phase'))) return;
+        this.retries = (this.retries ?? 0) + 1;
+        if (this.retries > RETRIES) {
+            chat.set({ connection: 'offline' });
+            return;
+        }
+        chat.set({ connection: 'lost' });
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(() => {
+            if (!this.api.connection.connected()) this.api.user.login().catch(() => this.onDisconnected());
+        }, RETRY_MS);
     }
 
-    /** §2 headlines from the component. */
+    /** §2 headlines from the component (and from nobody else). */
     listenForStatus () {
         this.api.listen.stanza('message', { ns: NS, type: 'headline', from: this.component }, (stanza) => {
             const status = parseStatus(stanza);
             if (status) {
-                applyStatus(status);
-                if (status.state === 'ended') this.leave();
+                this.unsettled = null;
+                if (status.state === 'ended') this.finish(status);
+                else applyStatus(status);
             }
             return true;
         });
     }
 
+    /**
+     * While the details are on their way, ask now and then whether they arrived, so the
+     * page stops saying "still being retrieved" once it is no longer true.
+     */
+    async watchDetails (url) {
+        for (let i = 0; chat.get('details') === 'pending'; i++) {
+            await new Promise((resolve) => setTimeout(resolve, DETAILS_POLL_MS[Math.min(i, DETAILS_POLL_MS.length - 1)]));
+            if (['ended', 'error'].includes(chat.get('phase'))) return;
+            const status = await fetchDetailsStatus(url);
+            if (status) chat.set({ details: status });
+        }
+    }
+
     /** Speak the agent's messages in our own live region (not our own echo, not history). */
     announce (attrs) {
         if (!attrs?.body || attrs.sender === 'me' || attrs.is_delayed) return;
-        const t = texts(this.api.settings.get('idchat_lang'));
-        chat.set({ announcement: t.new_message(attrs.nick || chat.get('agent') || '', attrs.body) });
+        chat.set({ announcement: this.t.new_message(attrs.nick || chat.get('agent') || '', attrs.body) });
     }
 
     /** The stop button: §6 end, then log out and forget. */
@@ -102,18 +151,35 @@ export class CitizenSession {
         try {
             if (this.api.connection.connected()) await sendEnd(this.api, this.component);
         } finally {
-            chat.set({ phase: 'ended', by: 'citizen' });
-            await this.leave();
+            await this.finish({ state: 'ended', by: 'citizen' });
         }
     }
 
-    /** Log out and forget everything this tab kept about the chat. */
-    async leave () {
-        chat.set({ stopping: true });
-        try {
-            if (this.api.connection.connected()) await this.api.user.logout();
-        } finally {
-            sessionStorage.clear();
+    /** The chat is over: keep the conversation in page memory, then log out and forget. */
+    async finish (status) {
+        if (chat.get('transcript') === null) {
+            const room = this.room && await this.api.rooms.get(this.room);
+            chat.set({ transcript: snapshot(room, (nick) => this.shownNick(nick)) });
         }
+        applyStatus(status);
+        await this.leave();
+    }
+
+    /** The protocol's nick of the citizen, in the page's language. */
+    shownNick (nick) {
+        return nick === CITIZEN_NICK ? this.t.citizen_nick : nick;
+    }
+
+    /** Log out and forget everything this tab kept about the chat. */
+    leave () {
+        this.leaving ??= (async () => {
+            chat.set({ stopping: true });
+            try {
+                if (this.api.connection.connected()) await this.api.user.logout();
+            } finally {
+                sessionStorage.clear();
+            }
+        })();
+        return this.leaving;
     }
 }

@@ -1,8 +1,10 @@
 /**
  * The citizen's view of their chat: one Model the plugin updates and the elements render.
+ * It lives in page memory only (the transcript too): nothing here is ever stored.
  *
- * phase:      connecting → claiming → queued | assigned | no-agent → ended; or error
+ * phase:      connecting → claiming → queued | offered | no-agent | assigned → ended; or error
  * connection: online | lost (Converse is reconnecting) | back | offline (gave up)
+ * details:    pending | verified | not_verified (the citizen's attributes, not their values)
  */
 import { Model } from '../converse.js';
 
@@ -19,15 +21,23 @@ export const chat = new Model({
     stopping: false,
     retrying: false,
     announcement: '',
+    details: 'pending',
+    transcript: null,
+    saved: false,
 });
 
-/** Apply a parsed §2 status (or §1 claimed) to the model. */
+/**
+ * Apply a parsed §2 status (or §1 claimed) to the model. Each state replaces what the
+ * page says: an offer out is never "no agent available", nobody on duty is never "you are
+ * next", and a queued status after either brings the queue back.
+ */
 export function applyStatus (status) {
     if (chat.get('phase') === 'ended') return;
     const { state, position, wait, agent, by, interrupted, alternatives } = status;
     if (state === 'no-agent') {
-        // The chat stays queued: keep the queue position, add the alternative.
-        chat.set({ phase: 'no-agent', alternatives });
+        chat.set({ phase: 'no-agent', alternatives, wait: undefined, agent: undefined });
+    } else if (state === 'offered') {
+        chat.set({ phase: 'offered', interrupted: false, agent: undefined });
     } else if (state === 'queued') {
         chat.set({ phase: 'queued', position, wait, interrupted, agent: undefined });
     } else if (state === 'assigned') {

@@ -4,7 +4,7 @@
  */
 import { nothing } from '../../converse.js';
 import { IdchatElement } from '../../shared/element.js';
-import { cards, chatOfRoom } from '../state.js';
+import { cards, chatLabel, chatOfRoom } from '../state.js';
 import { texts } from '../texts.js';
 import { tplIdentityCard } from '../templates/identity-card.js';
 
@@ -24,7 +24,8 @@ export default class IdchatIdentityCard extends IdchatElement {
 
     render () {
         const card = this.card;
-        return card ? tplIdentityCard(texts(document.documentElement.lang), card.toJSON(), this) : nothing;
+        const t = texts(document.documentElement.lang);
+        return card ? tplIdentityCard(t, card.toJSON(), this, chatLabel(card, t)) : nothing;
     }
 
     confirm () {

@@ -7,10 +7,13 @@ import { html, nothing, dayjs } from '../../converse.js';
 
 const ICONS = { verified: '✔', not_verified: '⚠', pending: '…', waiting: '…' };
 
-export function tplIdentityCard (t, c, el) {
+/** `label`: what the agent calls this chat (the verified name, else a short reference). */
+export function tplIdentityCard (t, c, el, label) {
     const status = c.status || 'waiting';
     return html`
-        <section class="idchat-card idchat-card--${status}" aria-label="${t.card_label}">
+        <section class="idchat-card idchat-card--${status}" aria-labelledby="idchat-card-${c.id}">
+            <h2 class="idchat-card__title" id="idchat-card-${c.id}">${label}
+                <span class="idchat-visually-hidden">– ${t.card_label}</span></h2>
             <div class="idchat-card__head">
                 <p class="idchat-card__purpose">${t.purpose}: <strong>${c.purpose_label || c.purpose}</strong></p>
                 <p class="idchat-badge idchat-badge--${status}" data-status="${status}">
@@ -30,10 +33,20 @@ function tplAttributes (t, c, status) {
         <dl class="idchat-card__attributes">
             ${c.attributes.map((a) => html`
                 <div class="idchat-card__attribute" data-attribute="${a.name}">
-                    <dt>${a.label || t.attribute_labels[a.name] || a.name}</dt>
-                    <dd>${a.value}</dd>
+                    <dt>${t.attribute_labels[a.name] || a.label || a.name}</dt>
+                    <dd>${breakable(a.value)}</dd>
                 </div>`)}
         </dl>`;
+}
+
+/**
+ * Long unbroken values (e-mail addresses, web addresses) may wrap after '@', '.', '/' or
+ * '-' rather than anywhere: "juliet@" / "capulet.lit", not "juliet@capu" / "let.lit".
+ */
+function breakable (value) {
+    const text = String(value ?? '');
+    if (!/\S{16,}/.test(text)) return text;
+    return text.split(/(?<=[@./\-_])/).map((part, i) => (i ? html`<wbr>${part}` : part));
 }
 
 function tplProvenance (t, c, status) {

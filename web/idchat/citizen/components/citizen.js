@@ -1,12 +1,13 @@
 /**
- * <idchat-citizen>: the citizen's whole chat — status, conversation, stop control and
- * the message announcer — drawn from the chat state model.
+ * <idchat-citizen>: the citizen's whole chat — details, status, conversation, stop control
+ * and the message announcer — drawn from the chat state model.
  */
-import { html } from '../../converse.js';
+import { dayjs, html } from '../../converse.js';
 import { IdchatElement } from '../../shared/element.js';
+import { saveText, transcriptFilename, transcriptText } from '../../shared/transcript.js';
 import { chat } from '../state.js';
 import { texts } from '../texts.js';
-import { tplAnnouncer, tplConversation, tplStatus, tplStop } from '../templates/citizen.js';
+import { tplAnnouncer, tplConversation, tplDetails, tplEnded, tplStatus, tplStop } from '../templates/citizen.js';
 
 export default class IdchatCitizen extends IdchatElement {
     confirming = false;
@@ -17,10 +18,13 @@ export default class IdchatCitizen extends IdchatElement {
 
     render () {
         const t = texts(this.language);
-        const s = { ...chat.attributes, lang: this.language };
+        const s = { ...chat.attributes, lang: this.language, home: homeUrl(this.dataset.home),
+                    municipality: this.dataset.municipality || '' };
         return html`
+            ${tplDetails(t, s)}
             ${tplStatus(t, s)}
             ${tplConversation(t, s)}
+            ${tplEnded(t, s, this)}
             <div class="idchat-actions">${tplStop(t, s, this)}</div>
             ${tplAnnouncer(s)}`;
     }
@@ -48,10 +52,29 @@ export default class IdchatCitizen extends IdchatElement {
         chat.trigger('stop-requested');
     }
 
+    /** The transcript as a text file, written by the browser: nothing goes to the server. */
+    save () {
+        const t = texts(this.language);
+        const heading = t.transcript_heading(this.dataset.municipality || '', this.dataset.topic || '',
+                                             dayjs().format('dddd D MMMM YYYY'));
+        saveText(transcriptFilename(t.transcript_file), transcriptText(heading, chat.get('transcript') ?? []));
+        chat.set({ saved: true });
+    }
+
     updated () {
         if (this.focusNext) {
             this.querySelector(this.focusNext)?.focus();
             this.focusNext = null;
         }
+    }
+}
+
+/** The municipality's own page (ui.home_url): only an http(s) address is a way back. */
+function homeUrl (value) {
+    try {
+        const url = new URL(value || '', document.baseURI);
+        return value && ['https:', 'http:'].includes(url.protocol) ? url.href : '';
+    } catch {
+        return '';
     }
 }

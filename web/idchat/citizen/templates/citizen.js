@@ -1,8 +1,18 @@
 /**
- * Templates of the citizen's chat: the status line, the conversation, the stop control.
+ * Templates of the citizen's chat: what is known about their details, the status line,
+ * the conversation (live, then read-only with "save" once it ended), the stop control.
  * Every value is interpolated by lit, so it is text, never markup.
  */
 import { html, nothing } from '../../converse.js';
+import { tplTranscript } from '../../shared/transcript.js';
+
+const OVER = ['ended', 'error'];
+
+/** Whether the citizen's details arrived (never their values); gone once the chat is over. */
+export function tplDetails (t, s) {
+    if (OVER.includes(s.phase)) return nothing;
+    return html`<p class="idchat-details-status" data-details="${s.details}">${t.details[s.details] ?? ''}</p>`;
+}
 
 /** What the citizen's situation is: the polite live region. */
 export function tplStatus (t, s) {
@@ -30,9 +40,13 @@ function tplPhase (t, s) {
         case 'queued':
             return html`
                 ${s.interrupted ? html`<p class="idchat-notice">${t.interrupted}</p>` : nothing}
-                <p class="idchat-queue"><strong>${s.position ? t.queued(s.position) : t.queued_unknown}</strong>
-                   ${s.wait !== undefined ? html`<span class="idchat-wait">${t.wait(s.wait)}</span>` : nothing}</p>
+                <p class="idchat-queue"><strong>${s.position ? t.queued(s.position) : t.queued_unknown}</strong></p>
+                ${s.wait !== undefined ? html`<p class="idchat-wait">${t.wait(s.wait)}</p>` : nothing}
                 <p class="idchat-hint">${t.type_ahead}</p>`;
+        case 'offered':
+            return html`
+                <p class="idchat-offered"><strong>${t.offered}</strong></p>
+                <p class="idchat-hint">${t.offered_hint}</p>`;
         case 'no-agent':
             return html`
                 <p><strong>${t.no_agent}</strong></p>
@@ -43,17 +57,24 @@ function tplPhase (t, s) {
         case 'ended':
             return html`
                 <p><strong>${t.ended[s.by] ?? t.ended.system}</strong></p>
-                <p>${t.ended_next}</p>`;
+                <p>${t.ended_next}</p>
+                ${tplHome(t, s)}
+                ${s.transcript?.length ? html`<p>${t.ended_transcript}</p>` : nothing}`;
         case 'error':
-            return html`<p><strong>${t[s.error] ?? t.failed}</strong></p>`;
+            return html`<p><strong>${t[s.error] ?? t.failed}</strong></p>${tplHome(t, s)}`;
         default:
             return nothing;
     }
 }
 
+/** The way back when a chat is over or cannot go on: the municipality's own page. */
+function tplHome (t, s) {
+    return s.home ? html`<p><a class="idchat-home" href="${s.home}">${t.home(s.municipality)}</a></p>` : nothing;
+}
+
 /** The mandatory way out: stop the chat and log out, with an inline confirmation. */
 export function tplStop (t, s, el) {
-    if (['ended', 'error'].includes(s.phase)) return nothing;
+    if (OVER.includes(s.phase)) return nothing;
     if (s.stopping) return html`<p class="idchat-stopping">${t.stopping}</p>`;
     if (el.confirming) {
         return html`
@@ -70,12 +91,27 @@ export function tplStop (t, s, el) {
                 @click=${() => el.confirm()}>${t.stop}</button>`;
 }
 
-/** The room (Converse renders into <converse-root>), hidden once the chat is over. */
+/** The live room (Converse renders into <converse-root>), hidden once the chat is over. */
 export function tplConversation (t, s) {
-    const hidden = ['ended', 'error', 'connecting', 'claiming'].includes(s.phase) || s.connection === 'offline';
+    const hidden = OVER.includes(s.phase) || ['connecting', 'claiming'].includes(s.phase) || s.connection === 'offline';
     return html`
         <section class="idchat-conversation" aria-label="${t.chat_label}" ?hidden=${hidden}>
             <converse-root></converse-root>
+        </section>`;
+}
+
+/** After the end: the conversation, read-only, and the button that saves it in the browser. */
+export function tplEnded (t, s, el) {
+    if (s.phase !== 'ended' || !s.transcript?.length) return nothing;
+    return html`
+        <section class="idchat-ended" aria-labelledby="idchat-transcript-title">
+            <div class="idchat-ended__head">
+                <h2 id="idchat-transcript-title" class="idchat-ended__title">${t.transcript_title}</h2>
+                <button type="button" class="idchat-button" data-action="save"
+                        @click=${() => el.save()}>${t.transcript_save}</button>
+            </div>
+            <div class="idchat-ended__saved" role="status">${s.saved ? html`<p>${t.transcript_saved}</p>` : nothing}</div>
+            ${tplTranscript(t, s.transcript, { label: t.transcript_label })}
         </section>`;
 }
 
