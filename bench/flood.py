@@ -42,7 +42,6 @@ import logging
 import math
 import os
 import re
-import signal
 import sys
 import tempfile
 import threading
@@ -56,6 +55,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import launcher  # noqa: E402
 from benchlib import (machine_busy_seconds, mint_tokens, percentile,  # noqa: E402
                       proc_cpu_seconds, wait_for_quiet)
 from chat_sessions import (COMPONENT_DOMAIN, GUEST_DOMAIN, Citizen, Hub, Stack,  # noqa: E402
@@ -439,13 +439,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGINT, SIGTERM, SIGHUP: the first stops the benchmark, later ones cannot cut its
+    # cleanup short (scripts/launcher.py).
+    launcher.install_stop_handlers()
     log = sys.stderr
     logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
     per_run = args.claims + args.baseline_claims + 1
@@ -479,6 +477,7 @@ def main(argv: list[str] | None = None) -> int:
         raise
     finally:
         stack.stop()
+        launcher.stop_all()  # whatever stack.stop() could not
         if args.keep_workdir:
             print(f"logs kept in {tmp}", file=log)
         else:

@@ -602,17 +602,24 @@ def _pcts(values: list[float], ps: tuple[int, ...]) -> list[float]:
 
 
 def prosody_soak_config(workdir: Path) -> Path | None:
-    """The project's Prosody configuration plus ``admin_shell`` (a root-only Unix socket in
-    the data folder), so that ``prosodyctl shell`` can count the rooms. None if the
-    configuration no longer has the line this relies on."""
-    text = (ROOT / "prosody" / "prosody.cfg.lua").read_text()
-    anchor = "modules_enabled = {\n"
-    if anchor not in text:
+    """The project's Prosody configuration (the demo profile) plus ``admin_shell`` (a
+    root-only Unix socket in the data folder), so that ``prosodyctl shell`` can count the
+    rooms: copies of prosody/prosody.cfg.lua and the common.cfg.lua it includes, with
+    prosody/modules linked beside them. None if the files no longer look as expected."""
+    source = ROOT / "prosody"
+    folder = workdir / "prosody-soak"
+    common = (source / "common.cfg.lua").read_text()
+    anchor = "\nmodules_enabled = {\n"  # the global one, for every VirtualHost
+    if anchor not in common or 'Include "common.cfg.lua"' not in \
+            (source / "prosody.cfg.lua").read_text():
         return None
-    path = workdir / "prosody-soak.cfg.lua"
-    path.write_text(text.replace(anchor, anchor + '\t"admin_shell"; -- soak benchmark only: '
-                                 "room count (prosodyctl shell)\n", 1))
-    return path
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "common.cfg.lua").write_text(common.replace(
+        anchor, anchor + '\t"admin_shell"; -- soak benchmark only: room count (prosodyctl '
+        "shell)\n", 1))
+    (folder / "prosody.cfg.lua").write_text((source / "prosody.cfg.lua").read_text())
+    (folder / "modules").symlink_to(source / "modules")
+    return folder / "prosody.cfg.lua"
 
 
 def ejabberd_with_muc_admin(server: Any) -> None:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestServer
 
+import launcher
 from actors import Stack
 from redis_server import free_port
 from xmpp_plugin.app import create_app
@@ -72,7 +73,7 @@ async def test_prometheus_scrapes_the_queue_and_loads_the_alert_rules(
     port = free_port()
     config = render_config(tmp_path, http_server.port, stack.settings.metrics.component_port)
     log = open(tmp_path / "prometheus.log", "wb")
-    proc = subprocess.Popen(
+    proc = launcher.popen(  # registered: stopped at exit should the teardown not run
         ["prometheus", f"--config.file={config}", f"--storage.tsdb.path={tmp_path / 'data'}",
          f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"],
         stdout=subprocess.DEVNULL, stderr=log)
@@ -118,11 +119,6 @@ async def test_prometheus_scrapes_the_queue_and_loads_the_alert_rules(
             states = {r["name"]: r["state"] for g in component_down for r in g["rules"]}
             assert states["IdChatComponentDisconnected"] == "inactive"  # it is connected
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        launcher.stop_process(proc)  # SIGTERM, SIGKILL after 10 s
         log.close()
         await http_server.close()
