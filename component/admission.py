@@ -38,9 +38,23 @@ from .xmpp_errors import reply_error
 log = logging.getLogger(__name__)
 
 REPORT_SECONDS = 5.0
+CHATSTATES = "{http://jabber.org/protocol/chatstates}"  # XEP-0085
 BUSY = TooManyRequests("too many requests; try again later")
 
 Handler = Callable[..., Awaitable[None]]
+
+
+def _chat_state_only(xml: ET.Element) -> bool:
+    """A room message that only says someone is typing (XEP-0085 §5.4): no body, a chat
+    state. Looked at on the raw element, before slixmpp builds a stanza object for it."""
+    if not xml.tag.endswith("}message"):
+        return False
+    state = False
+    for child in xml:
+        if child.tag.endswith("}body"):
+            return False
+        state = state or child.tag.startswith(CHATSTATES)
+    return state
 
 
 class Admission:
@@ -52,6 +66,7 @@ class Admission:
         self.agents = frozenset(settings.routing.agents)
         self.tasks: set[asyncio.Task[None]] = set()
         self.superseded = 0  # presence replaced by a newer one before it ran
+        self.chat_states = 0  # typing notifications from our rooms, ignored at the door
         self.closed = False
         self._latest: dict[str, tuple[Handler, StanzaBase] | None] = {}
         self._reported_at = budget.clock()
@@ -73,6 +88,9 @@ class Admission:
         filter would (bench/flood.py)."""
         bare = (xml.get("from") or "").split("/", 1)[0]
         _, at, domain = bare.partition("@")
+        if at and domain == self.muc_domain and _chat_state_only(xml):
+            self.chat_states += 1  # the component is an occupant: it hears them, and needs none
+            return False
         if not at or domain == self.muc_domain:
             return True  # the XMPP server itself, or one of our rooms
         request = xml.tag.endswith("}iq") and xml.get("type") in ("get", "set")

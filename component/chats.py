@@ -26,6 +26,7 @@ from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
 from .supervision import DayStats
 from .routing import Chat, Released, Router
+from .transfers import Transfers
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Chats:
         # The last availability each agent told this instance: restored if Redis loses it.
         self.duty_memory: dict[str, tuple[str, bool, int, str]] = {}
         self._checks = 0
+        self.transfers = Transfers(self)
         router.reoffer_pause_ms = settings.routing.reoffer_pause_seconds * 1000
         router.resume_ms = settings.routing.orphan_check_seconds * 1000
 
@@ -184,6 +186,7 @@ class Chats:
             withdrawn, offers = await self.router.withdraw_offers_of(agent.bare)
             for oid in offers:
                 self.notify.revoke(agent, oid, "unavailable")
+            await self.transfers.withdraw_offers_to(agent.bare, "unavailable")
         await self.router.agent_returned(agent.bare)
         self.notify.agent_state(agent, await self._agent_chats(agent.bare), max_chats, available)
         await self.duty()  # citizens who were told nobody is on duty hear otherwise, or v.v.
@@ -199,6 +202,7 @@ class Chats:
         self.duty_memory.pop(agent.bare, None)
         await self.router.agent_leaving(agent.bare, self.settings.routing.agent_grace_seconds)
         withdrawn, _ = await self.router.withdraw_offers_of(agent.bare)
+        await self.transfers.withdraw_offers_to(agent.bare, None)
         await self.duty()
         if withdrawn:
             await self.dispatch()
@@ -206,6 +210,7 @@ class Chats:
 
     async def agent_gone(self, bare: str) -> None:
         """The grace is over: the agent's citizens go back to the front of the queue."""
+        await self.transfers.withdraw_offers_of(bare)
         back, _ = await self.router.agent_gone(bare)
         agent = JID(bare)
         for cid in back:
@@ -251,6 +256,8 @@ class Chats:
     async def accept(self, agent: JID, oid: str) -> Chat:
         self.require_agent(agent)
         cid = await self.router.chat_of_offer(oid)
+        if cid is not None and await self.transfers.is_offer(cid, oid):
+            return await self.transfers.take_over(agent, cid, oid)
         info = await self.router.agent_info(agent.bare)
         nick = info.get("nick") or agent.user
         if cid is None or not await self.router.accept(cid, oid, agent.bare, agent.full, nick):
@@ -259,7 +266,8 @@ class Chats:
         chat = await self.router.chat(cid)
         assert chat is not None
         metrics.accepted(chat)
-        await self.day.answered(chat)
+        if not chat.transferred_by:  # a chat handed to a queue was answered before
+            await self.day.answered(chat)
         # The attributes go to the agent directly, not through the room: no need to
         # wait for the membership before sending them.
         await self.send_attributes(chat)
@@ -274,6 +282,8 @@ class Chats:
     async def decline(self, agent: JID, oid: str) -> None:
         self.require_agent(agent)
         cid = await self.router.chat_of_offer(oid)
+        if cid is not None and await self.transfers.is_offer(cid, oid):
+            return await self.transfers.decline(agent, cid, oid)
         # Ownership is checked inside the withdrawal: nobody else's decline withdraws it.
         if cid is None or not await self.router.decline(cid, oid, agent.bare):
             raise NotFound("no such offer for you: it was revoked or has timed out")
@@ -299,7 +309,8 @@ class Chats:
         if chat.state != "assigned" or not chat.agent_full:
             return
         stored = await self.store.attributes(chat.sid)
-        await self.notify.attributes(JID(chat.agent_full), chat, stored)  # audited once sent
+        await self.notify.attributes(JID(chat.agent_full), chat, stored,  # audited once sent
+                                     self.transfers.note_of(chat))
         audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
                     names=stored.attributes if stored else (),
                     status="pending" if stored is None else
@@ -373,6 +384,10 @@ class Chats:
             info = await self.router.agent_info(released.offered_to)
             if info.get("full"):
                 self.notify.revoke(JID(info["full"]), released.offer, "ended")
+        if released.transfer_to:  # a colleague was being offered it
+            info = await self.router.agent_info(released.transfer_to)
+            if info.get("full"):
+                self.notify.revoke(JID(info["full"]), released.transfer_offer, "ended")
         stored = None
         try:
             stored = await self.store.attributes(chat.sid)
@@ -444,6 +459,7 @@ class Chats:
 
     async def sweep(self) -> None:
         await self.expire_offers()
+        await self.transfers.expire()
         for bare in await self.router.agents_gone_too_long():
             await self.agent_gone(bare)
         for cid in await self.router.gone_too_long():

@@ -40,6 +40,7 @@ from .handlers.agent import AgentHandlers
 from .handlers.claim import ClaimHandlers
 from .handlers.end import EndHandlers
 from .handlers.room import RoomHandlers
+from .handlers.transfer import TransferHandlers
 from .lease import Leases, LeaseState
 from .notifier import Notifier
 from .protocol import stanza
@@ -82,6 +83,7 @@ class Gateway(ComponentXMPP):
         self.admission = Admission(self, settings, self.budget)
         ClaimHandlers(self)
         EndHandlers(self)
+        TransferHandlers(self)
         self.agents = AgentHandlers(self)
         self.room_events = RoomHandlers(self)
         self.supervision = Supervision(self)

@@ -62,11 +62,14 @@ class Notifier:
         return msg
 
     # §2 to the citizen
-    def queued(self, chat: Chat, position: int | None, *, interrupted: bool = False) -> None:
-        self.queued_at(chat.citizen, chat.id, position, interrupted=interrupted)
+    def queued(self, chat: Chat, position: int | None, *, interrupted: bool = False,
+               transferred: bool = False) -> None:
+        self.queued_at(chat.citizen, chat.id, position, interrupted=interrupted,
+                       transferred=transferred)
 
     def queued_at(self, citizen: str, cid: str, position: int | None, *,
-                  interrupted: bool = False, wait: float | None = None) -> None:
+                  interrupted: bool = False, wait: float | None = None,
+                  transferred: bool = False) -> None:
         msg = self._headline(citizen)
         st = msg["idchat_status"]
         st["chat"], st["state"] = cid, "queued"
@@ -76,6 +79,8 @@ class Notifier:
             st["wait"] = str(int(wait))
         if interrupted:
             st["interrupted"] = "true"
+        if transferred:
+            st["transferred"] = "true"
         msg.send()
 
     def offered(self, citizen: str, cid: str) -> None:
@@ -85,10 +90,12 @@ class Notifier:
         st["chat"], st["state"] = cid, "offered"
         msg.send()
 
-    def assigned(self, chat: Chat) -> None:
+    def assigned(self, chat: Chat, *, transferred: bool = False) -> None:
         msg = self._headline(chat.citizen)
         st = msg["idchat_status"]
         st["chat"], st["state"], st["agent"] = chat.id, "assigned", chat.agent_nick
+        if transferred:
+            st["transferred"] = "true"
         msg.send()
 
     def no_agent(self, chat: Chat) -> None:
@@ -130,15 +137,38 @@ class Notifier:
         o["waiting"], o["timeout"] = str(waiting), str(timeout)
         msg.send()
 
+    def transfer_offer(self, made: OfferMade, waiting: int, timeout: int, by: str) -> None:
+        """§10 a colleague hands this agent a chat: an offer saying from whom."""
+        msg = self._headline(made.agent_full)
+        o = msg["idchat_offer"]
+        o["id"], o["chat"], o["purpose"] = made.offer, made.chat, made.purpose
+        o["waiting"], o["timeout"], o["from-agent"] = str(waiting), str(timeout), by
+        msg.send()
+
+    def transferred(self, sender: JID, cid: str, outcome: str, *, agent: str = "",
+                    purpose: str = "") -> None:
+        """§10 to the agent who handed a chat on: accepted, queued, declined, timeout or
+        unavailable (the colleague's display name, or the topic's tag)."""
+        msg = self._headline(sender)
+        el = msg["idchat_transferred"]
+        el["chat"], el["outcome"] = cid, outcome
+        if agent:
+            el["agent"] = agent
+        if purpose:
+            el["purpose"] = purpose
+        msg.send()
+
     def revoke(self, agent: JID, oid: str, reason: str) -> None:
         msg = self._headline(agent)
         msg["idchat_revoke"]["offer"], msg["idchat_revoke"]["reason"] = oid, reason
         msg.send()
 
     # §5
-    async def attributes(self, agent: JID, chat: Chat, stored: StoredAttributes | None) -> None:
+    async def attributes(self, agent: JID, chat: Chat, stored: StoredAttributes | None,
+                         handover: tuple[str, str] = ("", "")) -> None:
         msg = self._headline(agent)
-        fill_attributes(msg["idchat_attributes"], chat, stored, self.settings.ui.default_language)
+        fill_attributes(msg["idchat_attributes"], chat, stored, self.settings.ui.default_language,
+                        handover)
         await self.send_now(msg)
 
     # §6
@@ -160,8 +190,10 @@ class Notifier:
                 await chats.agent_gone(bare)
 
 
-def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lang: str) -> None:
-    """The XEP-0004 result form of §5; labels in the installation's language."""
+def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lang: str,
+                    handover: tuple[str, str] = ("", "")) -> None:
+    """The XEP-0004 result form of §5; labels in the installation's language. A chat handed
+    on (§10) also carries who handed it on and their internal note, last."""
     el["chat"] = chat.id  # type: ignore[index]
     form = el["form"]  # type: ignore[index]
     form["type"] = "result"
@@ -173,8 +205,19 @@ def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lan
                    value=purpose_label(chat.purpose, lang))
     status = "pending" if stored is None else ("verified" if stored.verified else "not_verified")
     form.add_field(var="status", label="Status", value=status)
-    if stored is None:
-        return
+    if stored is not None:
+        _fill_details(form, stored, lang)
+    by, note = handover
+    if by:
+        form.add_field(var="transferred_by", label="Overgedragen door" if nl else "Handed on by",
+                       value=by)
+    if note:
+        form.add_field(var="transfer_note", ftype="text-multi",
+                       label="Notitie bij overdracht" if nl else "Handover note", value=note)
+
+
+def _fill_details(form: Any, stored: StoredAttributes, lang: str) -> None:
+    nl = lang == "nl"
     form.add_field(var="source", label="Bron" if nl else "Source", value=stored.source.value)
     # A failed login has a time too, but nothing was verified then.
     when = ("Geverifieerd op" if nl else "Verified at") if stored.verified else \

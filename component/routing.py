@@ -36,10 +36,13 @@ class OfferMade:
 
 @dataclass(frozen=True)
 class Released:
-    """What an ended chat was: its state, and the offer that was out for it, if any."""
+    """What an ended chat was: its state, the offer that was out for it, if any, and the
+    colleague a transfer was offered to, if any (component/transfers.py)."""
     state: str
     offered_to: str = ""
     offer: str = ""
+    transfer_to: str = ""
+    transfer_offer: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,10 @@ class Chat:
     ready: bool = False     # assigned, and the agent admitted to the room
     ended_from: str = ""    # while 'ending': the state it ended in, and by whom
     ended_by: str = ""
+    transfer_to: str = ""     # a colleague this chat is being offered to (still assigned)
+    transfer_offer: str = ""
+    transferred_by: str = ""  # the display name of the agent who handed it on, if any
+    transfer_note: str = ""   # their internal note, sealed (SessionStore.seal_note)
 
 
 # KEYS: -. ARGV: prefixes (chat, queue, agent, declined, offer), agents set, purposes set,
@@ -176,15 +183,22 @@ redis.call('DEL', KEYS[4])
 return st[3]
 """
 
-# Take an ending chat out of routing. KEYS: chat, declined, offers, gone, lives.
+# Take an ending chat out of routing. KEYS: chat, declined, offers, gone, lives, transfers.
 # ARGV: cid, agent prefix, agent-chats prefix, queue prefix, offer prefix, by, resume_at_ms.
-# Returns {state, agent the offer was out to, offer id}, or false when it was released
-# already. The record stays, marked 'ending', until the end is wound up (finish): if
+# Returns {state, agent the offer was out to, offer id, colleague a transfer was offered
+# to, that offer's id}, or false when it was released already. The record stays, marked 'ending', until the end is wound up (finish): if
 # the process dies in between, the sweeper finds it due at resume_at_ms and winds it up.
 _RELEASE = """
-local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'offered_to', 'purpose', 'offer')
-if not st[1] then redis.call('ZREM', KEYS[5], ARGV[1]) return false end
+local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'offered_to', 'purpose', 'offer',
+                      'transfer_to', 'transfer_offer')
+if not st[1] then redis.call('ZREM', KEYS[5], ARGV[1]) redis.call('ZREM', KEYS[6], ARGV[1]) return false end
 if st[1] == 'ending' then return false end
+if st[6] then
+  redis.call('HINCRBY', ARGV[2] .. st[6], 'pending', -1)
+  redis.call('DEL', ARGV[5] .. (st[7] or ''))
+  redis.call('HDEL', KEYS[1], 'transfer_to', 'transfer_offer', 'pending_note', 'pending_by')
+end
+redis.call('ZREM', KEYS[6], ARGV[1])
 if st[1] == 'assigned' then
   redis.call('HINCRBY', ARGV[2] .. st[2], 'load', -1)
   redis.call('SREM', ARGV[3] .. st[2], ARGV[1])
@@ -198,14 +212,16 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'state', 'ending', 'ended_from', st[1], 'ended_by', ARGV[6])
 redis.call('ZADD', KEYS[5], ARGV[7], ARGV[1])
-return {st[1], st[3] or '', st[5] or ''}
+return {st[1], st[3] or '', st[5] or '', st[6] or '', st[7] or ''}
 """
 
 # A chat whose record was lost (evicted, deleted, a Redis that forgot): take its id out
-# of every index. KEYS: purposes, offers, gone, lives, declined. ARGV: cid, queue prefix.
+# of every index. KEYS: purposes, offers, gone, lives, declined, transfers. ARGV: cid,
+# queue prefix.
 _FORGET = """
 for _, pu in ipairs(redis.call('SMEMBERS', KEYS[1])) do redis.call('ZREM', ARGV[2] .. pu, ARGV[1]) end
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[6], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('DEL', KEYS[5])
@@ -213,8 +229,9 @@ return 1
 """
 
 # Recount every agent's load and pending offers from the chats themselves, dropping ids of
-# chats that are not theirs any more. KEYS: agents known, offers. ARGV: agent prefix,
-# agent-chats prefix, chat prefix. Returns the agents whose numbers were wrong.
+# chats that are not theirs any more. KEYS: agents known, offers, transfers. ARGV: agent
+# prefix, agent-chats prefix, chat prefix. Returns the agents whose numbers were wrong.
+# A transfer offered to a colleague counts as one of their pending offers.
 _RECONCILE = """
 local pending = {}
 for _, cid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -223,6 +240,14 @@ for _, cid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     pending[st[2]] = (pending[st[2]] or 0) + 1
   else
     redis.call('ZREM', KEYS[2], cid)
+  end
+end
+for _, cid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+  local st = redis.call('HMGET', ARGV[3] .. cid, 'state', 'transfer_to')
+  if st[1] == 'assigned' and st[2] then
+    pending[st[2]] = (pending[st[2]] or 0) + 1
+  else
+    redis.call('ZREM', KEYS[3], cid)
   end
 end
 local fixed = {}
@@ -251,15 +276,24 @@ return 1
 """
 
 # An agent is gone: their chats go back to the front of the queue, their offers
-# are withdrawn. KEYS: agent, agent_chats, agents, offers. ARGV: bare, chat prefix,
-# queue prefix, offer prefix, FRONT. Returns the chat ids put back and the ids of offers withdrawn.
+# are withdrawn. KEYS: agent, agent_chats, agents, offers, transfers. ARGV: bare, chat
+# prefix, queue prefix, offer prefix, FRONT, agent prefix. Returns the chat ids put back
+# and the ids of offers withdrawn. A transfer still offered for a chat put back is
+# withdrawn too (component/transfers.py tells the colleague first when it can).
 _AGENT_GONE = """
 redis.call('SREM', KEYS[3], ARGV[1])
 local back = {}
 for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local ck = ARGV[2] .. cid
-  local st = redis.call('HMGET', ck, 'state', 'agent', 'purpose', 'enqueued_ms')
+  local st = redis.call('HMGET', ck, 'state', 'agent', 'purpose', 'enqueued_ms', 'transfer_to',
+                        'transfer_offer')
   if st[1] == 'assigned' and st[2] == ARGV[1] then
+    if st[5] then
+      redis.call('HINCRBY', ARGV[6] .. st[5], 'pending', -1)
+      redis.call('DEL', ARGV[4] .. (st[6] or ''))
+      redis.call('HDEL', ck, 'transfer_to', 'transfer_offer', 'pending_note', 'pending_by')
+      redis.call('ZREM', KEYS[5], cid)
+    end
     redis.call('HSET', ck, 'state', 'queued', 'interrupted', '1')
     redis.call('HDEL', ck, 'agent', 'agent_full', 'agent_nick', 'assigned_ms')
     redis.call('ZADD', ARGV[3] .. st[3], tonumber(st[4]) - tonumber(ARGV[5]), cid)
@@ -345,7 +379,10 @@ class Router:
                     assigned_ms=int(d.get("assigned_ms", 0) or 0),
                     present=d.get("present") == "1", offer=d.get("offer", ""),
                     offered_to=d.get("offered_to", ""), ready=d.get("ready") == "1",
-                    ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""))
+                    ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""),
+                    transfer_to=d.get("transfer_to", ""), transfer_offer=d.get("transfer_offer", ""),
+                    transferred_by=d.get("transferred_by", ""),
+                    transfer_note=d.get("transfer_note", ""))
 
     async def update(self, cid: str, **fields: str) -> bool:
         """Set fields of a chat that still exists; False when it has ended."""
@@ -373,13 +410,14 @@ class Router:
     async def forget(self, cid: str) -> None:
         """A chat without a record: its id out of every queue and index."""
         k = self.keys
-        await self._forget(keys=[k.purposes(), k.offers(), k.gone(), k.lives(), k.declined(cid)],
+        await self._forget(keys=[k.purposes(), k.offers(), k.gone(), k.lives(), k.declined(cid),
+                                 k.transfers()],
                            args=[cid, k.queue("")])
 
     async def reconcile(self) -> list[str]:
         """Agents' load and pending offers recounted from the chats; returns who was off."""
         k = self.keys
-        fixed = await self._reconcile(keys=[k.agents_known(), k.offers()],
+        fixed = await self._reconcile(keys=[k.agents_known(), k.offers(), k.transfers()],
                                       args=[k.agent(""), k.agent_chats(""), k.chat("")])
         return [a.decode() for a in fixed]
 
@@ -428,13 +466,13 @@ class Router:
         """Take an ending chat out of routing; None when it was released already."""
         k = self.keys
         out = await self._release(
-            keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone(), k.lives()],
+            keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone(), k.lives(), k.transfers()],
             args=[cid, k.agent(""), k.agent_chats(""), k.queue(""), k.offer(""), by,
                   _now_ms() + self.resume_ms])
         if not out:
             return None
-        state, offered_to, offer = (v.decode() for v in out)
-        return Released(state, offered_to, offer)
+        state, offered_to, offer, transfer_to, transfer_offer = (v.decode() for v in out)
+        return Released(state, offered_to, offer, transfer_to, transfer_offer)
 
     async def finish(self, cid: str) -> None:
         """The end is wound up: the chat's record and its lifetime entry go."""
@@ -517,8 +555,8 @@ class Router:
         """Offline: returns (chats put back at the front, offer ids withdrawn)."""
         k = self.keys
         back, withdrawn = await self._agent_gone(
-            keys=[k.agent(bare), k.agent_chats(bare), k.agents(), k.offers()],
-            args=[bare, k.chat(""), k.queue(""), k.offer(""), FRONT])
+            keys=[k.agent(bare), k.agent_chats(bare), k.agents(), k.offers(), k.transfers()],
+            args=[bare, k.chat(""), k.queue(""), k.offer(""), FRONT, k.agent("")])
         return [c.decode() for c in back], [o.decode() for o in withdrawn]
 
     async def agent_chats(self, bare: str) -> list[str]:

@@ -7,6 +7,7 @@
     ├── Forbidden (403, forbidden)
     ├── NotFound (404, item-not-found)
     ├── Conflict (409, conflict)
+    │   └── RecipientUnavailable (409, recipient-unavailable)
     ├── PayloadTooLarge (413, policy-violation)
     ├── UriTooLong (414, policy-violation)
     ├── UnsupportedMediaType (415, bad-request)
@@ -71,6 +72,12 @@ class NotFound(IdChatError):
 
 class Conflict(IdChatError):
     status, slug, title, condition, xmpp_type = 409, "conflict", "Conflict", "conflict", "cancel"
+
+
+class RecipientUnavailable(Conflict):
+    """Over XMPP only: whom the request is meant for cannot take it now (e.g. a colleague
+    off duty or at capacity, for a transfer); type wait: later, or someone else."""
+    condition, xmpp_type = "recipient-unavailable", "wait"
 
 
 class PayloadTooLarge(IdChatError):

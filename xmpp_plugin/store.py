@@ -271,6 +271,10 @@ class Keys:
     def offer(self, oid: str) -> str:
         return f"{self.prefix}:offer:{oid}"
 
+    def transfers(self) -> str:
+        """Chats being handed to a colleague, scored by when that offer runs out (ms)."""
+        return f"{self.prefix}:transfers"
+
     def gone(self) -> str:
         return f"{self.prefix}:gone"
 
@@ -540,6 +544,18 @@ class SessionStore:
         attr_id = await self._attr_id(sid)
         keys = [self.keys.session(sid)] + ([self.keys.attr_url(attr_id)] if attr_id else [])
         await self.redis.delete(*keys)
+
+    def seal_note(self, cid: str, note: str) -> str:
+        """An agent's internal transfer note, encrypted like the attributes (bound to the chat)."""
+        return self._sealer.seal(cid, {"note": note}) if note else ""
+
+    def open_note(self, cid: str, sealed: str) -> str:
+        if not sealed:
+            return ""
+        try:
+            return str(self._sealer.open(cid, sealed)["note"])
+        except (InvalidTag, ValueError, KeyError) as exc:
+            raise Unavailable("a transfer note cannot be opened with the configured key") from exc
 
     @_redis_errors
     async def bind_browser(self, sid: str, browser_hash: str) -> bool:

@@ -29,7 +29,7 @@ class Claimed(ElementBase):
 class Status(ElementBase):
     """§2 component → citizen: queued, assigned, no-agent or ended."""
     name, namespace, plugin_attrib = "status", NS, "idchat_status"
-    interfaces = {"chat", "state", "position", "wait", "agent", "by", "interrupted"}
+    interfaces = {"chat", "state", "position", "wait", "agent", "by", "interrupted", "transferred"}
 
 
 class Alternative(ElementBase):
@@ -67,7 +67,7 @@ class ChatItem(ElementBase):
 class Offer(ElementBase):
     """§4 component → agent."""
     name, namespace, plugin_attrib = "offer", NS, "idchat_offer"
-    interfaces = {"id", "chat", "purpose", "waiting", "timeout"}
+    interfaces = {"id", "chat", "purpose", "waiting", "timeout", "from-agent"}
 
 
 class Accept(ElementBase):
@@ -106,6 +106,32 @@ class Ended(ElementBase):
     """§6 component → agent."""
     name, namespace, plugin_attrib = "ended", NS, "idchat_ended"
     interfaces = {"chat", "by"}
+
+
+class Transfer(ElementBase):
+    """§10 agent → component: hand an open chat to a colleague (``agent``) or to a topic's
+    queue (``purpose``), with an optional internal note for agents only."""
+    name, namespace, plugin_attrib = "transfer", NS, "idchat_transfer"
+    interfaces = {"chat", "agent", "purpose", "note"}
+    sub_interfaces = {"note"}
+
+
+class Transferred(ElementBase):
+    """§10 component → the agent who handed a chat on: how it went."""
+    name, namespace, plugin_attrib = "transferred", NS, "idchat_transferred"
+    interfaces = {"chat", "outcome", "agent", "purpose"}
+
+
+class Colleagues(ElementBase):
+    """§10 agent → component (get): the colleagues a chat can be handed to now."""
+    name, namespace, plugin_attrib = "colleagues", NS, "idchat_colleagues"
+    interfaces: set[str] = set()
+
+
+class Colleague(ElementBase):
+    name, namespace, plugin_attrib = "colleague", NS, "colleague"
+    plugin_multi_attrib = "colleague_list"
+    interfaces = {"jid", "nick", "free"}
 
 
 class NoStore(ElementBase):
@@ -158,11 +184,13 @@ def register() -> None:
                            (Message, Status), (Message, Offer), (Message, Revoke),
                            (Message, Attributes), (Message, Ended), (Message, NoStore),
                            (Presence, Agent), (Iq, Overview), (Message, Overview),
-                           (Iq, Watch), (Iq, Unwatch)):
+                           (Iq, Watch), (Iq, Unwatch), (Iq, Transfer), (Iq, Colleagues),
+                           (Message, Transferred)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
     register_stanza_plugin(Agent, ChatItem, iterable=True)
     register_stanza_plugin(Overview, QueueRow, iterable=True)
     register_stanza_plugin(Overview, MemberRow, iterable=True)
     register_stanza_plugin(Overview, Today)
+    register_stanza_plugin(Colleagues, Colleague, iterable=True)
     register_stanza_plugin(Attributes, Form)

@@ -150,8 +150,10 @@ async def join_room(
     *,
     pfrom: JID | str | None = None,
     timeout: float = 5.0,
+    history: int = 0,
 ) -> None:
     """Join ``room`` as ``nick``; raise :class:`MUCJoinRefused` on an error presence.
+    ``history``: how many of the room's last messages to ask for (XEP-0045 §7.2.15).
 
     slixmpp's ``join_muc_wait`` only recognises error presences that carry
     ``<x xmlns='http://jabber.org/protocol/muc'/>``, which Prosody's do not:
@@ -175,7 +177,7 @@ async def join_room(
     xmpp.add_event_handler("presence_error", on_error)
     join = asyncio.ensure_future(
         xmpp.plugin["xep_0045"].join_muc_wait(
-            room, nick, presence_options=options, maxstanzas=0, timeout=timeout
+            room, nick, presence_options=options, maxstanzas=history, timeout=timeout
         )
     )
     try:

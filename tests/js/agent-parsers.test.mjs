@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import {
-    parseAccepted, parseAgentPresence, parseAttributes, parseEnded, parseOffer, parseRevoke,
+    parseAccepted, parseAgentPresence, parseAttributes, parseColleagues, parseEnded, parseOffer, parseRevoke,
+    parseTransferred,
 } from '../../web/idchat/agent/parsers.js';
 import { NS, example, xml } from './stanza.mjs';
 
@@ -69,7 +70,7 @@ describe('parseAgentPresence (§3)', () => {
 describe('parseOffer, parseRevoke, parseAccepted, parseEnded (§4, §6)', () => {
     test('read the examples and the inline forms of the protocol', () => {
         assert.deepEqual(parseOffer(example('offer', 'message', COMPONENT)),
-            { id: 'of-19c…', chat: 'k7f…', purpose: 'report_move', waiting: 35, timeout: 30 });
+            { id: 'of-19c…', chat: 'k7f…', purpose: 'report_move', waiting: 35, timeout: 30, from_agent: '' });
         assert.deepEqual(parseRevoke(example('revoke', 'message', COMPONENT)), { id: 'of-19c…', reason: 'timeout' });
         assert.deepEqual(parseAccepted(xml(`<iq type="result"><accepted xmlns="${NS}" room="k7f@rooms.idchat.localhost" chat="k7f"/></iq>`)),
             { room: 'k7f@rooms.idchat.localhost', chat: 'k7f' });
@@ -78,7 +79,7 @@ describe('parseOffer, parseRevoke, parseAccepted, parseEnded (§4, §6)', () => 
 
     test('fill in what may be left out', () => {
         assert.deepEqual(parseOffer(headline('offer', { id: 'of-1', chat: 'c1' })),
-            { id: 'of-1', chat: 'c1', purpose: '', waiting: 0, timeout: 30 });
+            { id: 'of-1', chat: 'c1', purpose: '', waiting: 0, timeout: 30, from_agent: '' });
         assert.deepEqual(parseRevoke(headline('revoke', { offer: 'of-1' })), { id: 'of-1', reason: '' });
         assert.deepEqual(parseAccepted(xml(`<iq><accepted xmlns="${NS}" room="c1@rooms.example"/></iq>`)),
             { room: 'c1@rooms.example', chat: 'c1' });
@@ -114,7 +115,7 @@ describe('parseOffer, parseRevoke, parseAccepted, parseEnded (§4, §6)', () => 
         const markup = '"><script>window.pwned=1</script>';
         const escaped = markup.replaceAll('<', '&lt;').replaceAll('"', '&quot;');
         const offer = parseOffer(headline('offer', { id: escaped, chat: escaped, purpose: escaped }));
-        assert.deepEqual(offer, { id: markup, chat: markup, purpose: markup, waiting: 0, timeout: 30 });
+        assert.deepEqual(offer, { id: markup, chat: markup, purpose: markup, waiting: 0, timeout: 30, from_agent: '' });
         assert.equal(parseEnded(headline('ended', { chat: 'c1', by: escaped })).by, markup);
     });
 });
@@ -128,7 +129,16 @@ describe('parseAttributes (§5)', () => {
                 { name: 'fullname', label: 'Naam', value: 'Juliet Capulet' },
                 { name: 'bsn', label: 'BSN', value: '999990019' },
             ],
+            transferred_by: '', transfer_note: '',
         });
+    });
+
+    test('a chat handed on: who handed it on, and the note line by line (§10)', () => {
+        const parsed = parseAttributes(attributes([field('FORM_TYPE', FORM_TYPE), field('status', 'pending'),
+            field('transferred_by', 'Romeo'), field('transfer_note', ['Eerste regel', '<b>tweede</b>'.replaceAll('<', '&lt;')])]));
+        assert.equal(parsed.transferred_by, 'Romeo');
+        assert.equal(parsed.transfer_note, 'Eerste regel\n<b>tweede</b>');
+        assert.deepEqual(parsed.attributes, []);
     });
 
     test("the agent's request of the example (no form) reads as nothing", () => {
@@ -183,5 +193,24 @@ describe('parseAttributes (§5)', () => {
         assert.deepEqual(parsed.attributes[0], { name: markup, label: markup, value: markup });
         assert.deepEqual(parsed.attributes[1], { name: 'city', label: '', value: 'Verona' });
         for (const a of parsed.attributes) for (const v of Object.values(a)) assert.equal(typeof v, 'string');
+    });
+});
+
+describe('parseTransferred, parseColleagues, an offer of a transfer (§10)', () => {
+    test('read the examples of the protocol', () => {
+        assert.deepEqual(parseTransferred(example('transferred', 'message', COMPONENT)),
+            { chat: 'k7f…', outcome: 'accepted', agent: 'Mercutio', purpose: '' });
+        assert.deepEqual(parseColleagues(example('colleagues', 'iq', COMPONENT)),
+            [{ jid: 'mercutio@agents.idchat.localhost', nick: 'Mercutio', free: 1 }]);
+        assert.deepEqual(parseColleagues(example('colleagues', 'iq', AGENT)), []);
+    });
+
+    test('an offer says who hands the chat on; incomplete headlines read as nothing', () => {
+        assert.equal(parseOffer(headline('offer', { id: 'of-1', chat: 'c1', 'from-agent': 'Romeo' })).from_agent, 'Romeo');
+        assert.equal(parseTransferred(headline('transferred', { chat: 'c1' })), null);
+        assert.deepEqual(parseTransferred(headline('transferred', { chat: 'c1', outcome: 'queued', purpose: 'report_move' })),
+            { chat: 'c1', outcome: 'queued', agent: '', purpose: 'report_move' });
+        const listed = parseColleagues(xml(`<iq><colleagues xmlns="${NS}"><colleague jid="a@b" free="x"/><colleague nick="no jid"/></colleagues></iq>`));
+        assert.deepEqual(listed, [{ jid: 'a@b', nick: 'a', free: 0 }]);
     });
 });

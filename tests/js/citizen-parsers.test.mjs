@@ -20,7 +20,7 @@ describe('parseClaimed (§1)', () => {
         assert.deepEqual(parseClaimed(example('claimed', 'iq', COMPONENT)), {
             room: 'k7f…@rooms.idchat.localhost', nick: 'Inwoner', chat: 'k7f…',
             purpose: 'report_move', state: 'queued', position: 2, wait: 240,
-            agent: undefined, by: undefined, interrupted: false, alternatives: {},
+            agent: undefined, by: undefined, interrupted: false, transferred: false, alternatives: {},
         });
     });
 
@@ -46,7 +46,7 @@ describe('parseStatus (§2)', () => {
         const queued = (el) => el.getAttribute('state') === 'queued';
         assert.deepEqual(parseStatus(example('status', 'message', COMPONENT, queued)), {
             chat: 'k7f…', state: 'queued', position: 1, wait: 90, agent: undefined,
-            by: undefined, interrupted: false, alternatives: {},
+            by: undefined, interrupted: false, transferred: false, alternatives: {},
         });
     });
 

@@ -138,6 +138,27 @@ async def test_our_rooms_and_the_server_are_not_charged(sender: str) -> None:
     assert (h.budget.refused, h.budget.dropped, h.budget.senders) == (0, 0, 0)
 
 
+async def test_typing_notifications_from_our_rooms_stop_at_the_door() -> None:
+    """XEP-0085 chat states reach the component as an occupant of every room: they are
+    dropped on the raw element, before slixmpp builds a stanza or any handler runs."""
+    h = Harness()
+    seen: list[str] = []
+    h.xmpp.add_event_handler("message", lambda msg: seen.append(msg["id"]))
+    room = "k7f@rooms.idchat.localhost/Inwoner"
+    for n in range(50):
+        h.feed(f"<message xmlns='jabber:component:accept' type='groupchat' from='{room}' "
+               f"to='{COMPONENT}' id='t{n}'><composing xmlns='http://jabber.org/protocol/chatstates'/>"
+               f"<no-store xmlns='urn:xmpp:hints'/></message>")
+    # The control: a message with a body (and a chat state) goes on to the handlers.
+    h.feed(f"<message xmlns='jabber:component:accept' type='groupchat' from='{room}' "
+           f"to='{COMPONENT}' id='said'><body>Hallo</body>"
+           f"<active xmlns='http://jabber.org/protocol/chatstates'/></message>")
+    await settle()
+    assert seen == ["said"]
+    assert h.admission.chat_states == 50
+    assert (h.budget.refused, h.budget.dropped, h.budget.senders) == (0, 0, 0)
+
+
 async def test_presence_is_state_only_the_newest_waits() -> None:
     h = Harness()
     ran: list[str] = []

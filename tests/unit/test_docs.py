@@ -168,6 +168,9 @@ def _code_elements() -> dict[tuple[str, str], set[str]]:
             interfaces = set(cls.interfaces)
             if cls is stanza.Alternative:  # xml:lang and the text content
                 interfaces = {XML_LANG if i == "lang" else "#text" for i in interfaces}
+            for sub in getattr(cls, "sub_interfaces", set()):  # a child element's text
+                interfaces.discard(sub)
+                out[(cls.namespace, sub)] = {"#text"}
             out[(cls.namespace, cls.name)] = interfaces
     return out
 

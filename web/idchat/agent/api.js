@@ -5,7 +5,7 @@
  */
 import { stx } from '../converse.js';
 import { NS, errorCondition } from '../shared/protocol.js';
-import { parseAccepted, parseAttributes } from './parsers.js';
+import { parseAccepted, parseAttributes, parseColleagues } from './parsers.js';
 
 const IQ_TIMEOUT_MS = 10000;
 
@@ -62,4 +62,20 @@ export async function fetchAttributes (api, component, chat) {
 export async function sendEnd (api, component, chat) {
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <end xmlns="${NS}" chat="${chat}"/></iq>`);
+}
+
+/** §10 hand a chat to a colleague (`agent`, a bare JID) or a topic's queue (`purpose`). */
+export async function sendTransfer (api, component, { chat, agent, purpose, note }) {
+    const target = agent ? stx`<transfer xmlns="${NS}" chat="${chat}" agent="${agent}">
+            ${note ? stx`<note>${note}</note>` : ''}</transfer>`
+        : stx`<transfer xmlns="${NS}" chat="${chat}" purpose="${purpose}">
+            ${note ? stx`<note>${note}</note>` : ''}</transfer>`;
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">${target}</iq>`);
+}
+
+/** §10 the colleagues on duty who could take a chat now. */
+export async function fetchColleagues (api, component) {
+    const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
+        <colleagues xmlns="${NS}"/></iq>`);
+    return parseColleagues(answer);
 }

@@ -187,6 +187,8 @@ export class AgentConsole {
             source: attrs.source,
             verified_at: attrs.verified_at,
             attributes: attrs.attributes,
+            transferred_by: attrs.transferred_by,
+            transfer_note: attrs.transfer_note,
         });
     }
 
@@ -224,18 +226,18 @@ export class AgentConsole {
      * §6: the chat is over (or went to another agent). Its card and attribute values leave
      * the page; its conversation stays on screen, read-only, until the agent closes it.
      */
-    async closeChat (chat, by) {
+    async closeChat (chat, by, { notice, archived } = {}) {
         const card = cards.get(chat);
         if (!card) return;
         const purpose = card.get('purpose_label') || this.label(card.get('purpose'));
-        desk.set({ notice: by === 'moved' ? this.t.moved(purpose) : this.t.ended(purpose, by),
+        desk.set({ notice: notice ?? (by === 'moved' ? this.t.moved(purpose) : this.t.ended(purpose, by)),
                    active: Math.max(0, desk.get('active') - 1) });
         const room = await this.api.rooms.get(card.get('room'));
         const wasOnScreen = desk.get('selected') === chat || !room || !room.get('hidden');
         const now = snapshot(room, (nick) => this.shownNick(nick));
         const kept = this.conversations.get(card.get('room')) ?? [];
         this.conversations.delete(card.get('room'));
-        ended.add({ id: chat, label: this.t.chat_ref(chat.slice(0, 6)), purpose_label: purpose, by,
+        ended.add({ id: chat, label: this.t.chat_ref(chat.slice(0, 6)), purpose_label: purpose, by, notice: archived,
                     transcript: now.length >= kept.length ? now : kept });
         cards.remove(card);
         await room?.close();

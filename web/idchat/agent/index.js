@@ -20,6 +20,8 @@ import IdchatAgentDesk from './components/desk.js';
 import IdchatChatArchive from './components/chat-archive.js';
 import IdchatOffer from './components/offer.js';
 import IdchatIdentityCard from './components/identity-card.js';
+import IdchatTransfer from './components/transfer.js';
+import { TransferDesk } from './transfer.js';
 
 converse.plugins.add('idchat-agent', {
     dependencies: ['converse-muc', 'converse-muc-views'],
@@ -54,17 +56,21 @@ converse.plugins.add('idchat-agent', {
         api.elements.define('idchat-chat-archive', IdchatChatArchive);
         api.elements.define('idchat-offer', IdchatOffer);
         api.elements.define('idchat-identity-card', IdchatIdentityCard);
+        api.elements.define('idchat-transfer', IdchatTransfer);
 
         const agentConsole = new AgentConsole(_converse);
+        const transferDesk = IdchatTransfer.desk = new TransferDesk(_converse, agentConsole);
         const signIn = new SignIn(_converse);
         api.listen.on('initialized', () => signIn.resume());
         api.listen.on('connected', () => {
             signIn.onConnected(agentConsole.nick());
             agentConsole.onConnected();
+            transferDesk.onConnected();
         });
         api.listen.on('reconnected', () => {
             desk.set({ reconnecting: false });
             agentConsole.onConnected();
+            transferDesk.onConnected();
         });
         api.listen.on('will-reconnect', () => desk.set({ reconnecting: true }));
         api.listen.on('disconnected', () => {

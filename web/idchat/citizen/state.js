@@ -16,6 +16,7 @@ export const chat = new Model({
     agent: undefined,
     by: undefined,
     interrupted: false,
+    transferred: false,
     alternatives: {},
     error: undefined,
     stopping: false,
@@ -33,15 +34,16 @@ export const chat = new Model({
  */
 export function applyStatus (status) {
     if (chat.get('phase') === 'ended') return;
-    const { state, position, wait, agent, by, interrupted, alternatives } = status;
+    const { state, position, wait, agent, by, interrupted, alternatives, transferred = false } = status;
     if (state === 'no-agent') {
         chat.set({ phase: 'no-agent', alternatives, wait: undefined, agent: undefined });
     } else if (state === 'offered') {
         chat.set({ phase: 'offered', interrupted: false, agent: undefined });
     } else if (state === 'queued') {
-        chat.set({ phase: 'queued', position, wait, interrupted, agent: undefined });
+        chat.set({ phase: 'queued', position, wait, interrupted, agent: undefined,
+                   transferred: transferred || (chat.get('phase') === 'queued' && chat.get('transferred')) });
     } else if (state === 'assigned') {
-        chat.set({ phase: 'assigned', agent: agent ?? chat.get('agent'), interrupted: false });
+        chat.set({ phase: 'assigned', agent: agent ?? chat.get('agent'), interrupted: false, transferred });
     } else if (state === 'ended') {
         chat.set({ phase: 'ended', by });
     }

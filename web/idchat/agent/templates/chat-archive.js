@@ -11,7 +11,7 @@ export function tplArchive (t, e, el) {
             <div class="idchat-archive__head">
                 <h2 id="idchat-archive-title" class="idchat-archive__title">${t.ended_title(e.label)}</h2>
                 ${e.purpose_label ? html`<p class="idchat-archive__purpose">${t.purpose}: <strong>${e.purpose_label}</strong></p>` : ''}
-                <p class="idchat-archive__notice">${t.ended_notice}</p>
+                <p class="idchat-archive__notice">${e.notice || t.ended_notice}</p>
                 <button type="button" class="idchat-button idchat-button--secondary" data-action="close-chat"
                         @click=${() => el.close()}>${t.close_chat}</button>
             </div>

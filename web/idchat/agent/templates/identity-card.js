@@ -4,6 +4,8 @@
  * words, colour, icon and border, so no one has to rely on colour alone.
  */
 import { html, nothing, dayjs } from '../../converse.js';
+import { transferTexts } from '../transfer-texts.js';
+import { tplHandover } from './transfer.js';
 
 const ICONS = { verified: '✔', not_verified: '⚠', pending: '…', waiting: '…' };
 
@@ -22,7 +24,9 @@ export function tplIdentityCard (t, c, el, label) {
             <p class="idchat-card__explain">${t.status_explain[status]}</p>
             ${tplAttributes(t, c, status)}
             ${tplProvenance(t, c, status)}
-            <div class="idchat-card__actions">${tplEnd(t, c, el)}</div>
+            ${tplHandover(transferTexts(document.documentElement.lang), c)}
+            <div class="idchat-card__actions">${tplEnd(t, c, el)}
+                ${el.confirming ? nothing : html`<idchat-transfer chat="${c.id}"></idchat-transfer>`}</div>
         </section>`;
 }
 

@@ -40,6 +40,7 @@ function tplPhase (t, s) {
         case 'queued':
             return html`
                 ${s.interrupted ? html`<p class="idchat-notice">${t.interrupted}</p>` : nothing}
+                ${s.transferred ? html`<p class="idchat-notice idchat-transferred">${t.transferred_queued}</p>` : nothing}
                 <p class="idchat-queue"><strong>${s.position ? t.queued(s.position) : t.queued_unknown}</strong></p>
                 ${s.wait !== undefined ? html`<p class="idchat-wait">${t.wait(s.wait)}</p>` : nothing}
                 <p class="idchat-hint">${t.type_ahead}</p>`;
@@ -53,7 +54,8 @@ function tplPhase (t, s) {
                 <p class="idchat-alternative">${s.alternatives[s.lang] || s.alternatives.nl || t.no_agent_default}</p>
                 <p class="idchat-hint">${t.no_agent_stay}</p>`;
         case 'assigned':
-            return html`<p class="idchat-assigned"><strong>${s.agent ? t.assigned(s.agent) : t.assigned_anonymous}</strong></p>`;
+            return html`<p class="idchat-assigned"><strong>${s.agent ? t.assigned(s.agent) : t.assigned_anonymous}</strong></p>
+                ${s.transferred ? html`<p class="idchat-transferred">${t.transferred_assigned(s.agent)}</p>` : nothing}`;
         case 'ended':
             return html`
                 <p><strong>${t.ended[s.by] ?? t.ended.system}</strong></p>

@@ -1,0 +1,357 @@
+"""Handing an open chat on (docs/protocol.md §10): to a named colleague on duty, or to the
+front of a topic's queue, with an optional internal note that only agents see.
+
+To a colleague the chat is *offered*, as any chat (accept, decline, timeout), and stays
+with its agent until the colleague accepts: the citizen is never left without someone.
+On accept the colleague gets the attributes and the note, joins the room and reads its
+history; the agent who handed it on loses the membership (and with it the room and the
+attributes). To a queue the chat leaves its agent at once and waits at the front.
+
+Every step is one Lua script on the chat's record, like the rest of routing
+(component/routing.py): a transfer offer counts against the colleague's capacity as a
+pending offer, sits in the ``transfers`` index until it is answered or runs out, and an
+end of the chat (:data:`component.routing._RELEASE`) withdraws it with everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import TYPE_CHECKING
+
+from slixmpp import JID
+from slixmpp.jid import InvalidJID
+
+from xmpp_plugin.errors import (Conflict, Forbidden, InvalidRequest, NotFound, RecipientUnavailable,
+                               Unavailable)
+from xmpp_plugin.i18n import PURPOSES
+
+from . import audit
+from .routing import FRONT, Chat, OfferMade, _now_ms
+
+if TYPE_CHECKING:
+    from .chats import Chats
+
+log = logging.getLogger(__name__)
+
+NOTE_MAX = 500          # characters of an internal note
+MAX_COLLEAGUES = 200    # colleagues listed at most (bounded answer, bounded Redis work)
+
+# Offer a chat to a colleague. KEYS: chat, colleague's agent hash, transfers, offer, agents
+# on duty. ARGV: sender bare, colleague bare, offer id, deadline ms, offer key ttl ms,
+# sealed note, sender's display name, cid. Returns the colleague's full JID, or a refusal:
+# 'not-yours', 'pending' (a transfer is already out), 'unavailable' (off duty, or full).
+_OFFER = """
+local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'transfer_to')
+if st[1] ~= 'assigned' or st[2] ~= ARGV[1] then return 'not-yours' end
+if st[3] then return 'pending' end
+if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 0 then return 'unavailable' end
+local a = redis.call('HMGET', KEYS[2], 'max', 'load', 'pending', 'full')
+if not a[4] or (tonumber(a[2]) or 0) + (tonumber(a[3]) or 0) >= (tonumber(a[1]) or 0) then
+  return 'unavailable'
+end
+redis.call('HSET', KEYS[1], 'transfer_to', ARGV[2], 'transfer_offer', ARGV[3],
+           'pending_note', ARGV[6], 'pending_by', ARGV[7])
+redis.call('HINCRBY', KEYS[2], 'pending', 1)
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[8])
+redis.call('SET', KEYS[4], ARGV[8], 'PX', ARGV[5])
+return {a[4]}
+"""
+
+# The colleague accepts. KEYS: chat, colleague's agent hash, colleague's chats, transfers,
+# offer. ARGV: offer id, colleague bare, full, nick, now ms, cid, agent prefix, agent-chats
+# prefix. Returns the bare JID of the agent who handed it on, or false.
+_TAKE_OVER = """
+local st = redis.call('HMGET', KEYS[1], 'state', 'transfer_offer', 'transfer_to', 'agent',
+                      'pending_note', 'pending_by')
+if st[1] ~= 'assigned' or st[2] ~= ARGV[1] or st[3] ~= ARGV[2] then return false end
+redis.call('HINCRBY', ARGV[7] .. st[4], 'load', -1)
+redis.call('SREM', ARGV[8] .. st[4], ARGV[6])
+redis.call('HSET', KEYS[1], 'agent', ARGV[2], 'agent_full', ARGV[3], 'agent_nick', ARGV[4],
+           'assigned_ms', ARGV[5], 'ready', '0', 'transfer_note', st[5] or '',
+           'transferred_by', st[6] or '')
+redis.call('HDEL', KEYS[1], 'transfer_to', 'transfer_offer', 'pending_note', 'pending_by')
+redis.call('HINCRBY', KEYS[2], 'pending', -1)
+redis.call('HINCRBY', KEYS[2], 'load', 1)
+redis.call('HSET', KEYS[2], 'last', ARGV[5])
+redis.call('SADD', KEYS[3], ARGV[6])
+redis.call('ZREM', KEYS[4], ARGV[6])
+redis.call('DEL', KEYS[5])
+return st[4]
+"""
+
+# Withdraw a transfer offer (declined, timed out, colleague away, sender gone). KEYS: chat,
+# transfers. ARGV: offer id ('' any), agent prefix, the colleague who declines ('' any),
+# now ms for a deadline check ('' none), cid, offer prefix. Returns {colleague, offer id,
+# sender} or false. The chat stays with its agent.
+_WITHDRAW = """
+local st = redis.call('HMGET', KEYS[1], 'transfer_to', 'transfer_offer', 'agent')
+if not st[1] then redis.call('ZREM', KEYS[2], ARGV[5]) return false end
+if ARGV[1] ~= '' and st[2] ~= ARGV[1] then return false end
+if ARGV[3] ~= '' and st[1] ~= ARGV[3] then return false end
+if ARGV[4] ~= '' then
+  local deadline = redis.call('ZSCORE', KEYS[2], ARGV[5])
+  if deadline and tonumber(deadline) > tonumber(ARGV[4]) then return false end
+end
+redis.call('HINCRBY', ARGV[2] .. st[1], 'pending', -1)
+redis.call('HDEL', KEYS[1], 'transfer_to', 'transfer_offer', 'pending_note', 'pending_by')
+redis.call('ZREM', KEYS[2], ARGV[5])
+redis.call('DEL', ARGV[6] .. (st[2] or ''))
+return {st[1], st[2] or '', st[3] or ''}
+"""
+
+# To the front of a topic's queue. KEYS: chat, declined, purposes. ARGV: sender bare, purpose,
+# cid, agent prefix, agent-chats prefix, queue prefix, FRONT, sealed note, sender's name,
+# now ms, declined ttl. Returns 'ok', 'not-yours' or 'pending'. The sender counts as having
+# declined it (routing.reoffer_pause_seconds): it is not offered straight back to them.
+_TO_QUEUE = """
+local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'enqueued_ms', 'transfer_to', 'purpose')
+if st[1] ~= 'assigned' or st[2] ~= ARGV[1] then return 'not-yours' end
+if st[4] then return 'pending' end
+redis.call('HINCRBY', ARGV[4] .. st[2], 'load', -1)
+redis.call('SREM', ARGV[5] .. st[2], ARGV[3])
+redis.call('ZREM', ARGV[6] .. st[5], ARGV[3])
+redis.call('HSET', KEYS[1], 'state', 'queued', 'purpose', ARGV[2], 'transfer_note', ARGV[8],
+           'transferred_by', ARGV[9])
+redis.call('HDEL', KEYS[1], 'agent', 'agent_full', 'agent_nick', 'assigned_ms', 'ready')
+redis.call('ZADD', ARGV[6] .. ARGV[2], tonumber(st[3]) - tonumber(ARGV[7]), ARGV[3])
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[10], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[11])
+return 'ok'
+"""
+
+
+class Transfers:
+    """Transfers of open chats; the component's instances share all state in Redis."""
+
+    def __init__(self, chats: "Chats") -> None:
+        self.chats = chats
+        self.router = chats.router
+        self.store = chats.store
+        self.keys = chats.router.keys
+        redis = chats.router.redis
+        self._offer = redis.register_script(_OFFER)
+        self._take_over = redis.register_script(_TAKE_OVER)
+        self._withdraw = redis.register_script(_WITHDRAW)
+        self._to_queue = redis.register_script(_TO_QUEUE)
+
+    # -- who can take it ------------------------------------------------------------
+
+    async def colleagues(self, agent: JID) -> list[tuple[str, str, int]]:
+        """(bare JID, display name, free places) of the other agents on duty."""
+        self.chats.require_agent(agent)
+        on_duty = sorted(b.decode() for b in await self.router.redis.smembers(self.keys.agents()))
+        on_duty = [b for b in on_duty if b != agent.bare][:MAX_COLLEAGUES]
+        async with self.router.redis.pipeline(transaction=False) as pipe:
+            for bare in on_duty:
+                pipe.hmget(self.keys.agent(bare), ["nick", "max", "load", "pending"])
+            rows = await pipe.execute()
+        out = []
+        for bare, (nick, most, load, pending) in zip(on_duty, rows):
+            free = int(most or 0) - int(load or 0) - int(pending or 0)
+            out.append((bare, (nick or b"").decode() or bare.split("@")[0], max(0, free)))
+        return sorted(out, key=lambda c: c[1].lower())
+
+    def purposes(self) -> set[str]:
+        """The topics a chat can be handed to: those the console offers."""
+        return set(PURPOSES)
+
+    # -- the agent hands it on ------------------------------------------------------
+
+    async def to_colleague(self, agent: JID, cid: str, colleague: str, note: str) -> None:
+        self.chats.require_agent(agent)
+        _check_note(note)
+        try:
+            to = JID(colleague)
+        except InvalidJID as exc:
+            raise InvalidRequest("agent must be a colleague's JID") from exc
+        if not to.user or to.bare == agent.bare:
+            raise InvalidRequest("agent must be another agent's bare JID")
+        chat = await self._own_chat(agent, cid)
+        oid = f"of-{secrets.token_hex(12)}"
+        timeout_ms = self.router.offer_timeout_ms
+        out = await self._offer(
+            keys=[self.keys.chat(cid), self.keys.agent(to.bare), self.keys.transfers(),
+                  self.keys.offer(oid), self.keys.agents()],
+            args=[agent.bare, to.bare, oid, _now_ms() + timeout_ms, timeout_ms + 60000,
+                  self.store.seal_note(cid, note), chat.agent_nick, cid])
+        if isinstance(out, bytes):
+            _refuse(out.decode())
+        full = out[0].decode()
+        made = OfferMade(chat=cid, agent=to.bare, agent_full=full, offer=oid,
+                         purpose=chat.purpose, enqueued_ms=chat.enqueued_ms)
+        waiting = max(0, int(time.time() - chat.enqueued_ms / 1000))
+        self.chats.notify.transfer_offer(made, waiting, timeout_ms // 1000, chat.agent_nick)
+        log.info("chat %s offered to a colleague", cid[:8])
+
+    async def to_queue(self, agent: JID, cid: str, purpose: str, note: str) -> None:
+        self.chats.require_agent(agent)
+        _check_note(note)
+        if purpose not in self.purposes() and purpose not in await self.router.all_purposes():
+            raise NotFound("no such topic")
+        chat = await self._own_chat(agent, cid)
+        out = await self._to_queue(
+            keys=[self.keys.chat(cid), self.keys.declined(cid), self.keys.purposes()],
+            args=[agent.bare, purpose, cid, self.keys.agent(""), self.keys.agent_chats(""),
+                  self.keys.queue(""), FRONT, self.store.seal_note(cid, note), chat.agent_nick,
+                  _now_ms(), self.router._declined_ttl()])
+        _refuse(out.decode())
+        await self._leave(chat, agent.bare, "queued", purpose=purpose)
+        moved = await self.router.chat(cid)
+        if moved is not None:
+            if await self.router.told_off_duty(purpose):
+                self.chats.notify.no_agent(moved)
+            else:
+                self.chats.notify.queued(moved, await self.router.position(cid, purpose),
+                                         transferred=True)
+        await self._audit(chat, to_purpose=purpose)
+        await self.chats.dispatch()
+        await self.chats._queue_moved(purpose)
+
+    async def _own_chat(self, agent: JID, cid: str) -> Chat:
+        chat = await self.router.chat(cid) if cid else None
+        if chat is None or chat.state == "ending":
+            raise NotFound("no such chat, or it has ended")
+        if chat.state != "assigned" or chat.agent != agent.bare:
+            raise Forbidden("this chat is not yours")
+        if chat.transfer_to:
+            raise Conflict("this chat is already being handed to a colleague")
+        return chat
+
+    # -- the colleague answers -------------------------------------------------------
+
+    async def is_offer(self, cid: str, oid: str) -> bool:
+        value = await self.router.redis.hget(self.keys.chat(cid), "transfer_offer")
+        return value is not None and value.decode() == oid
+
+    async def take_over(self, agent: JID, cid: str, oid: str) -> Chat:
+        info = await self.router.agent_info(agent.bare)
+        nick = info.get("nick") or agent.user
+        old = await self._take_over(
+            keys=[self.keys.chat(cid), self.keys.agent(agent.bare), self.keys.agent_chats(agent.bare),
+                  self.keys.transfers(), self.keys.offer(oid)],
+            args=[oid, agent.bare, agent.full, nick, _now_ms(), cid, self.keys.agent(""),
+                  self.keys.agent_chats("")])
+        if not old:
+            raise NotFound("no such offer for you: it was withdrawn or has timed out")
+        chat = await self.router.chat(cid)
+        if chat is None:
+            raise NotFound("this chat has ended")
+        # As on any accept: the details go to the new agent directly, then the room.
+        await self.chats.send_attributes(chat)
+        await self.chats.rooms.admit(cid, agent.bare)
+        await self.router.update(cid, ready="1")
+        await self._leave(chat, old.decode(), "accepted", agent_nick=nick)
+        self.chats.notify.assigned(chat, transferred=True)
+        await self._audit(chat, previous=old.decode(), to_agent=agent.bare)
+        await self.chats.dispatch()  # the previous agent has room for the next citizen
+        log.info("chat %s taken over by a colleague", cid[:8])
+        return chat
+
+    async def decline(self, agent: JID, cid: str, oid: str) -> None:
+        out = await self._withdraw_one(cid, oid=oid, colleague=agent.bare)
+        if out is None:
+            raise NotFound("no such offer for you: it was withdrawn or has timed out")
+        await self._tell_sender(cid, out[2], "declined", out[0])
+        await self.chats.dispatch()
+
+    async def expire(self) -> None:
+        """Transfer offers past their deadline go back to the sender (the sweeper's timer)."""
+        due = await self.router.redis.zrangebyscore(self.keys.transfers(), "-inf", _now_ms())
+        for raw in due:
+            cid = raw.decode()
+            out = await self._withdraw_one(cid, deadline=True)
+            if out is None:
+                continue
+            colleague, oid, sender = out
+            await self._revoke(colleague, oid, "timeout")
+            await self._tell_sender(cid, sender, "timeout", colleague)
+        if due:
+            await self.chats.dispatch()
+
+    async def withdraw_offers_to(self, bare: str, reason: str | None) -> None:
+        """The colleague went away (``reason`` 'unavailable': they hear a revoke) or offline
+        (None): their transfer offers go back to the senders."""
+        for raw in await self.router.redis.zrange(self.keys.transfers(), 0, -1):
+            cid = raw.decode()
+            out = await self._withdraw_one(cid, colleague=bare)
+            if out is None:
+                continue
+            if reason:
+                await self._revoke(bare, out[1], reason)
+            await self._tell_sender(cid, out[2], "unavailable", bare)
+
+    async def withdraw_offers_of(self, bare: str) -> None:
+        """The sender's chats go back to the queue (connection lost too long): the
+        colleagues' transfer offers for them are withdrawn."""
+        for cid in await self.router.agent_chats(bare):
+            chat = await self.router.chat(cid)
+            if chat is None or not chat.transfer_to or chat.agent != bare:
+                continue
+            out = await self._withdraw_one(cid, oid=chat.transfer_offer)
+            if out is not None:
+                await self._revoke(out[0], out[1], "withdrawn")
+
+    async def _withdraw_one(self, cid: str, *, oid: str = "", colleague: str = "",
+                            deadline: bool = False) -> tuple[str, str, str] | None:
+        out = await self._withdraw(
+            keys=[self.keys.chat(cid), self.keys.transfers()],
+            args=[oid, self.keys.agent(""), colleague, str(_now_ms()) if deadline else "", cid,
+                  self.keys.offer("")])
+        return tuple(v.decode() for v in out) if out else None  # type: ignore[return-value]
+
+    # -- telling people ---------------------------------------------------------------
+
+    async def _leave(self, chat: Chat, previous: str, outcome: str, *, agent_nick: str = "",
+                     purpose: str = "") -> None:
+        """The agent who handed the chat on leaves its room, and hears how it went."""
+        try:
+            await self.chats.rooms.remove(chat.id, previous)
+        except Unavailable:  # routing has moved on: the chat and its details are no longer theirs
+            log.warning("chat %s: the previous agent's membership could not be removed", chat.id[:8])
+        await self._tell_sender(chat.id, previous, outcome, "", nick=agent_nick, purpose=purpose)
+
+    async def _tell_sender(self, cid: str, sender: str, outcome: str, colleague: str, *,
+                           nick: str = "", purpose: str = "") -> None:
+        info = await self.router.agent_info(sender) if sender else {}
+        if not info.get("full"):
+            return
+        if colleague and not nick:
+            nick = (await self.router.agent_info(colleague)).get("nick") or colleague.split("@")[0]
+        self.chats.notify.transferred(JID(info["full"]), cid, outcome, agent=nick, purpose=purpose)
+
+    async def _revoke(self, colleague: str, oid: str, reason: str) -> None:
+        info = await self.router.agent_info(colleague)
+        if info.get("full"):
+            self.chats.notify.revoke(JID(info["full"]), oid, reason)
+
+    async def _audit(self, chat: Chat, *, previous: str = "", to_agent: str = "",
+                     to_purpose: str = "") -> None:
+        """Who handed which chat to whom, with the attribute names the new agent gets."""
+        try:
+            stored = await self.store.attributes(chat.sid)
+        except NotFound:
+            stored = None
+        audit.event("chat-transferred", sid=chat.sid, chat=chat.id, agent=previous or chat.agent,
+                    names=stored.attributes if stored else (),
+                    to_agent=to_agent, to_purpose=to_purpose, from_purpose=chat.purpose)
+
+    def note_of(self, chat: Chat) -> tuple[str, str]:
+        """(who handed the chat on, their note) for the card of the agent who has it now."""
+        return chat.transferred_by, self.store.open_note(chat.id, chat.transfer_note)
+
+
+def _check_note(note: str) -> None:
+    if len(note) > NOTE_MAX:
+        raise InvalidRequest(f"the note may be at most {NOTE_MAX} characters")
+
+
+def _refuse(verdict: str) -> None:
+    if verdict == "not-yours":
+        raise Forbidden("this chat is not yours")
+    if verdict == "pending":
+        raise Conflict("this chat is already being handed to a colleague")
+    if verdict == "unavailable":
+        raise RecipientUnavailable("the colleague is not on duty or has no room for another chat")
