@@ -20,8 +20,9 @@ const nl = {
     cancel: 'Annuleren',
     sending: 'Bezig met overdragen…',
     pending: (nick) => `Wacht tot ${nick} de chat aanneemt. Tot dan blijft de chat bij u.`,
-    accepted: (label, nick) => `${label} is overgedragen aan ${nick}.`,
-    queued: (label, topic) => `${label} is in de wachtrij "${topic}" gezet, vooraan.`,
+    accepted: (purpose, nick) => `Chat "${purpose}" is overgedragen aan ${nick}.`,
+    queued: (purpose, topic) => `Chat "${purpose}" staat nu vooraan in de wachtrij "${topic}".`,
+    transferred_badge: 'Overgedragen',
     not_taken: (nick, outcome) => `${nick} heeft de chat niet overgenomen (${({ declined: 'geweigerd', timeout: 'niet op tijd gereageerd', unavailable: 'niet meer beschikbaar' })[outcome] ?? outcome}). De chat blijft bij u.`,
     failed: {
         'recipient-unavailable': 'Deze collega is niet beschikbaar of heeft geen plek meer. Kies een ander.',
@@ -55,8 +56,9 @@ const en = {
     cancel: 'Cancel',
     sending: 'Transferring…',
     pending: (nick) => `Waiting for ${nick} to accept the chat. Until then the chat stays with you.`,
-    accepted: (label, nick) => `${label} was transferred to ${nick}.`,
-    queued: (label, topic) => `${label} was put at the front of the queue "${topic}".`,
+    accepted: (purpose, nick) => `Chat "${purpose}" was transferred to ${nick}.`,
+    queued: (purpose, topic) => `Chat "${purpose}" is now at the front of the queue "${topic}".`,
+    transferred_badge: 'Transferred',
     not_taken: (nick, outcome) => `${nick} did not take the chat (${({ declined: 'declined', timeout: 'no answer in time', unavailable: 'no longer available' })[outcome] ?? outcome}). The chat stays with you.`,
     failed: {
         'recipient-unavailable': 'This colleague is not available or has no room. Please choose another.',

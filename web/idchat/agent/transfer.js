@@ -7,8 +7,8 @@
 import { NS } from '../shared/protocol.js';
 import { fetchColleagues, ProtocolError, sendTransfer } from './api.js';
 import { parseTransferred } from './parsers.js';
-import { cards, chatLabel, desk } from './state.js';
-import { purposeLabel, texts } from './texts.js';
+import { cards, desk } from './state.js';
+import { purposeLabel } from './texts.js';
 import { transferTexts } from './transfer-texts.js';
 
 export class TransferDesk {
@@ -78,8 +78,10 @@ export class TransferDesk {
         return this.console.closeChat(chat, 'transferred', { notice, archived: this.t.archived });
     }
 
+    /** What the notice calls the chat: its topic, never the citizen's name (the details
+     *  leave the page with the card). */
     label (card) {
-        return chatLabel(card, texts(document.documentElement.lang));
+        return card.get('purpose_label') || this.topicLabel(card.get('purpose'));
     }
 
     topicLabel (tag) {

@@ -4,6 +4,7 @@
  */
 import { html, nothing } from '../../converse.js';
 import { chatLabel } from '../state.js';
+import { transferTexts } from '../transfer-texts.js';
 
 const CAPACITIES = [1, 2, 3, 4, 5];
 
@@ -91,13 +92,14 @@ function tplChats (t, s, el) {
                 ? html`<ul class="idchat-chats__list">
                     ${open.map((card) => tplChatItem(t, s, el, card.id, chatLabel(card, t), card.get('purpose_label'),
                                                      card.get('unread') || 0, false))}
-                    ${over.map((e) => tplChatItem(t, s, el, e.id, e.get('label'), e.get('purpose_label'), 0, true))}
+                    ${over.map((e) => tplChatItem(t, s, el, e.id, e.get('label'), e.get('purpose_label'), 0, true,
+                                                  e.get('by') === 'transferred'))}
                   </ul>`
                 : html`<p class="idchat-chats__none">${t.no_chats}</p>`}
         </section>`;
 }
 
-function tplChatItem (t, s, el, id, label, purpose, unread, isEnded) {
+function tplChatItem (t, s, el, id, label, purpose, unread, isEnded, transferred = false) {
     const current = s.selected === id;
     return html`
         <li>
@@ -105,7 +107,7 @@ function tplChatItem (t, s, el, id, label, purpose, unread, isEnded) {
                     data-chat="${id}" aria-current="${current ? 'true' : 'false'}" @click=${() => el.select(id)}>
                 <span class="idchat-chat__label">${label}</span>
                 ${purpose ? html`<span class="idchat-chat__purpose">${purpose}</span>` : nothing}
-                ${isEnded ? html`<span class="idchat-chat__badge idchat-chat__badge--ended">${t.chat_ended_badge}</span>` : nothing}
+                ${isEnded ? html`<span class="idchat-chat__badge idchat-chat__badge--ended">${transferred ? transferTexts(document.documentElement.lang).transferred_badge : t.chat_ended_badge}</span>` : nothing}
                 ${unread ? html`<span class="idchat-chat__badge idchat-chat__badge--unread">${t.unread(unread)}</span>` : nothing}
                 ${current ? html`<span class="idchat-visually-hidden">(${t.current})</span>` : nothing}
             </button>
