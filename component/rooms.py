@@ -6,7 +6,7 @@ import asyncio
 import logging
 import secrets
 import time
-from typing import Any
+from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
 from slixmpp import JID, ComponentXMPP
@@ -109,7 +109,7 @@ class Rooms:
         """Take membership away (XEP-0045 §9.4); a member who is in the room is kicked out."""
         await self._affiliation(cid, jid, "none")
 
-    async def _affiliation(self, cid: str, jid: str, affiliation: str) -> None:
+    async def _affiliation(self, cid: str, jid: str, affiliation: Literal["member", "none"]) -> None:
         try:
             await self._muc.set_affiliation(self.jid(cid), affiliation, jid=JID(jid),
                                             ifrom=self.me, timeout=TIMEOUT)

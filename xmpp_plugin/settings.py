@@ -239,7 +239,7 @@ def load_settings(
             data = tomllib.loads(Path(path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             problems.append(f"config file {path}: {exc}")
-    settings = _build(Settings, data, (), environ, problems, skip)
+    settings: Settings = _build(Settings, data, (), environ, problems, skip)
     _check(settings, problems, role)
     if problems:
         raise SettingsError(problems)
@@ -278,7 +278,7 @@ def _build(cls: type, data: Any, prefix: tuple[str, ...], environ: Mapping[str, 
         dotted = ".".join(prefix + (f.name,))
         if dotted in skip:
             continue  # another role's setting: never read here
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             values[f.name] = _build(tp, data.get(f.name, {}), prefix + (f.name,), environ,
                                     problems, skip)
             continue

@@ -32,8 +32,8 @@ from redis.exceptions import RedisError
 
 from . import faults, metrics
 from .errors import Conflict, NotFound, Unavailable
-from .settings import Settings
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from slixmpp.exceptions import IqError
 
 from actors import Stack, error_condition, form_values
-from slixmpp.exceptions import IqError
 from tokenlab import ATTRS, token
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
