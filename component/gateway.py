@@ -45,6 +45,7 @@ from .notifier import Notifier
 from .protocol import stanza
 from .rooms import Rooms
 from .routing import Router
+from .stateless import MUC_PLUGIN, forget_per_jid_state
 from .supervision import Supervision
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,11 @@ class Gateway(ComponentXMPP):
     def __init__(self, settings: Settings, client: aioredis.Redis) -> None:
         x = settings.xmpp
         super().__init__(x.component_domain, x.component_secret, x.component_host,  # type: ignore[no-untyped-call]
-                         x.component_port, plugin_config={"xep_0045": {"multi_from": True}},
+                         x.component_port, plugin_config={MUC_PLUGIN: {"multi_from": True}},
                          fix_error_ns=True)
-        for plugin in ("xep_0004", "xep_0030", "xep_0045", "xep_0199"):
+        # No per-JID memory: a slim MUC plugin and a roster that forgets (stateless.py).
+        forget_per_jid_state(self)
+        for plugin in ("xep_0004", "xep_0030", MUC_PLUGIN, "xep_0199"):
             self.register_plugin(plugin)
         # Only the nickname element of XEP-0172: the plugin would pull in caps and PEP,
         # which work on every presence the component sees.

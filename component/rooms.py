@@ -14,6 +14,8 @@ from slixmpp.exceptions import IqError, IqTimeout
 
 from xmpp_plugin.errors import Unavailable
 
+from .stateless import MUC_PLUGIN, Muc
+
 log = logging.getLogger(__name__)
 
 ROOMCONFIG = "http://jabber.org/protocol/muc#roomconfig"
@@ -46,7 +48,7 @@ class Rooms:
         self.xmpp = xmpp
         self.muc_domain = muc_domain
         self.me = JID(f"{xmpp.boundjid.bare}/rooms")
-        self._muc = xmpp.plugin["xep_0045"]
+        self._muc: Muc = xmpp.plugin[MUC_PLUGIN]  # type: ignore[literal-required]  # ours
         self._offered: set[str] | None = None  # config fields the MUC service offers
         # The rooms this instance created or hears from, with the real JIDs of the people
         # in them: what it can still clean up, and whom it can still tell, when Redis
