@@ -24,8 +24,8 @@ from . import audit, metrics
 from .feedback import Feedback
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
-from .supervision import DayStats
 from .routing import Chat, Released, Router
+from .supervision import DayStats
 from .transfers import Transfers
 
 log = logging.getLogger(__name__)
