@@ -23,8 +23,14 @@ from typing import TYPE_CHECKING
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
 
-from xmpp_plugin.errors import (Conflict, Forbidden, InvalidRequest, NotFound, RecipientUnavailable,
-                               Unavailable)
+from xmpp_plugin.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    RecipientUnavailable,
+    Unavailable,
+)
 from xmpp_plugin.i18n import PURPOSES
 
 from . import audit
@@ -300,7 +306,10 @@ class Transfers:
             keys=[self.keys.chat(cid), self.keys.transfers()],
             args=[oid, self.keys.agent(""), colleague, str(_now_ms()) if deadline else "", cid,
                   self.keys.offer("")])
-        return tuple(v.decode() for v in out) if out else None  # type: ignore[return-value]
+        if not out:
+            return None
+        colleague_jid, offer_id, sender = (v.decode() for v in out)
+        return colleague_jid, offer_id, sender
 
     # -- telling people ---------------------------------------------------------------
 

@@ -125,7 +125,7 @@ class Transferred(ElementBase):
 class Colleagues(ElementBase):
     """§10 agent → component (get): the colleagues a chat can be handed to now."""
     name, namespace, plugin_attrib = "colleagues", NS, "idchat_colleagues"
-    interfaces: set[str] = set()
+    interfaces = set()
 
 
 class Colleague(ElementBase):
