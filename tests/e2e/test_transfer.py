@@ -82,6 +82,29 @@ async def test_a_chat_and_its_card_move_to_a_colleague(stack, browser, request) 
     await screenshot(citizen, request, "citizen-transferred")
     await assert_accessible(citizen, "the citizen page after a transfer")
 
+    # Mercutio hands it on to another topic's queue: it goes to the front, and Romeo (on
+    # duty, with room) is offered it, with Mercutio's note; the citizen is told again.
+    card = mercutio.locator(".idchat-card")
+    await card.locator("[data-action=transfer]").click()
+    form = card.locator("form.idchat-transfer")
+    await form.get_by_label("De wachtrij van een onderwerp").check()
+    await form.locator("select[name=transfer-topic]").select_option(label="Vergunning aanvragen")
+    await form.locator("textarea[name=transfer-note]").fill("Alleen de parkeervergunning nog.")
+    await form.locator("[data-action=transfer-send]").click()
+    await expect(mercutio.locator(".idchat-card")).to_have_count(0)
+    await expect(mercutio.locator(".idchat-desk__notice")).to_have_text(
+        "Chat \"Verhuizing doorgeven\" staat nu vooraan in de wachtrij \"Vergunning aanvragen\".")
+    offer = romeo.locator("idchat-offer")
+    await expect(offer).to_contain_text("Vergunning aanvragen")
+    await offer.locator("[data-action=accept]").click()
+    back = romeo.locator(".idchat-card")
+    await expect(back.locator(".idchat-card__handover")).to_contain_text("Overgedragen door: Mercutio")
+    await expect(back.locator(".idchat-card__note-text")).to_have_text("Alleen de parkeervergunning nog.")
+    await expect(back.locator(".idchat-card__purpose")).to_contain_text("Vergunning aanvragen")
+    await expect(romeo.locator(".idchat-chat")).to_have_count(1)      # the archived copy made way
+    await expect(romeo.locator(".chat-msg__text", has_text="Goedemiddag")).to_be_visible()
+    await expect(citizen.locator(".idchat-status")).to_contain_text("Romeo helpt u nu.")
+
     assert romeo_watch.errors == [] and mercutio_watch.errors == [] and citizen_watch.errors == []
     for ctx in (rctx, mctx, cctx):
         await ctx.close()

@@ -144,6 +144,7 @@ export class AgentConsole {
     }
 
     cardFor (chat, room = `${chat}@${this.api.settings.get('muc_domain')}`) {
+        if (!cards.get(chat)) ended.remove(chat); // a chat handed back to us is live again
         return cards.get(chat) ?? cards.add({ id: chat, room, status: 'waiting', attributes: [], unread: 0,
                                               since_ms: Date.now() });
     }
