@@ -273,6 +273,7 @@ class Chats:
         await self.send_attributes(chat)
         faults.point("accept.delivered")
         await self.rooms.admit(cid, agent.bare)
+        await self.transfers.remove_previous(chat, agent.bare)
         await self.router.update(cid, ready="1")
         self.notify.assigned(chat)
         await self._queue_moved(chat.purpose)
@@ -606,6 +607,7 @@ class Chats:
         citizen told, and the agent's console told its chats (it opens the room and asks
         for the details itself, which is audited then)."""
         await self.rooms.admit(chat.id, chat.agent)
+        await self.transfers.remove_previous(chat, chat.agent)
         await self.router.update(chat.id, ready="1")
         self.notify.assigned(chat)
         info = await self.router.agent_info(chat.agent)

@@ -68,6 +68,7 @@ class Chat:
     transfer_offer: str = ""
     transferred_by: str = ""  # the display name of the agent who handed it on, if any
     transfer_note: str = ""   # their internal note, sealed (SessionStore.seal_note)
+    handed_from: str = ""     # their bare JID, taken out of the room by whoever takes it next
 
 
 # KEYS: -. ARGV: prefixes (chat, queue, agent, declined, offer), agents set, purposes set,
@@ -383,7 +384,7 @@ class Router:
                     ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""),
                     transfer_to=d.get("transfer_to", ""), transfer_offer=d.get("transfer_offer", ""),
                     transferred_by=d.get("transferred_by", ""),
-                    transfer_note=d.get("transfer_note", ""))
+                    transfer_note=d.get("transfer_note", ""), handed_from=d.get("handed_from", ""))
 
     async def update(self, cid: str, **fields: str) -> bool:
         """Set fields of a chat that still exists; False when it has ended."""

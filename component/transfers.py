@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
 
+from xmpp_plugin import faults
 from xmpp_plugin.errors import (
     Conflict,
     Forbidden,
@@ -76,7 +77,7 @@ redis.call('HINCRBY', ARGV[7] .. st[4], 'load', -1)
 redis.call('SREM', ARGV[8] .. st[4], ARGV[6])
 redis.call('HSET', KEYS[1], 'agent', ARGV[2], 'agent_full', ARGV[3], 'agent_nick', ARGV[4],
            'assigned_ms', ARGV[5], 'ready', '0', 'transfer_note', st[5] or '',
-           'transferred_by', st[6] or '')
+           'transferred_by', st[6] or '', 'handed_from', st[4])
 redis.call('HDEL', KEYS[1], 'transfer_to', 'transfer_offer', 'pending_note', 'pending_by')
 redis.call('HINCRBY', KEYS[2], 'pending', -1)
 redis.call('HINCRBY', KEYS[2], 'load', 1)
@@ -119,7 +120,7 @@ redis.call('HINCRBY', ARGV[4] .. st[2], 'load', -1)
 redis.call('SREM', ARGV[5] .. st[2], ARGV[3])
 redis.call('ZREM', ARGV[6] .. st[5], ARGV[3])
 redis.call('HSET', KEYS[1], 'state', 'queued', 'purpose', ARGV[2], 'transfer_note', ARGV[8],
-           'transferred_by', ARGV[9])
+           'transferred_by', ARGV[9], 'handed_from', st[2])
 redis.call('HDEL', KEYS[1], 'agent', 'agent_full', 'agent_nick', 'assigned_ms', 'ready')
 redis.call('ZADD', ARGV[6] .. ARGV[2], tonumber(st[3]) - tonumber(ARGV[7]), ARGV[3])
 redis.call('SADD', KEYS[3], ARGV[2])
@@ -242,14 +243,17 @@ class Transfers:
                   self.keys.agent_chats("")])
         if not old:
             raise NotFound("no such offer for you: it was withdrawn or has timed out")
+        faults.point("transfer.taken")
         chat = await self.router.chat(cid)
         if chat is None:
             raise NotFound("this chat has ended")
-        # As on any accept: the details go to the new agent directly, then the room.
+        # As on any accept: the details go to the new agent directly, then the room. The
+        # previous agent is out of the room before the chat counts as ready: a crash in
+        # between is completed by the sweeper (Chats._complete_accept), removal included.
         await self.chats.send_attributes(chat)
         await self.chats.rooms.admit(cid, agent.bare)
-        await self.router.update(cid, ready="1")
         await self._leave(chat, old.decode(), "accepted", agent_nick=nick)
+        await self.router.update(cid, ready="1")
         self.chats.notify.assigned(chat, transferred=True)
         await self._audit(chat, previous=old.decode(), to_agent=agent.bare)
         await self.chats.dispatch()  # the previous agent has room for the next citizen
@@ -310,6 +314,15 @@ class Transfers:
             return None
         colleague_jid, offer_id, sender = (v.decode() for v in out)
         return colleague_jid, offer_id, sender
+
+    async def remove_previous(self, chat: Chat, taker: str) -> None:
+        """Whoever takes a chat that was handed on: the agent who handed it on is out of its
+        room (again: idempotent), in case a crash came between the hand-over and that."""
+        if chat.handed_from and chat.handed_from != taker:
+            try:
+                await self.chats.rooms.remove(chat.id, chat.handed_from)
+            except Unavailable:
+                log.warning("chat %s: the previous agent's membership could not be removed", chat.id[:8])
 
     # -- telling people ---------------------------------------------------------------
 

@@ -297,6 +297,45 @@ async def test_an_accept_cut_short(crash_stack: tuple[Stack, Process], point: st
     assert len(audited) == (2 if point == "accept.delivered" else 1)
 
 
+async def test_a_transfer_cut_short(crash_stack: tuple[Stack, Process]) -> None:
+    """The component dies right after routing gave the chat to the colleague: the sweeper
+    completes the hand-over — the colleague admitted, the agent who handed it on out of
+    the room — and the numbers add up."""
+    st, component = crash_stack
+    component.start(crash_at="transfer.taken")
+    await alive(st)
+    citizen = await st.citizen()
+    claimed = await citizen.claim_and_join(await st.store.issue_ticket(await st.session()))
+    romeo = await agent_with_console(st)
+    await romeo.available()
+    await romeo.accept(await romeo.wait_for("idchat_offer", lambda o: o["chat"] == claimed["chat"]))
+    removed: list[Any] = []
+    romeo.xmpp.add_event_handler("groupchat_presence", lambda p: removed.append(p) if (
+        p["type"] == "unavailable" and p["from"].bare == claimed["room"]
+        and "321" in [s.get("code") for s in p.xml.iter("{http://jabber.org/protocol/muc#user}status")])
+        else None)
+    mercutio = await st.agent("mercutio")
+    await mercutio.available()
+    await asyncio.sleep(0.5)
+    iq = romeo.xmpp.make_iq(ito=romeo.component, itype="set")
+    iq["idchat_transfer"]["chat"], iq["idchat_transfer"]["agent"] = claimed["chat"], mercutio.jid.bare
+    await iq.send(timeout=8)
+    offer = await mercutio.wait_for("idchat_offer", lambda o: o["chat"] == claimed["chat"])
+    with pytest.raises((IqError, IqTimeout)):
+        await mercutio.iq("idchat_accept", offer=offer["id"])
+    await restart(st, component)
+
+    async def handed_over() -> bool:
+        return bool(removed)
+    await until(handed_over, 15, "the agent who handed the chat on removed from the room")
+    await citizen.wait_for("idchat_status", lambda s: s["state"] == "assigned", timeout=15)
+    await join_room(mercutio.xmpp, claimed["room"], "Mercutio")   # admitted by the sweeper
+    await citizen.say(claimed["room"], "hallo")
+    await mercutio.wait_for_room("hallo")
+    await consistent(st)
+    assert [c.decode() for c in await st.store.redis.smembers(st.store.keys.agent_chats(ROMEO))] == []
+
+
 async def _fetched(agent: Agent, cid: str) -> bool:
     return cid in getattr(agent, "fetched", [])
 
