@@ -217,6 +217,20 @@ class Transfers:
         await self.chats.dispatch()
         await self.chats._queue_moved(purpose)
 
+    async def withdraw(self, agent: JID, cid: str) -> None:
+        """The agent takes back a transfer still out to a colleague: the chat stays theirs."""
+        self.chats.require_agent(agent)
+        chat = await self.router.chat(cid) if cid else None
+        if chat is None or chat.state == "ending":
+            raise NotFound("no such chat, or it has ended")
+        if chat.state != "assigned" or chat.agent != agent.bare:
+            raise Forbidden("this chat is not yours")
+        out = await self._withdraw_one(cid, oid=chat.transfer_offer) if chat.transfer_to else None
+        if out is None:  # none out, or the colleague answered (or it timed out) just now
+            raise NotFound("no transfer of this chat is out")
+        await self._revoke(out[0], out[1], "withdrawn")
+        await self.chats.dispatch()  # the colleague has that place again
+
     async def _own_chat(self, agent: JID, cid: str) -> Chat:
         chat = await self.router.chat(cid) if cid else None
         if chat is None or chat.state == "ending":

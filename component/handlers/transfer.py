@@ -26,10 +26,12 @@ class TransferHandlers:
     async def on_transfer(self, iq: Iq) -> None:
         el = iq["idchat_transfer"]
         agent, purpose = el["agent"], el["purpose"]
-        if bool(agent) == bool(purpose):
-            raise InvalidRequest("name either a colleague (agent) or a topic (purpose)")
         transfers = self.gw.chats.transfers
-        if agent:
+        if el["withdraw"] == "true" and not agent and not purpose:
+            await transfers.withdraw(iq["from"], el["chat"])
+        elif bool(agent) == bool(purpose) or el["withdraw"]:
+            raise InvalidRequest("name either a colleague (agent) or a topic (purpose)")
+        elif agent:
             await transfers.to_colleague(iq["from"], el["chat"], agent, el["note"].strip())
         else:
             await transfers.to_queue(iq["from"], el["chat"], purpose, el["note"].strip())

@@ -112,7 +112,7 @@ class Transfer(ElementBase):
     """§10 agent → component: hand an open chat to a colleague (``agent``) or to a topic's
     queue (``purpose``), with an optional internal note for agents only."""
     name, namespace, plugin_attrib = "transfer", NS, "idchat_transfer"
-    interfaces = {"chat", "agent", "purpose", "note"}
+    interfaces = {"chat", "agent", "purpose", "note", "withdraw"}
     sub_interfaces = {"note"}
 
 

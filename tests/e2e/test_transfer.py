@@ -47,6 +47,15 @@ async def test_a_chat_and_its_card_move_to_a_colleague(stack, browser, request) 
     await assert_accessible(romeo, "the agent console, the transfer form")
     await form.locator("[data-action=transfer-send]").click()
     await expect(card.locator(".idchat-transfer__pending")).to_contain_text("Tot dan blijft de chat bij u")
+    # Taken back before Mercutio answers: his offer goes, the chat stays; then sent again.
+    await expect(mercutio.locator("idchat-offer")).to_have_count(1)
+    await card.locator("[data-action=transfer-withdraw]").click()
+    await expect(romeo.locator(".idchat-desk__notice")).to_contain_text("ingetrokken")
+    await expect(mercutio.locator("idchat-offer")).to_have_count(0)
+    await card.locator("[data-action=transfer]").click()
+    await form.locator("textarea[name=transfer-note]").fill(NOTE)
+    await form.locator("[data-action=transfer-send]").click()
+    await expect(card.locator(".idchat-transfer__pending")).to_contain_text("Tot dan blijft de chat bij u")
     await expect(card.locator(".idchat-card__attributes")).to_contain_text(ATTRS["fullname"])  # still Romeo's
 
     # Mercutio: an offer saying from whom; on accept the card, the note, the conversation.

@@ -137,12 +137,25 @@ async def test_a_chat_goes_to_a_colleague_then_to_another_topic(stack: Stack) ->
     assert await numbers(stack, m_bare) == (0, 0)
     assert await refused(mercutio.iq("idchat_accept", offer=missed["id"])) == "item-not-found"
 
-    # 3. Accepted: the details and the note go to Mercutio, who reads the conversation so far;
-    # Romeo leaves the room and cannot fetch the details any more.
+    # 2b. Taken back by Romeo before Mercutio answers; only a transfer that is out can be.
     stack.gateway.router.offer_timeout_ms = 30_000
     await transfer(romeo, cid, NOTE, agent=m_bare)
+    recalled = await mercutio.wait_for("idchat_offer", lambda o: o["chat"] == cid
+                                       and o["id"] not in (offer["id"], missed["id"]))
+    assert await refused(transfer(romeo, cid, withdraw="true", agent=m_bare)) == "bad-request"
+    assert await refused(transfer(mercutio, cid, withdraw="true")) == "forbidden"
+    await transfer(romeo, cid, withdraw="true")
+    assert (await mercutio.wait_for("idchat_revoke", lambda r: r["offer"] == recalled["id"]))["reason"] \
+        == "withdrawn"
+    assert await numbers(stack, m_bare) == (0, 0) and await numbers(stack, r_bare) == (1, 0)
+    assert await refused(transfer(romeo, cid, withdraw="true")) == "item-not-found"
+    assert await refused(mercutio.iq("idchat_accept", offer=recalled["id"])) == "item-not-found"
+
+    # 3. Accepted: the details and the note go to Mercutio, who reads the conversation so far;
+    # Romeo leaves the room and cannot fetch the details any more.
+    await transfer(romeo, cid, NOTE, agent=m_bare)
     taken = await mercutio.wait_for("idchat_offer", lambda o: o["chat"] == cid
-                                    and o["id"] not in (offer["id"], missed["id"]))
+                                    and o["id"] not in (offer["id"], missed["id"], recalled["id"]))
     accepted_at = len(mercutio.headlines)
     await mercutio.iq("idchat_accept", offer=taken["id"])
     await join_room(mercutio.xmpp, room, "Mercutio", history=50)  # as Converse does

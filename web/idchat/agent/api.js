@@ -73,6 +73,12 @@ export async function sendTransfer (api, component, { chat, agent, purpose, note
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">${target}</iq>`);
 }
 
+/** §10 take back the transfer of a chat that is still out to a colleague. */
+export async function sendTransferWithdraw (api, component, chat) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <transfer xmlns="${NS}" chat="${chat}" withdraw="true"/></iq>`);
+}
+
 /** §10 the colleagues on duty who could take a chat now. */
 export async function fetchColleagues (api, component) {
     const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">

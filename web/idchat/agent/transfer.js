@@ -5,7 +5,7 @@
  * leave the page, as at an end) or does not (then nothing changes but a notice).
  */
 import { NS } from '../shared/protocol.js';
-import { fetchColleagues, ProtocolError, sendTransfer } from './api.js';
+import { fetchColleagues, ProtocolError, sendTransfer, sendTransferWithdraw } from './api.js';
 import { parseTransferred } from './parsers.js';
 import { cards, desk } from './state.js';
 import { purposeLabel } from './texts.js';
@@ -57,6 +57,17 @@ export class TransferDesk {
             await this.close(card.id, this.t.queued(this.label(card), this.topicLabel(purpose)));
         }
         return '';
+    }
+
+    /** Take the transfer back before the colleague answers; the chat stays ours. */
+    async withdraw (card) {
+        try {
+            await sendTransferWithdraw(this.api, this.component, card.id);
+        } catch {
+            return; // the colleague answered just now: the headline says how
+        }
+        if (cards.get(card.id)) card.set({ transfer: '' });
+        desk.set({ notice: this.t.withdrawn(card.get('transfer_to') || '') });
     }
 
     onTransferred ({ chat, outcome, agent, purpose }) {

@@ -57,6 +57,14 @@ export default class IdchatTransfer extends IdchatElement {
         this.requestUpdate();
     }
 
+    async withdraw () {
+        const card = this.card;
+        if (!card) return;
+        this.focusNext = '[data-action=transfer]';
+        await IdchatTransfer.desk.withdraw(card);
+        this.requestUpdate();
+    }
+
     cancel () {
         this.open = false;
         this.error = '';

@@ -7,7 +7,9 @@ import { html, nothing } from '../../converse.js';
 export function tplTransfer (t, c, el, topics) {
     if (c.transfer === 'sending') return html`<p class="idchat-transfer__pending" role="status" tabindex="-1">${t.sending}</p>`;
     if (c.transfer === 'pending') {
-        return html`<p class="idchat-transfer__pending" role="status" tabindex="-1">${t.pending(c.transfer_to || t.colleague)}</p>`;
+        return html`<p class="idchat-transfer__pending" role="status" tabindex="-1">${t.pending(c.transfer_to || t.colleague)}</p>
+            <button type="button" class="idchat-button idchat-button--secondary" data-action="transfer-withdraw"
+                    @click=${() => el.withdraw()}>${t.withdraw}</button>`;
     }
     if (!el.open) {
         return html`<button type="button" class="idchat-button idchat-button--secondary" data-action="transfer"
