@@ -39,6 +39,7 @@ from .feedback import Feedback
 from .handlers.agent import AgentHandlers
 from .handlers.claim import ClaimHandlers
 from .handlers.end import EndHandlers
+from .handlers.replies import ReplyHandlers
 from .handlers.room import RoomHandlers
 from .lease import Leases, LeaseState
 from .notifier import Notifier
@@ -82,6 +83,7 @@ class Gateway(ComponentXMPP):
         self.admission = Admission(self, settings, self.budget)
         ClaimHandlers(self)
         EndHandlers(self)
+        ReplyHandlers(self)
         self.agents = AgentHandlers(self)
         self.room_events = RoomHandlers(self)
         self.supervision = Supervision(self)

@@ -26,6 +26,12 @@ class Claimed(ElementBase):
     interfaces = {"room", "nick", "purpose", "state", "position", "wait", "chat"}
 
 
+class Closed(ElementBase):
+    """§1 answer outside the topic's opening hours: nothing was claimed or created."""
+    name, namespace, plugin_attrib = "closed", NS, "idchat_closed"
+    interfaces = {"purpose", "opens"}
+
+
 class Status(ElementBase):
     """§2 component → citizen: queued, assigned, no-agent or ended."""
     name, namespace, plugin_attrib = "status", NS, "idchat_status"
@@ -108,6 +114,19 @@ class Ended(ElementBase):
     interfaces = {"chat", "by"}
 
 
+class Replies(ElementBase):
+    """§3a agent → component (get) and its result: the canned replies of the topics file."""
+    name, namespace, plugin_attrib = "replies", NS, "idchat_replies"
+    interfaces: set[str] = set()
+
+
+class Reply(Alternative):
+    """§3a one canned reply: its text, in ``xml:lang``; ``purpose`` absent for every topic."""
+    name, namespace, plugin_attrib = "reply", NS, "reply"
+    plugin_multi_attrib = "replies"
+    interfaces = {"key", "purpose", "lang", "text"}
+
+
 class NoStore(ElementBase):
     """XEP-0334 §4: keep the message out of archives, history and offline storage."""
     name, namespace, plugin_attrib = "no-store", HINTS_NS, "no_store"
@@ -161,6 +180,10 @@ def register() -> None:
                            (Iq, Watch), (Iq, Unwatch)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Closed)
+    register_stanza_plugin(Closed, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Replies)
+    register_stanza_plugin(Replies, Reply, iterable=True)
     register_stanza_plugin(Agent, ChatItem, iterable=True)
     register_stanza_plugin(Overview, QueueRow, iterable=True)
     register_stanza_plugin(Overview, MemberRow, iterable=True)
