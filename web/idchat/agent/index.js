@@ -20,6 +20,7 @@ import IdchatAgentDesk from './components/desk.js';
 import IdchatChatArchive from './components/chat-archive.js';
 import IdchatOffer from './components/offer.js';
 import IdchatIdentityCard from './components/identity-card.js';
+import { cannedReplies, loadReplies } from './components/canned-replies.js';
 
 converse.plugins.add('idchat-agent', {
     dependencies: ['converse-muc', 'converse-muc-views'],
@@ -32,10 +33,12 @@ converse.plugins.add('idchat-agent', {
             idchat_agent_domain: '',
             idchat_lang: 'nl',
             idchat_purposes: {},
+            idchat_attribute_labels: {},
         });
         loadPreferences();
         unlockOnFirstGesture();
         const t = texts(api.settings.get('idchat_lang'));
+        Object.assign(t.attribute_labels, api.settings.get('idchat_attribute_labels'));
 
         redefineConverseElements(api);
         redrawAvatars(api);
@@ -43,6 +46,7 @@ converse.plugins.add('idchat-agent', {
         plainMessages(api);
         noAboutDialog(api);
         plainMessageForm(api, t);
+        cannedReplies(api, t, api.settings.get('idchat_lang'));
         scrollableMessages(api, t);
         writeDatesOut(dayjs);
         noEmojiStatistics(this._converse);
@@ -58,6 +62,9 @@ converse.plugins.add('idchat-agent', {
         const agentConsole = new AgentConsole(_converse);
         const signIn = new SignIn(_converse);
         api.listen.on('initialized', () => signIn.resume());
+        const fetchReplies = () => loadReplies(api, api.settings.get('idchat_component_domain')).catch(() => {});
+        api.listen.on('connected', fetchReplies);
+        api.listen.on('reconnected', fetchReplies);
         api.listen.on('connected', () => {
             signIn.onConnected(agentConsole.nick());
             agentConsole.onConnected();
