@@ -8,7 +8,6 @@ file does not know is still served under its tag (:meth:`Catalogue.label`).
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 import tomllib
@@ -24,8 +23,11 @@ log = logging.getLogger(__name__)
 DEFAULT_FILE = Path(__file__).with_name("topics.toml")
 LANGUAGES = ("nl", "en")
 PLACEHOLDERS = ("agent", "topic")  # the only ones: never an attribute value (docs/deployment.md)
-MAX_REPLIES = 200
-MAX_REPLY_CHARS = 2000
+# The replies travel in one IQ result (docs/protocol.md §3a): kept well below the XMPP
+# servers' stanza limits (IDCHAT_LIMITS_MAX_STANZA_BYTES, 64 KiB by default).
+MAX_REPLIES = 100
+MAX_REPLY_CHARS = 1000
+MAX_REPLIES_CHARS = 30000
 MAX_WARNED = 100
 TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 KEY = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
@@ -106,28 +108,33 @@ class Catalogue:
         return [r for r in self.replies if lang is None or r.lang == lang]
 
 
-@functools.lru_cache(maxsize=8)
-def _load_cached(path: str) -> Catalogue:
-    catalogue, problems = parse(Path(path))
-    if problems:  # check() at start-up reports them; this only guards a later change
-        raise ValueError(f"topics file {path}: " + "; ".join(problems))
-    return catalogue
+# What check() read at start-up, by path: the process keeps that, whatever happens to the
+# file later (a change needs a restart, and is checked then).
+_READ: dict[str, Catalogue] = {}
 
 
 def catalogue(file: str) -> Catalogue:
-    """The catalogue of ``topics.file`` (the shipped default when empty), read once."""
-    return _load_cached(str(Path(file)) if file else str(DEFAULT_FILE))
+    """The catalogue of ``topics.file`` (the shipped default when empty), as read at start-up."""
+    path = str(Path(file) if file else DEFAULT_FILE)
+    if path not in _READ:
+        problems = check(file)
+        if problems:  # settings that did not come through load_settings
+            raise ValueError("; ".join(problems))
+    return _READ[path]
 
 
 def check(file: str) -> list[str]:
-    """Every problem of the topics file, for the settings' start-up report."""
+    """Read and check the topics file: every problem, for the settings' start-up report."""
     path = Path(file) if file else DEFAULT_FILE
     try:
         zone()
     except Exception:  # noqa: BLE001 - ZoneInfoNotFoundError or a broken tz database
         return ["the time zone Europe/Amsterdam is missing: install the tz database "
                 "(Debian package tzdata, or the Python package tzdata)"]
-    return parse(path)[1]
+    read, problems = parse(path)
+    if not problems:
+        _READ[str(path)] = read
+    return problems
 
 
 def parse(path: Path) -> tuple[Catalogue, list[str]]:
@@ -161,6 +168,9 @@ def parse(path: Path) -> tuple[Catalogue, list[str]]:
                             f"{where} [[topics]] {topic.purpose} replies", attributes, problems)
     if len(replies) > MAX_REPLIES:
         problems.append(f"{where}: {len(replies)} canned replies; at most {MAX_REPLIES}")
+    if sum(len(r.text) for r in replies) > MAX_REPLIES_CHARS:
+        problems.append(f"{where}: the canned replies hold more than {MAX_REPLIES_CHARS} "
+                        "characters together; shorten or remove some")
     return Catalogue(topics, attributes, tuple(replies)), problems
 
 

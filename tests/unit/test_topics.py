@@ -166,6 +166,10 @@ def test_unknown_purpose_served_under_its_tag_and_warned_once(
     ('[[replies]]\nkey = "x"\nnl = "a"\n[[replies]]\nkey = "x"\nnl = "b"\n[[topics]]\npurpose = "a"\nnl = "A"\nen = "A"',
      "duplicate key 'x'"),
     ('[[replies]]\nkey = "x"\n[[topics]]\npurpose = "a"\nnl = "A"\nen = "A"', "missing language nl, en"),
+    ('[[replies]]\nkey = "x"\nnl = "' + "x" * 1001 + '"\n[[topics]]\npurpose = "a"\nnl = "A"\nen = "A"',
+     "(x).nl: longer than 1000 characters"),
+    ("".join(f'[[replies]]\nkey = "k{i}"\nnl = "{"x" * 999}"\n' for i in range(31))
+     + '[[topics]]\npurpose = "a"\nnl = "A"\nen = "A"', "more than 30000 characters together"),
     ('[[replies]]\nkey = "x"\nnl = "Op {datum}"\n[[topics]]\npurpose = "a"\nnl = "A"\nen = "A"',
      "unknown placeholder {datum}; only {agent} and {topic}"),
     ('[[replies]]\nkey = "x"\nnl = "Hallo {naam}"\n[[topics]]\npurpose = "a"\nnl = "A"\nen = "A"',
