@@ -18,6 +18,8 @@ export async function loadReplies (api, component) {
     const answer = await api.sendIQ(stx`<iq type="get" to="${component}" xmlns="jabber:client">
         <replies xmlns="${NS}"/></iq>`, 10000, false);
     known = answer?.getAttribute('type') === 'result' ? parseReplies(answer) : known;
+    // Open message forms draw their button now (none while there are no replies).
+    document.querySelectorAll('converse-muc-message-form').forEach((form) => form.requestUpdate?.());
 }
 
 /** Redefine the room's message form (after plainMessageForm) with the suggestions. */
@@ -149,6 +151,7 @@ export function cannedReplies (api, t, lang) {
 }
 
 function tplSuggestions (t, c, ids, lang, fill, el) {
+    if (!known.length) return nothing; // no canned replies configured: nothing to show
     return html`
         <div class="idchat-canned">
             <p id="${ids.status}" class="idchat-visually-hidden" role="status">${c.open ? t.canned_found(c.items.length) : ''}</p>
