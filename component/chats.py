@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from slixmpp import JID
 
@@ -24,8 +24,8 @@ from . import audit, metrics
 from .feedback import Feedback
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
-from .supervision import DayStats
 from .routing import Chat, Released, Router
+from .supervision import DayStats
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class Chats:
         """Opening hours (topics file): outside them no chat is opened, so no agent is offered
         one; a chat that already exists goes on (a reload after closing time)."""
         hours = self.settings.topics.catalogue().topic(session.purpose).hours
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if not hours.is_open(now):
             log.info("claim for session %s outside the topic's opening hours", session_ref(session.id))
             metrics.closed()
@@ -348,7 +348,7 @@ class Chats:
         """Send the answer with the details; audit it once it is on its way."""
         await self.notify.send_now(reply)
         audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
-                    names=self._shown_names(chat, stored),  # type: ignore[attr-defined]
+                    names=self._shown_names(chat, stored),
                     on_request=True)
 
     async def attributes_arrived(self, sid: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 ZONE_NAME = "Europe/Amsterdam"
@@ -47,7 +47,7 @@ class Hours:
         """The first instant from ``at`` on that is open (``at`` itself when open now), in
         UTC; None when nothing opens within :data:`LOOKAHEAD_DAYS`."""
         if self.is_open(at):
-            return at.astimezone(timezone.utc)
+            return at.astimezone(UTC)
         today = at.astimezone(zone()).date()
         for offset in range(LOOKAHEAD_DAYS):
             day = today + timedelta(days=offset)
@@ -80,8 +80,8 @@ def _instant(day: date, minute: int) -> datetime:
     """
     naive = datetime.combine(day, time()) + timedelta(minutes=minute)
     tz = zone()
-    first = naive.replace(tzinfo=tz, fold=0).astimezone(timezone.utc)
-    second = naive.replace(tzinfo=tz, fold=1).astimezone(timezone.utc)
+    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    second = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
     earlier, later = min(first, second), max(first, second)
     if earlier.astimezone(tz).replace(tzinfo=None) == naive:
         return earlier  # exists (once, or twice: the first)

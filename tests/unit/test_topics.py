@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from xmpp_plugin import topics
 from xmpp_plugin.hours import Hours, parse_window
 from xmpp_plugin.settings import SettingsError, load_settings
 
-UTC = timezone.utc
+UTC = UTC
 ENV = {"IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(b"k" * 32).decode(),
        "IDCHAT_XMPP_COMPONENT_SECRET": "s"}
 TODAYS_PURPOSES = {  # what xmpp_plugin/i18n.py hard-coded before the topics file

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ alternative = {{ nl = "Mail vergunningen@gemeente.example.", en = "Mail permits@
 {all_day}
 closed = [{today.isoformat()}, {(today + timedelta(days=1)).isoformat()}]
 """)
-    return path, opens.astimezone(timezone.utc)
+    return path, opens.astimezone(UTC)
 
 
 @pytest.fixture
