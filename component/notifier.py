@@ -94,8 +94,18 @@ class Notifier:
         msg = self._headline(chat.citizen)
         st = msg["idchat_status"]
         st["chat"], st["state"] = chat.id, "no-agent"
-        add_alternatives(st, self.settings, chat.purpose)
+        self.add_alternatives(st, chat.purpose)
         msg.send()
+
+    def add_alternatives(self, el: Any, purpose: str) -> None:
+        """The topic's alternative (topics file), else routing.alternative_nl / _en, as
+        ``<alternative xml:lang/>`` children (§1 closed, §2 no-agent)."""
+        texts = self.settings.topics.catalogue().topic(purpose).alternative or {
+            "nl": self.settings.routing.alternative_nl, "en": self.settings.routing.alternative_en}
+        for lang, text in texts.items():
+            alt = Alternative()
+            alt["lang"], alt["text"] = lang, text
+            el.append(alt)
 
     def ended_citizen(self, citizen: JID, cid: str, by: str) -> None:
         msg = self._headline(citizen)
@@ -153,17 +163,6 @@ class Notifier:
                                                           ifrom=JID(self.xmpp.boundjid.bare))
             except (IqError, IqTimeout, asyncio.TimeoutError, TypeError):
                 await chats.agent_gone(bare)
-
-
-def add_alternatives(el: Any, settings: Settings, purpose: str) -> None:
-    """The topic's alternative (topics file), else routing.alternative_nl / _en, as
-    ``<alternative xml:lang/>`` children (§1 closed, §2 no-agent)."""
-    texts = settings.topics.catalogue().topic(purpose).alternative or {
-        "nl": settings.routing.alternative_nl, "en": settings.routing.alternative_en}
-    for lang, text in texts.items():
-        alt = Alternative()
-        alt["lang"], alt["text"] = lang, text
-        el.append(alt)
 
 
 def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None,

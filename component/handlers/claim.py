@@ -9,7 +9,6 @@ from slixmpp import Iq
 
 from .. import metrics
 from ..chats import CITIZEN_NICK, TopicClosed
-from ..notifier import add_alternatives
 from ..xmpp_errors import replies_errors
 
 if TYPE_CHECKING:
@@ -55,5 +54,5 @@ class ClaimHandlers:
         el["purpose"] = closed.purpose
         if closed.opens is not None:
             el["opens"] = closed.opens.strftime("%Y-%m-%dT%H:%M:%SZ")
-        add_alternatives(el, self.gw.settings, closed.purpose)
+        self.gw.notifier.add_alternatives(el, closed.purpose)
         reply.send()

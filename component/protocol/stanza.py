@@ -70,6 +70,19 @@ class ChatItem(ElementBase):
     interfaces = {"id", "room", "purpose", "since"}
 
 
+class Replies(ElementBase):
+    """§3a agent → component (get) and its result: the canned replies of the topics file."""
+    name, namespace, plugin_attrib = "replies", NS, "idchat_replies"
+    interfaces = set()
+
+
+class Reply(Alternative):
+    """§3a one canned reply: its text, in ``xml:lang``; ``purpose`` absent for every topic."""
+    name, namespace, plugin_attrib = "reply", NS, "reply"
+    plugin_multi_attrib = "replies"
+    interfaces = {"key", "purpose", "lang", "text"}
+
+
 class Offer(ElementBase):
     """§4 component → agent."""
     name, namespace, plugin_attrib = "offer", NS, "idchat_offer"
@@ -112,19 +125,6 @@ class Ended(ElementBase):
     """§6 component → agent."""
     name, namespace, plugin_attrib = "ended", NS, "idchat_ended"
     interfaces = {"chat", "by"}
-
-
-class Replies(ElementBase):
-    """§3a agent → component (get) and its result: the canned replies of the topics file."""
-    name, namespace, plugin_attrib = "replies", NS, "idchat_replies"
-    interfaces = set()
-
-
-class Reply(Alternative):
-    """§3a one canned reply: its text, in ``xml:lang``; ``purpose`` absent for every topic."""
-    name, namespace, plugin_attrib = "reply", NS, "reply"
-    plugin_multi_attrib = "replies"
-    interfaces = {"key", "purpose", "lang", "text"}
 
 
 class NoStore(ElementBase):

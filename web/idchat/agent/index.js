@@ -13,6 +13,7 @@ import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
 import { noEmojiStatistics } from '../shared/converse-settings.js';
 import { AgentConsole } from './console.js';
 import { SignIn } from './signin.js';
+import { cannedReplies, loadReplies } from './components/canned-replies.js';
 import { cards, desk, loadPreferences, offers } from './state.js';
 import { texts } from './texts.js';
 import { unlockOnFirstGesture } from './sound.js';
@@ -20,7 +21,6 @@ import IdchatAgentDesk from './components/desk.js';
 import IdchatChatArchive from './components/chat-archive.js';
 import IdchatOffer from './components/offer.js';
 import IdchatIdentityCard from './components/identity-card.js';
-import { cannedReplies, loadReplies } from './components/canned-replies.js';
 
 converse.plugins.add('idchat-agent', {
     dependencies: ['converse-muc', 'converse-muc-views'],
