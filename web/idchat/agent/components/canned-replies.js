@@ -130,7 +130,8 @@ export function cannedReplies (api, t, lang) {
             const box = this.box;
             if (!box) return;
             const { open, active } = this.canned;
-            box.setAttribute('aria-autocomplete', 'list');
+            box.toggleAttribute('aria-autocomplete', known.length > 0); // suggestions only with replies
+            if (known.length) box.setAttribute('aria-autocomplete', 'list');
             if (open) {
                 box.setAttribute('aria-controls', this.ids.list);
                 box.setAttribute('aria-activedescendant', this.ids.option(active));
