@@ -87,7 +87,9 @@ def render_problem(request: web.Request, exc: IdChatError,
         heading, what, advice = error_text(exc.slug, lang)
         body = env.get_template("error.html").render(
             lang=lang, ui=ui, path=request.path, status=exc.status, heading=heading, what=what,
-            advice=advice, retry=exc.status == 503)
+            advice=advice, retry=exc.status == 503,
+            # An agent's refused sign-in names its check, for the service desk.
+            code=exc.slug if exc.slug.startswith("oidc-") else "")
         return web.Response(status=exc.status, text=body, content_type="text/html",
                             headers=extra)
     instance = None if isinstance(exc, UriTooLong) else request.path  # never echo a huge path
