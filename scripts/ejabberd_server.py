@@ -59,9 +59,11 @@ TRUSTED_PROXIES_DEFAULT = "127.0.0.1,::1"
 TLS_FILES = ("IDCHAT_XMPP_TLS_CERT_FILE", "IDCHAT_XMPP_TLS_KEY_FILE")
 PROFILES = {"demo": "ejabberd.yml", "production": "ejabberd.production.yml"}
 MODULE_SOURCE = TEMPLATE_DIR / "mod_idchat_guests.erl"
+MODULE_SOURCES = (MODULE_SOURCE, TEMPLATE_DIR / "mod_idchat_credential.erl")
 AGENTS_MODE = "IDCHAT_AGENTS_MODE"  # xmpp-accounts or oidc, as the HTTP service reads it
 CREDENTIAL_KEY = "IDCHAT_AGENTS_CREDENTIAL_KEY"  # (or ..._FILE) the agents' credential key
 CREDENTIAL_JWK = "credential.jwk"  # written into conf/ in oidc mode
+CREDENTIAL_TTL = "IDCHAT_AGENTS_CREDENTIAL_TTL_SECONDS"  # agents.credential_ttl_seconds
 
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 _PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
@@ -127,6 +129,11 @@ def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, st
         problems.append(f"{CREDENTIAL_KEY} (or {CREDENTIAL_KEY}_FILE) must hold at least 32 bytes "
                         "with IDCHAT_AGENTS_MODE=oidc")
     values[AGENTS_MODE] = mode
+    raw = env.get(CREDENTIAL_TTL) or "300"
+    ttl = int(raw) if raw.isdigit() else 0
+    if not 1 <= ttl <= 3600:  # the HTTP service holds it to 60..3600; the tests use seconds
+        problems.append(f"{CREDENTIAL_TTL}={raw!r} is not a whole number from 1 to 3600")
+    values[CREDENTIAL_TTL] = ttl
     # The JWK's path is filled in where it is written (agent_auth).
     values["IDCHAT_EJABBERD_AGENT_AUTH"] = (
         {"auth_method": "jwt", "jwt_key": CREDENTIAL_JWK, "jwt_jid_field": "jid"}
@@ -185,17 +192,21 @@ def render_config(conf_dir: Path, env: Mapping[str, str], profile: str = "demo")
     return target
 
 
-def compile_module(target_dir: Path) -> Path:
-    """Compile ejabberd/mod_idchat_guests.erl into target_dir (erlc ships with ejabberd's Erlang)."""
+def compile_module(target_dir: Path) -> list[Path]:
+    """Compile our ejabberd modules (MODULE_SOURCES) into target_dir (erlc ships with
+    ejabberd's Erlang)."""
     if shutil.which("erlc") is None:
         raise EjabberdError("erlc not found: install the ejabberd package (it brings erlang-base)")
     Path(target_dir).mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["erlc", "-o", str(target_dir), str(MODULE_SOURCE)],
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    beam = Path(target_dir) / (MODULE_SOURCE.stem + ".beam")
-    if result.returncode != 0 or not beam.is_file():
-        raise EjabberdError(f"erlc {MODULE_SOURCE.name} failed:\n{result.stdout}{result.stderr}")
-    return beam
+    beams = []
+    for source in MODULE_SOURCES:
+        result = subprocess.run(["erlc", "-o", str(target_dir), str(source)],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        beam = Path(target_dir) / (source.stem + ".beam")
+        if result.returncode != 0 or not beam.is_file():
+            raise EjabberdError(f"erlc {source.name} failed:\n{result.stdout}{result.stderr}")
+        beams.append(beam)
+    return beams
 
 
 # the files copied from ejabberd/ into <workdir>/conf: (target, source, quoting rule)
@@ -358,9 +369,9 @@ class EjabberdServer:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
             if os.geteuid() == 0:
                 os.chown(path, owner.pw_uid, owner.pw_gid)
-        beam = compile_module(self.ebin_dir)
-        if os.geteuid() == 0:
-            os.chown(beam, owner.pw_uid, owner.pw_gid)
+        for beam in compile_module(self.ebin_dir):
+            if os.geteuid() == 0:
+                os.chown(beam, owner.pw_uid, owner.pw_gid)
         values = {
             **self.settings,
             "ERLANG_NODE": self.node,
