@@ -6,23 +6,29 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, AsyncIterator, Iterator
 
 import pytest
+import redis.asyncio as aioredis
 from slixmpp.exceptions import IqError
 from slixmpp.xmlstream import ET
 
-from actors import xmpp_env
+from actors import Agent, Stack, error_condition, xmpp_env
+from component import audit
+from component.gateway import Gateway
 from ejabberd_server import EjabberdServer
 from prosody_server import ProsodyServer
 from xmpp_clients import XMPPConnectError, close, connect_agent
 from xmpp_plugin import credential
+from xmpp_plugin.agent_store import AgentSession, AgentStore
+from xmpp_plugin.store import SessionStore
 
 pytestmark = pytest.mark.integration
 
@@ -101,3 +107,87 @@ async def test_a_session_ends_when_its_credential_expires_unless_renewed(oidc_se
     assert (await renewed.plugin["xep_0199"].ping(HOST, timeout=5)) is not None
     await close(renewed)
     await close(lapsing, wait=0)
+
+
+# -- the component: roles from the credential's grant, never from the browser -------------
+
+@pytest.fixture
+async def oidc_stack(oidc_server: Any, make_settings: Any, redis_server: Any,
+                     tmp_path: Path) -> AsyncIterator[Stack]:
+    """The component in oidc mode on ``oidc_server`` (short timers, as the stack fixture)."""
+    env = {**{k: v for k, v in oidc_server.env.items() if k.startswith("IDCHAT_XMPP_")},
+           "IDCHAT_XMPP_SERVER": oidc_server.kind,
+           "IDCHAT_ROUTING_OFFER_TIMEOUT_SECONDS": "2", "IDCHAT_ROUTING_AGENT_GRACE_SECONDS": "1",
+           "IDCHAT_ROUTING_ORPHAN_CHECK_SECONDS": "2",
+           "IDCHAT_AGENTS_MODE": "oidc", "IDCHAT_AGENTS_ISSUER": "https://login.capulet.lit",
+           "IDCHAT_AGENTS_CLIENT_ID": "idchat-agent", "IDCHAT_AGENTS_CLIENT_SECRET": "s",
+           "IDCHAT_AGENTS_CREDENTIAL_KEY": KEY.decode()}
+    settings = make_settings(**env)
+    client = aioredis.from_url(redis_server.url, socket_timeout=10)
+    audit.configure(str(tmp_path / "audit.log"))
+    gateway = Gateway(settings, client)
+    gateway.start()
+    await asyncio.wait_for(gateway.online.wait(), 10)
+    stack = Stack(settings, SessionStore.from_settings(client, settings), gateway, oidc_server,
+                  tmp_path / "audit.log")
+    try:
+        yield stack
+    finally:
+        await stack.close()
+        await gateway.stop()
+        await client.aclose()
+
+
+async def _presence_refusal(agent: Agent) -> str:
+    """Announce availability; the condition of the component's presence error."""
+    refused: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+    def on_error(pres: Any) -> None:
+        if pres["from"].bare == agent.component and not refused.done():
+            refused.set_result(pres["error"]["condition"])
+
+    agent.xmpp.add_event_handler("presence_error", on_error)
+    try:
+        await agent.available()
+        return await asyncio.wait_for(refused, 5)
+    finally:
+        agent.xmpp.del_event_handler("presence_error", on_error)
+
+
+async def test_the_component_takes_roles_from_the_credential_not_the_browser(
+        oidc_stack: Stack) -> None:
+    st = oidc_stack
+    s = st.settings
+    grants = AgentStore(st.store.redis, prefix=s.redis.key_prefix,
+                        seal_key=s.store.attributes_key_bytes(), idle_ttl=900, max_ttl=3600)
+    token, expires = credential.issue(KEY, ANNA, ("agent",), None, 60)
+    anna = Agent(await connect_agent(ANNA, token, st.port), s.xmpp.component_domain)
+    st.actors.append(anna)
+    # A valid XMPP login, but no grant recorded by the HTTP service: no agent.
+    assert await _presence_refusal(anna) == "forbidden"
+
+    session = AgentSession(username="anna", jid=ANNA, roles=("agent",), purposes=None,
+                           refresh_token="", started=int(time.time()))
+    await grants.grant(session, expires)
+    citizen = await st.citizen()
+    claimed = await citizen.claim_and_join(await st.store.issue_ticket(await st.session()))
+    await anna.available()
+    await anna.accept(await anna.wait_for("idchat_offer"))
+    await citizen.wait_for("idchat_status", lambda el: el["state"] == "assigned")
+
+    # The supervisor role comes from the grant too.
+    with pytest.raises(IqError) as refused:
+        await anna.iq("idchat_overview", "get")
+    assert error_condition(refused.value) == "forbidden"
+    await grants.grant(dataclasses.replace(session, roles=("agent", "supervisor")), expires)
+    assert (await anna.iq("idchat_overview", "get"))["idchat_overview"] is not None
+
+    # Signed out, or the provider refused a renewal: the grant is gone. The agent counts as
+    # gone offline; after the grace the citizen is back in front of the queue.
+    await grants.end_session("no-such-cookie", ANNA)
+    await st.gateway.chats.end_lapsed_agents()
+    back = await citizen.wait_for(
+        "idchat_status", lambda el: el["state"] == "queued" and el["interrupted"] == "true",
+        timeout=8)
+    assert back["position"] == "1" and claimed["chat"]
+    assert await _presence_refusal(anna) == "forbidden"       # and no agent any more
