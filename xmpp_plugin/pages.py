@@ -137,6 +137,9 @@ async def get_agent_console(request: web.Request) -> web.Response:
         "muc_domain": settings.xmpp.muc_domain,
         "component_domain": settings.xmpp.component_domain,
         "purposes": {tag: purpose_label(tag, lang) for tag in PURPOSES},
+        # oidc: the console signs in through /agent/signin and its credential
+        # (xmpp_plugin/api/agent_signin.py) instead of a password form.
+        "signin": "oidc" if settings.agents.mode == "oidc" else "password",
     }
     body = request.app[TEMPLATES].get_template("agent.html").render(
         lang=lang, ui=settings.ui, config_json=_script_json(client_config), path=request.path)

@@ -13,6 +13,7 @@ import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
 import { noEmojiStatistics } from '../shared/converse-settings.js';
 import { AgentConsole } from './console.js';
 import { SignIn } from './signin.js';
+import { CredentialSignIn } from './credential.js';
 import { cards, desk, loadPreferences, offers } from './state.js';
 import { texts } from './texts.js';
 import { unlockOnFirstGesture } from './sound.js';
@@ -32,6 +33,7 @@ converse.plugins.add('idchat-agent', {
             idchat_agent_domain: '',
             idchat_lang: 'nl',
             idchat_purposes: {},
+            idchat_signin: 'password', // password | oidc (agents.mode)
         });
         loadPreferences();
         unlockOnFirstGesture();
@@ -56,7 +58,9 @@ converse.plugins.add('idchat-agent', {
         api.elements.define('idchat-identity-card', IdchatIdentityCard);
 
         const agentConsole = new AgentConsole(_converse);
-        const signIn = new SignIn(_converse);
+        const oidc = api.settings.get('idchat_signin') === 'oidc';
+        desk.set({ oidc });
+        const signIn = oidc ? new CredentialSignIn(_converse) : new SignIn(_converse);
         api.listen.on('initialized', () => signIn.resume());
         api.listen.on('connected', () => {
             signIn.onConnected(agentConsole.nick());
