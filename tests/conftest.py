@@ -96,4 +96,5 @@ def oidc_env(oidc_provider: OidcProvider) -> dict[str, str]:
             "IDCHAT_AGENTS_SCOPES": "openid,profile,idchat",
             "IDCHAT_AGENTS_GROUP_PURPOSES": "kcc-algemeen=*,kcc-belastingen=report_move|request_permit",
             "IDCHAT_AGENTS_CREDENTIAL_KEY": "idchat-test-credential-key-0123456789abcdef",
+            "IDCHAT_AGENTS_PROVIDER_CHECK_SECONDS": "0",  # every renewal asks the provider
             "IDCHAT_HTTP_PORT": str(port), "IDCHAT_HTTP_EXTERNAL_URL": f"http://127.0.0.1:{port}"}

@@ -31,13 +31,15 @@ class AgentSession:
     purposes: tuple[str, ...] | None
     refresh_token: str
     started: int  # unix seconds
+    checked: int = 0  # when the provider last confirmed the agent (unix seconds)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "AgentSession":
         purposes = data.get("purposes")
         return cls(username=data["username"], jid=data["jid"], roles=tuple(data["roles"]),
                    purposes=None if purposes is None else tuple(purposes),
-                   refresh_token=data["refresh_token"], started=int(data["started"]))
+                   refresh_token=data["refresh_token"], started=int(data["started"]),
+                   checked=int(data.get("checked", 0)))
 
 
 def _hash(value: str) -> str:

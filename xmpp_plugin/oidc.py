@@ -33,6 +33,7 @@ from .settings import AgentSettings
 
 DISCOVERY_TTL = 3600
 JWKS_MIN_REFRESH = 60  # an unknown kid refetches the keys at most this often
+MAX_CANDIDATE_KEYS = 8  # a token without kid is tried against at most this many keys
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=5)
 MAX_RESPONSE_BYTES = 256 * 1024
 
@@ -127,23 +128,26 @@ class Provider:
         if alg not in self.settings.id_token_algorithms:
             raise SignInError(f"ID token algorithm {str(alg)[:20]!r} is not allowed",
                               slug="oidc-algorithm")
-        key = await self._key(header.get("kid"), alg)
-        claims = _decode(token, key, alg, self.settings)
+        claims = _decode_with_any(token, await self._keys(header.get("kid"), alg), alg,
+                                  self.settings)
         if nonce is not None and not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
             raise SignInError("the ID token's nonce is not the one we sent", slug="oidc-nonce")
         _check_strength(claims, self.settings)
         return claims
 
-    async def _key(self, kid: object, alg: str) -> Any:
-        key = _find_key(self._jwks, kid, alg)
-        if key is None and time.monotonic() - self._jwks_at > JWKS_MIN_REFRESH:
+    async def _keys(self, kid: object, alg: str) -> list[Any]:
+        """The provider's keys that may have signed it: the one named by ``kid``, or every
+        key of the algorithm's type for a token without one. An unknown kid refetches the
+        JWKS (key rotation), at most once a minute."""
+        keys = _find_keys(self._jwks, kid, alg)
+        if not keys and time.monotonic() - self._jwks_at > JWKS_MIN_REFRESH:
             self._jwks = await self._get((await self.config())["jwks_uri"])
             self._jwks_at = time.monotonic()
-            key = _find_key(self._jwks, kid, alg)
-        if key is None:
+            keys = _find_keys(self._jwks, kid, alg)
+        if not keys:
             raise SignInError("the ID token is signed with a key the provider does not publish",
                               slug="oidc-signature")
-        return key
+        return keys
 
     async def _token(self, form: dict[str, str]) -> dict[str, Any]:
         config = await self.config()
@@ -184,17 +188,34 @@ async def _json(response: aiohttp.ClientResponse) -> dict[str, Any]:
     return data
 
 
-def _find_key(jwks: dict[str, Any], kid: object, alg: str) -> Any:
+def _find_keys(jwks: dict[str, Any], kid: object, alg: str) -> list[Any]:
+    out = []
     for jwk in jwks.get("keys", []):
         if not isinstance(jwk, dict) or jwk.get("use", "sig") != "sig":
             continue
         if kid is not None and jwk.get("kid") != kid:
             continue
         try:
-            return jwt.PyJWK(jwk, algorithm=alg).key
+            out.append(jwt.PyJWK(jwk, algorithm=alg).key)
         except (jwt.PyJWKError, jwt.InvalidKeyError):
             continue
-    return None
+    return out[:MAX_CANDIDATE_KEYS]
+
+
+def _decode_with_any(token: str, keys: list[Any], alg: str,
+                     settings: AgentSettings) -> dict[str, Any]:
+    """The first key whose signature verifies decides; every other check is done with it."""
+    for key in keys[:-1]:
+        try:
+            jwt.decode(token, key, algorithms=[alg], options={"verify_signature": True,
+                       "verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                       "verify_aud": False, "verify_iss": False})
+        except jwt.InvalidSignatureError:
+            continue
+        except jwt.InvalidTokenError:
+            pass  # not a signature problem: _decode names it
+        return _decode(token, key, alg, settings)
+    return _decode(token, keys[-1], alg, settings)
 
 
 def _decode(token: str, key: Any, alg: str, settings: AgentSettings) -> dict[str, Any]:

@@ -183,6 +183,7 @@ class AgentSettings:
     session_idle_seconds: int = 900
     session_max_seconds: int = 36000
     credential_ttl_seconds: int = 300
+    provider_check_seconds: int = 60
     credential_key: str = field(default="", repr=False)
     credential_key_file: str = ""
 
@@ -481,6 +482,8 @@ def _check_agents(a: AgentSettings, problems: list[str]) -> None:
         problems.append(f"agents.leeway_seconds must be from 0 to {MAX_LEEWAY_SECONDS}")
     if not 60 <= a.credential_ttl_seconds <= 3600:
         problems.append("agents.credential_ttl_seconds must be from 60 to 3600 (minutes, not hours)")
+    if not 0 <= a.provider_check_seconds < a.credential_ttl_seconds:
+        problems.append("agents.provider_check_seconds must be from 0 to below agents.credential_ttl_seconds")
     if not a.credential_ttl_seconds <= a.session_idle_seconds <= a.session_max_seconds:
         problems.append("agents: credential_ttl_seconds <= session_idle_seconds <= session_max_seconds")
 

@@ -162,6 +162,23 @@ async def test_refused_sign_ins_get_a_clear_page_and_leave_nothing(
         assert replay.status == 400 and "began in another browser" in await replay.text()
 
 
+async def test_renewals_ask_the_provider_at_most_every_provider_check_seconds(
+        service: Any, oidc_provider: Any) -> None:
+    base, _ = await service(IDCHAT_AGENTS_PROVIDER_CHECK_SECONDS="60")
+    async with _browser() as browser:
+        assert (await sign_in(browser, base, "sophie")).status == 303
+        oidc_provider.set_user("sophie", active=False)
+        try:
+            # The provider confirmed sophie at the sign-in: a minute of renewals does not
+            # ask it again, however often the console (or a script with its cookie) asks.
+            for _ in range(3):
+                answer = await browser.post(f"{base}/agent/credential")
+                assert answer.status == 200
+                assert (await answer.json())["roles"] == ["agent", "supervisor"]
+        finally:
+            oidc_provider.set_user("sophie", active=True)
+
+
 # -- a forging provider: ID tokens an honest provider never sends ---------------------------
 
 FORGER_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

@@ -171,3 +171,20 @@ def test_the_xmpp_credential_is_short_lived_and_names_the_jid_roles_and_topics()
         credential.verify(key, old)
     assert credential.verify(key, credential.issue(key, "j@a", ("agent",), None, 60)[0])["topics"] == ["*"]
 
+
+
+async def test_a_token_without_kid_is_checked_against_each_published_key() -> None:
+    provider = _provider()
+    other = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(OTHER_KEY.public_key()))
+    provider._jwks = {"keys": [{**other, "kid": "k0"}, *provider._jwks["keys"]]}  # ours second
+    assert (await provider.check_id_token(jwt.encode(_claims(), KEY, algorithm="RS256"),
+                                          nonce=NONCE))["sub"] == "juliet"
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(SignInError) as refused:
+        await provider.check_id_token(jwt.encode(_claims(), stranger, algorithm="RS256"), nonce=NONCE)
+    assert refused.value.slug == "oidc-signature"
+    # The key that verifies decides the other checks too: an expired token stays expired.
+    with pytest.raises(SignInError) as refused:
+        await provider.check_id_token(jwt.encode(_claims(exp=int(time.time()) - 600), KEY,
+                                                 algorithm="RS256"), nonce=NONCE)
+    assert refused.value.slug == "oidc-expired"

@@ -20,7 +20,7 @@ from aiohttp import web
 from .. import credential
 from ..agent_store import AgentSession
 from ..appkeys import AGENTS, OIDC, SETTINGS
-from ..errors import Forbidden, NotAnAgent, SignInError, Unauthorized
+from ..errors import Forbidden, NotAnAgent, SignInError, Unauthorized, Unavailable
 from ..oidc import LoginRequest, agent_from_claims
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,8 @@ async def get_callback(request: web.Request) -> web.Response:
     session = AgentSession(username=agent.username,
                            jid=f"{_node(agent.username)}@{settings.xmpp.agent_domain}",
                            roles=agent.roles, purposes=agent.purposes,
-                           refresh_token=refresh_token, started=int(time.time()))
+                           refresh_token=refresh_token, started=int(time.time()),
+                           checked=int(time.time()))
     cookie = secrets.token_urlsafe(32)
     await request.app[AGENTS].create_session(cookie, session)
     log.info("agent signed in roles=%s", ",".join(agent.roles))
@@ -97,9 +98,11 @@ async def post_credential(request: web.Request) -> web.Response:
 
 async def _renew(request: web.Request, session: AgentSession) -> AgentSession:
     """Ask the provider again (refresh token): its session must still live, and the role
-    is taken from its new ID token. Without a refresh token the console session's own
-    lifetime is the limit."""
-    if not session.refresh_token:
+    is taken from its new ID token; at most every agents.provider_check_seconds. Without
+    a refresh token the console session's own lifetime is the limit."""
+    now = int(time.time())
+    check = request.app[SETTINGS].agents.provider_check_seconds
+    if not session.refresh_token or now - session.checked < check:
         return session
     claims, refresh_token = await request.app[OIDC].refresh(session.refresh_token)
     roles, purposes = session.roles, session.purposes
@@ -110,7 +113,7 @@ async def _renew(request: web.Request, session: AgentSession) -> AgentSession:
         roles, purposes = agent.roles, agent.purposes
     return AgentSession(username=session.username, jid=session.jid, roles=roles,
                         purposes=purposes, refresh_token=refresh_token,
-                        started=session.started)
+                        started=session.started, checked=now)
 
 
 async def post_signout(request: web.Request) -> web.Response:
@@ -120,7 +123,10 @@ async def post_signout(request: web.Request) -> web.Response:
     session = await agents.session(cookie) if cookie else None
     if cookie:
         await agents.end_session(cookie, session.jid if session else None)
-    config = await request.app[OIDC].config()
+    try:
+        config = await request.app[OIDC].config()
+    except Unavailable:
+        config = {}  # signed out here all the same; the provider's sign-out is not offered
     logout_url = None
     if isinstance(config.get("end_session_endpoint"), str):
         settings = request.app[SETTINGS]
