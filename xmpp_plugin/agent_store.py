@@ -1,26 +1,31 @@
-"""Agents signed in with OpenID Connect, in Redis: sign-ins under way (single use, ten
-minutes), console sessions (sealed, idle and absolute lifetime) and the grants the
-component reads (what the current XMPP credential allows, until it expires).
+"""Agents signed in with OpenID Connect: sign-ins under way (sealed into the browser's
+cookie, ten minutes; nothing in Redis), and in Redis the console sessions (sealed, idle
+and absolute lifetime) and the grants the component reads (what the current XMPP
+credential allows, until it expires).
 
 Only what is needed is kept: the XMPP user name, roles, topics and the provider's refresh
 token, sealed with ``store.attributes_key``; never a name, an e-mail address or a group
-list. Cookies and states are stored as SHA-256 hashes: Redis never holds one that works.
+list. Session cookies are stored as SHA-256 hashes: Redis never holds one that works.
 """
 
 from __future__ import annotations
 
+import binascii
 import hashlib
+import hmac
 import json
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from cryptography.exceptions import InvalidTag
 
 from .oidc import LoginRequest
 from .store import Keys, Sealer, _redis_errors
 
 LOGIN_TTL = 600
+LOGIN_AD = "idchat-oidc-login"  # associated data: a session record never opens as a login
 
 
 @dataclass(frozen=True)
@@ -55,20 +60,21 @@ class AgentStore:
         self.idle_ttl = idle_ttl
         self.max_ttl = max_ttl
 
-    @_redis_errors
-    async def begin_login(self, login: LoginRequest, binding: str) -> None:
-        record = {"nonce": login.nonce, "verifier": login.verifier, "binding": _hash(binding)}
-        await self.redis.set(self.keys.oidc_login(_hash(login.state)), json.dumps(record),
-                             ex=LOGIN_TTL)
+    def login_cookie(self, login: LoginRequest) -> str:
+        """The sign-in under way, sealed into the browser's own cookie: nothing is stored
+        for a visitor who merely starts a sign-in."""
+        return self._sealer.seal(LOGIN_AD, {"state": login.state, "nonce": login.nonce,
+                                            "verifier": login.verifier, "at": int(time.time())})
 
-    @_redis_errors
-    async def take_login(self, state: str, binding: str) -> LoginRequest | None:
-        """The sign-in for ``state``, once, and only in the browser that began it."""
-        raw = await self.redis.getdel(self.keys.oidc_login(_hash(state)))
-        if raw is None:
+    def login_from_cookie(self, cookie: str, state: str) -> LoginRequest | None:
+        """The sign-in for ``state``, from the cookie of the browser that began it, for ten
+        minutes; None otherwise (another browser, a stale or forged cookie)."""
+        try:
+            record = self._sealer.open(LOGIN_AD, cookie)
+        except (InvalidTag, ValueError, TypeError, KeyError, binascii.Error):
             return None
-        record = json.loads(raw)
-        if not binding or record["binding"] != _hash(binding):
+        if not hmac.compare_digest(str(record.get("state", "")), state) \
+                or not 0 <= time.time() - record.get("at", 0) <= LOGIN_TTL:
             return None
         return LoginRequest(state=state, nonce=record["nonce"], verifier=record["verifier"])
 

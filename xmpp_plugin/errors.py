@@ -146,7 +146,7 @@ PROBLEM_TYPES: dict[str, str] = {
     "unavailable": "A service we depend on is unavailable; nothing was changed.",
     "method-not-allowed": "This method is not allowed on this resource.",
     "oidc-sign-in": "The agent's sign-in with the identity provider was refused; each check has its own oidc-* type.",
-    "oidc-state": "The sign-in's state is unknown, was used already, or the sign-in began in another browser.",
+    "oidc-state": "The sign-in's state is unknown or too old, or the sign-in began in another browser.",
     "oidc-provider": "The identity provider refused the sign-in or its renewal (e.g. the provider session ended).",
     "oidc-algorithm": "The ID token's signature algorithm is not allowed (e.g. none or HS256).",
     "oidc-signature": "The ID token's signature does not verify with the provider's published keys.",

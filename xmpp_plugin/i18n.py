@@ -180,7 +180,7 @@ _SIGNIN: dict[str, dict[str, str]] = {
         "heading": "Inloggen is niet gelukt",
         "advice": "Log opnieuw in via de knop op de KCC-pagina. Lukt het dan nog niet? Neem "
                   "contact op met de servicedesk en noem de foutcode hieronder.",
-        "oidc-state": "Deze inlogpoging is onbekend, al gebruikt of in een andere browser begonnen.",
+        "oidc-state": "Deze inlogpoging is onbekend of verlopen, of in een andere browser begonnen.",
         "oidc-provider": "De identiteitsprovider heeft de inlog geweigerd of afgebroken.",
         "oidc-algorithm": "Het ID-token is ondertekend met een methode die niet is toegestaan.",
         "oidc-signature": "De handtekening van het ID-token klopt niet met de sleutels van de identiteitsprovider.",
@@ -199,7 +199,7 @@ _SIGNIN: dict[str, dict[str, str]] = {
         "heading": "Signing in did not work",
         "advice": "Sign in again with the button on the KCC page. Still not working? Contact the "
                   "service desk and mention the error code below.",
-        "oidc-state": "This sign-in is unknown, was used already or began in another browser.",
+        "oidc-state": "This sign-in is unknown or has expired, or began in another browser.",
         "oidc-provider": "The identity provider refused or cancelled the sign-in.",
         "oidc-algorithm": "The ID token is signed with a method that is not allowed.",
         "oidc-signature": "The ID token's signature does not match the identity provider's keys.",

@@ -328,10 +328,6 @@ class Keys:
         return f"{self.prefix}:events"
 
     # Agents signed in with OpenID Connect (xmpp_plugin/agent_store.py).
-    def oidc_login(self, state_hash: str) -> str:
-        """A sign-in on its way through the provider: nonce, PKCE verifier, browser binding."""
-        return f"{self.prefix}:oidclogin:{state_hash}"
-
     def agent_session(self, cookie_hash: str) -> str:
         """A signed-in console (sealed): who, roles, topics, the provider's refresh token."""
         return f"{self.prefix}:agentsession:{cookie_hash}"

@@ -89,7 +89,8 @@ async def test_anna_signs_in_renews_and_signs_out_and_a_refused_renewal_ends_it(
         # Redis holds the session sealed: no user name, no refresh token in the clear.
         [key] = await _keys(redis_client, settings, "agentsession")
         assert b"anna" not in await redis_client.get(key)
-        assert not await _keys(redis_client, settings, "oidclogin")  # single use: gone
+        login_cookie = next(c for c in cookie if c.startswith("idchat_oidc_login="))
+        assert 'idchat_oidc_login=""' in login_cookie  # the sign-in's cookie is dropped
 
         answer = await browser.post(f"{base}/agent/credential")
         body = await answer.json()
@@ -157,7 +158,8 @@ async def test_refused_sign_ins_get_a_clear_page_and_leave_nothing(
         # mark signs in with his one-time code: accepted.
         assert (await sign_in(browser, base, "mark", otp="123456")).status == 303
         assert (await browser.post(f"{base}/agent/credential", headers={"Accept": "application/json"})).status == 200
-        # A callback replayed (the same state again) is refused.
+        # A callback without this browser's sign-in cookie (another browser, a replay after
+        # it was dropped) is refused.
         replay = await browser.get(f"{base}/agent/oidc/callback?state=x&code=y&lang=en")
         assert replay.status == 400 and "began in another browser" in await replay.text()
 

@@ -188,3 +188,20 @@ async def test_a_token_without_kid_is_checked_against_each_published_key() -> No
         await provider.check_id_token(jwt.encode(_claims(exp=int(time.time()) - 600), KEY,
                                                  algorithm="RS256"), nonce=NONCE)
     assert refused.value.slug == "oidc-expired"
+
+
+def test_the_sign_in_under_way_lives_in_a_sealed_cookie_of_that_browser(monkeypatch: Any) -> None:
+    from xmpp_plugin.agent_store import AgentStore
+    store = AgentStore(None, prefix="idchat", seal_key=b"k" * 32, idle_ttl=900, max_ttl=3600)  # type: ignore[arg-type]
+    login = LoginRequest.new()
+    cookie = store.login_cookie(login)
+    assert login.nonce not in cookie and login.verifier not in cookie and login.state not in cookie
+    assert store.login_from_cookie(cookie, login.state) == login
+    assert store.login_from_cookie(cookie, LoginRequest.new().state) is None     # another state
+    assert store.login_from_cookie(cookie[:-4] + "AAAA", login.state) is None    # tampered
+    assert store.login_from_cookie("not base64!", login.state) is None
+    other = AgentStore(None, prefix="idchat", seal_key=b"o" * 32, idle_ttl=900, max_ttl=3600)  # type: ignore[arg-type]
+    assert other.login_from_cookie(cookie, login.state) is None                  # another key
+    later = time.time() + 601
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert store.login_from_cookie(cookie, login.state) is None                  # ten minutes on

@@ -1,8 +1,10 @@
 """The agent console's sign-in with OpenID Connect (``agents.mode = "oidc"``) and its
 short-lived XMPP credential (docs/deployment.md, "Agents: OpenID Connect or XMPP accounts").
 
-    GET  /agent/signin          → 303 to the provider (state, nonce, PKCE S256)
-    GET  /agent/oidc/callback   → checks it all, opens a console session → 303 /agent
+    GET  /agent/signin          → 303 to the provider (state, nonce, PKCE S256), all three
+                                  sealed into a cookie of this browser (nothing stored)
+    GET  /agent/oidc/callback   → checks it all, opens a console session → 303 /agent; the
+                                  provider's code is single use, the cookie is dropped
     POST /agent/credential      → {jid, credential, expires_in, roles, purposes}; renews at
                                   the provider first, so a refusal there ends the session
     POST /agent/signout         → ends the session and the grant; {logout_url}
@@ -32,12 +34,11 @@ COOKIE_PATH = "/agent"
 
 async def get_signin(request: web.Request) -> web.Response:
     login = LoginRequest.new()
-    binding = secrets.token_urlsafe(32)
-    await request.app[AGENTS].begin_login(login, binding)
     url = await request.app[OIDC].authorization_url(login)
     response = web.Response(status=303, headers={"Location": url})
     # Lax: the provider sends the browser back by a cross-site redirect.
-    _cookie(request, response, LOGIN_COOKIE, binding, samesite="Lax", max_age=600)
+    _cookie(request, response, LOGIN_COOKIE, request.app[AGENTS].login_cookie(login),
+            samesite="Lax", max_age=600)
     return response
 
 
@@ -48,10 +49,10 @@ async def get_callback(request: web.Request) -> web.Response:
     state, code = query.get("state", ""), query.get("code", "")
     login = None
     if state and code and len(state) <= 200 and len(code) <= 2000:
-        login = await request.app[AGENTS].take_login(state, request.cookies.get(LOGIN_COOKIE, ""))
+        login = request.app[AGENTS].login_from_cookie(request.cookies.get(LOGIN_COOKIE, ""), state)
     if login is None:
-        raise SignInError("this sign-in is unknown, was used already or began in another "
-                          "browser", slug="oidc-state")
+        raise SignInError("this sign-in is unknown, has expired or began in another browser",
+                          slug="oidc-state")
     claims, refresh_token = await request.app[OIDC].redeem(code, login)
     settings = request.app[SETTINGS]
     agent = agent_from_claims(claims, settings.agents)
