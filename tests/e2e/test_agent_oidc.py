@@ -58,6 +58,7 @@ def oidc_stack(oidc_provider: Any, redis_server: Any, tmp_path: Path) -> Iterato
         "IDCHAT_AGENTS_CLIENT_SECRET_FILE": str(oidc_provider.client_secret_file),
         "IDCHAT_AGENTS_SCOPES": "openid,profile,idchat",
         "IDCHAT_AGENTS_GROUP_PURPOSES": "kcc-algemeen=*",
+        "IDCHAT_AGENTS_PROVIDER_CHECK_SECONDS": "0",  # every credential asks the provider
         "IDCHAT_LOG_LEVEL": "INFO",
     })
     logs = {"http": tmp_path / "http.log", "component": tmp_path / "component.log"}
@@ -108,10 +109,29 @@ async def test_anna_signs_in_with_the_provider_takes_a_chat_and_signs_out(
     await expect(agent.locator(".idchat-card__title:visible")).to_contain_text("Juliet Capulet")
     await screenshot(agent, request, "oidc-chat")
 
-    # Sign out: the grant the component believes is gone at once; the browser goes on to
-    # the provider's sign-out.
+    # A reload signs in again with a fresh credential, and the chat is still hers.
+    await agent.reload()
+    await expect(agent.locator(".idchat-account__name")).to_have_text("Ingelogd als Anna", timeout=15000)
+    await expect(agent.locator(".idchat-card__title:visible")).to_contain_text("Juliet Capulet")
+
+    # The provider no longer knows anna (a leaver): the next credential is refused, the
+    # console says she was signed out, and the grant is gone.
     r = redis.Redis.from_url(st.env["IDCHAT_REDIS_URL"])
     grant = f"{st.env['IDCHAT_REDIS_KEY_PREFIX']}:agentgrant:anna@agents.idchat.localhost"
+    assert r.exists(grant)
+    oidc_provider.set_user("anna", active=False)
+    try:
+        await agent.reload()
+        await expect(agent.locator(".idchat-signin__error")).to_have_text("U bent uitgelogd. Log opnieuw in.")
+        await expect(agent.locator("[data-action=login-oidc]")).to_be_visible()
+        assert not r.exists(grant)
+    finally:
+        oidc_provider.set_user("anna", active=True)
+
+    # Signed in again (the provider's own session still stands: no form), then out: the
+    # grant the component believes is gone at once; the browser goes on to the provider.
+    await agent.locator("[data-action=login-oidc]").click()
+    await expect(agent.locator(".idchat-account__name")).to_have_text("Ingelogd als Anna", timeout=15000)
     assert r.exists(grant)
     await agent.locator("[data-action=logout]").click()
     await agent.wait_for_url(f"{oidc_provider.issuer}/**")
