@@ -25,8 +25,8 @@ from .feedback import Feedback
 from .grants import Grants
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
-from .supervision import DayStats
 from .routing import Chat, Released, Router
+from .supervision import DayStats
 
 log = logging.getLogger(__name__)
 
