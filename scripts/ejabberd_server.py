@@ -74,11 +74,11 @@ class EjabberdError(RuntimeError):
     """ejabberd could not be configured, started, stopped or commanded."""
 
 
-def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, str | int | list[str]]:
+def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, Any]:
     """The config values from `env` (defaults filled in); all problems at once."""
     if profile not in PROFILES:
         raise EjabberdError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
-    values: dict[str, str | int | list[str]] = {}
+    values: dict[str, Any] = {}
     problems = []
     for name, domain_default in DOMAIN_DEFAULTS.items():
         domain = env.get(name) or domain_default

@@ -14,10 +14,11 @@ import shutil
 import subprocess
 import sys
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import launcher  # noqa: E402
+import launcher
 
 SCRIPT = Path(__file__).resolve().parent / "oidc_provider.mjs"
 CLIENT_ID = "idchat-agent"
@@ -31,8 +32,8 @@ class OidcProvider:
     """``client_secret_file``: the client secret the provider expects (the demo's default
     secret when None). ``test_api``: allow ``POST /_test/users/<name>`` (tests only)."""
 
-    def __init__(self, redirect_uris: list[str], *, client_secret_file: Path | None = None,
-                 post_logout_redirect_uris: list[str] = (), test_api: bool = False) -> None:
+    def __init__(self, redirect_uris: Sequence[str], *, client_secret_file: Path | None = None,
+                 post_logout_redirect_uris: Sequence[str] = (), test_api: bool = False) -> None:
         self.redirect_uris = list(redirect_uris)
         self.post_logout_redirect_uris = list(post_logout_redirect_uris)
         self.client_secret_file = client_secret_file
@@ -55,8 +56,10 @@ class OidcProvider:
             args.append("--test-api")
         env = {**os.environ, "NODE_ENV": "production"}  # no dev-only warnings or stack traces
         self.proc = launcher.popen(args, stdout=subprocess.PIPE, env=env)
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        line = self.proc.stdout.readline() if ready else b""
+        out = self.proc.stdout
+        assert out is not None  # stdout=PIPE
+        ready, _, _ = select.select([out], [], [], timeout)
+        line = out.readline() if ready else b""
         if not line:
             self.stop()
             raise OidcProviderError("the OpenID Provider did not start (see its stderr)")
@@ -65,10 +68,12 @@ class OidcProvider:
 
     def set_user(self, name: str, **change: object) -> None:
         """Tests only: change a demo user (``roles``, ``groups``, ``active``)."""
-        request = urllib.request.Request(f"{self.issuer}/_test/users/{name}", method="POST",
-                                         data=json.dumps(change).encode(),
+        if not self.issuer.startswith("http://127.0.0.1:"):
+            raise OidcProviderError("not our local provider")
+        url = f"{self.issuer}/_test/users/{name}"
+        request = urllib.request.Request(url, method="POST", data=json.dumps(change).encode(),  # noqa: S310
                                          headers={"Content-Type": "application/json"})
-        urllib.request.urlopen(request, timeout=5).close()
+        urllib.request.urlopen(request, timeout=5).close()  # noqa: S310 - our loopback http URL
 
     def stop(self) -> None:
         launcher.stop_process(self.proc)

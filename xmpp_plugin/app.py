@@ -5,20 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import AsyncIterator
 
+import aiohttp
 import jinja2
 from aiohttp import web
 
 from . import metrics, pages, simulator
-import aiohttp
-
 from .agent_store import AgentStore
 from .api import agent_signin, attributes, sessions
 from .appkeys import AGENTS, OIDC, SETTINGS, STORE, TEMPLATES, VERIFIER
 from .i18n import TEXT
 from .keys import load_private_key, load_public_key, refuse_test_keys_outside_demo
 from .logs import AccessLogger, server_log
-from .oidc import Provider
 from .middleware import PARSER_LIMITS, problem_middleware, redis_budget_middleware
+from .oidc import Provider
 from .security import security_headers
 from .settings import Settings
 from .store import SessionStore, connect

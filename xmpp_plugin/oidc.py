@@ -249,7 +249,8 @@ def _decode(token: str, key: Any, alg: str, settings: AgentSettings) -> dict[str
 def _check_strength(claims: dict[str, Any], settings: AgentSettings) -> None:
     if settings.required_acr and claims.get("acr") not in settings.required_acr:
         raise SignInError("the sign-in did not reach the required level (acr)", slug="oidc-acr")
-    amr = claims.get("amr") if isinstance(claims.get("amr"), list) else []
+    given = claims.get("amr")
+    amr: list[Any] = given if isinstance(given, list) else []
     if any(value not in amr for value in settings.required_amr):
         raise SignInError("the sign-in lacks a required method (amr)", slug="oidc-acr")
 

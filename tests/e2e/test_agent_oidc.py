@@ -19,8 +19,18 @@ from playwright.async_api import expect
 from oidc_server import CLIENT_ID
 from prosody_server import ProsodyServer
 from redis_server import free_port, wait_for_port
-from webstack import (ATTRS, TEST_PRIVKEY, TEST_PUBKEY, Stack, assert_accessible,
-                      citizen_in_chat, new_page, screenshot, spawn, stop)
+from webstack import (
+    ATTRS,
+    TEST_PRIVKEY,
+    TEST_PUBKEY,
+    Stack,
+    assert_accessible,
+    citizen_in_chat,
+    new_page,
+    screenshot,
+    spawn,
+    stop,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -153,7 +153,7 @@ def _node(username: str) -> str:
     out = []
     for ch in username.lower():
         if ch in ' "&\'/:<>@\\':
-            out.append("\\%02x" % ord(ch))
+            out.append(f"\\{ord(ch):02x}")
         else:
             out.append(ch)
     return "".join(out)

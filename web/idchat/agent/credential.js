@@ -9,11 +9,11 @@
  * Logging out ends the console session at the HTTP service, then at the provider.
  */
 import { stx } from '../converse.js';
+import { CREDENTIAL_NS } from '../shared/protocol.js';
 import { sendUnavailable } from './api.js';
 import { SignIn } from './signin.js';
 import { desk } from './state.js';
 
-export const CREDENTIAL_NS = 'https://idchat.nl/protocol/credential/1';
 const MIN_RENEW_MS = 15000;
 // Why the last console session ended, across the fresh page a sign-out loads.
 const ENDED = 'idchat-agent-ended';
