@@ -142,6 +142,7 @@ async def test_anna_signs_in_renews_and_signs_out_and_a_refused_renewal_ends_it(
         text = await page.text()
         assert page.status == 403 and "Inloggen is niet gelukt" in text
         assert "geen rol als medewerker" in text and "oidc-role" in text
+        assert 'href="/agent?lang=en"' in text  # the language switch leads to the console
         assert not await _keys(redis_client, settings, "agentsession")
 
 
