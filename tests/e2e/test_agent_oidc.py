@@ -5,8 +5,11 @@ the servers' handling of the credential is tests/integration/test_oidc_xmpp.py."
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import json
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -84,6 +87,32 @@ def oidc_stack(oidc_provider: Any, redis_server: Any, tmp_path: Path) -> Iterato
         server.stop()
 
 
+def _frames(page: Any) -> dict[str, list[str]]:
+    """The XMPP frames the page sends and receives over its WebSockets."""
+    frames: dict[str, list[str]] = {"sent": [], "received": []}
+
+    def watch(ws: Any) -> None:
+        ws.on("framesent", lambda payload: frames["sent"].append(str(payload)))
+        ws.on("framereceived", lambda payload: frames["received"].append(str(payload)))
+    page.on("websocket", watch)
+    return frames
+
+
+async def _renewal_accepted(frames: dict[str, list[str]], timeout: float = 10) -> None:
+    """A <credential/> IQ went out and the server answered it with a result."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        for sent in frames["sent"]:
+            if "protocol/credential/1" in sent and (found := re.search(r'id="([^"]+)"', sent)):
+                answers = [f for f in frames["received"] if found.group(1) in f]
+                if any('type="result"' in a or "type='result'" in a for a in answers):
+                    return
+                assert not any("error" in a for a in answers), answers
+        await asyncio.sleep(0.1)
+    raise AssertionError("no credential renewal was answered: "
+                         f"{[f for f in frames['sent'] if 'credential' in f]}")
+
+
 STORAGE = """() => [sessionStorage, localStorage].map((s) => Object.keys(s).map((k) => [k, s.getItem(k)]))"""
 
 
@@ -92,6 +121,10 @@ async def test_anna_signs_in_with_the_provider_takes_a_chat_and_signs_out(
         oidc_stack: Stack, oidc_provider: Any, browser: Any, request: Any) -> None:
     st = oidc_stack
     ctx, agent, watch = await new_page(browser, st)
+    # The page's clock is ours to move on (it runs at real speed until then): the console's
+    # renewal at half the credential's lifetime is reached without waiting for it.
+    await ctx.clock.install()
+    frames = _frames(agent)
     await agent.goto(st.base_url + "/agent")
     button = agent.locator("[data-action=login-oidc]")
     await expect(button).to_have_text("Inloggen via de gemeente")
@@ -119,6 +152,17 @@ async def test_anna_signs_in_with_the_provider_takes_a_chat_and_signs_out(
     await expect(agent.locator(".idchat-card__title:visible")).to_contain_text("Juliet Capulet")
     await screenshot(agent, request, "oidc-chat")
 
+    # Half the credential's lifetime later the console renews: a fresh grant, and the next
+    # credential handed to Prosody in-band, which accepts it.
+    r = redis.Redis.from_url(st.env["IDCHAT_REDIS_URL"])
+    grant = f"{st.env['IDCHAT_REDIS_KEY_PREFIX']}:agentgrant:anna@agents.idchat.localhost"
+    first = json.loads(r.get(grant))["exp"]
+    await asyncio.sleep(1.1)  # the next credential's exp is a whole second later
+    await agent.clock.fast_forward(160_000)
+    await _renewal_accepted(frames)
+    assert json.loads(r.get(grant))["exp"] > first
+    await expect(agent.locator(".idchat-account__name")).to_have_text("Ingelogd als Anna")
+
     # A reload signs in again with a fresh credential, and the chat is still hers.
     await agent.reload()
     await expect(agent.locator(".idchat-account__name")).to_have_text("Ingelogd als Anna", timeout=15000)
@@ -126,8 +170,6 @@ async def test_anna_signs_in_with_the_provider_takes_a_chat_and_signs_out(
 
     # The provider no longer knows anna (a leaver): the next credential is refused, the
     # console says she was signed out, and the grant is gone.
-    r = redis.Redis.from_url(st.env["IDCHAT_REDIS_URL"])
-    grant = f"{st.env['IDCHAT_REDIS_KEY_PREFIX']}:agentgrant:anna@agents.idchat.localhost"
     assert r.exists(grant)
     oidc_provider.set_user("anna", active=False)
     try:
