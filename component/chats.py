@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from datetime import UTC, datetime
 
 from slixmpp import JID
 
 from xmpp_plugin import faults
 from xmpp_plugin.errors import Conflict, Forbidden, NotFound, Unauthorized
-from xmpp_plugin.i18n import purpose_label
 from xmpp_plugin.models import Session, session_ref
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
@@ -31,6 +31,16 @@ from .supervision import DayStats
 log = logging.getLogger(__name__)
 
 CITIZEN_NICK = "Inwoner"
+
+
+class TopicClosed(Exception):
+    """A claim outside the topic's opening hours (§1 ``<closed/>``): nothing was changed.
+    ``opens`` is when the topic opens next (None: not within a year)."""
+
+    def __init__(self, purpose: str, opens: datetime | None) -> None:
+        super().__init__("the topic is closed now")
+        self.purpose = purpose
+        self.opens = opens
 
 
 class Chats:
@@ -85,6 +95,8 @@ class Chats:
         if already is not None and already.decode() != sid:
             raise Conflict("this guest has already claimed another chat")
         session = await self.store.get(sid)  # item-not-found when the session has ended
+        if await self.store.chat_of(sid) is None:  # a new chat, not a rejoin
+            self._refuse_when_closed(session)
         if await self.store.redeem_ticket(ticket) != sid:
             raise Unauthorized("unknown, expired or already used ticket")  # used meanwhile
         cid = await self.store.chat_of(sid)
@@ -101,6 +113,16 @@ class Chats:
         log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
         metrics.claimed()
         return chat, position, interrupted
+
+    def _refuse_when_closed(self, session: Session) -> None:
+        """Opening hours (topics file): outside them no chat is opened, so no agent is offered
+        one; a chat that already exists goes on (a reload after closing time)."""
+        hours = self.settings.topics.catalogue().topic(session.purpose).hours
+        now = datetime.now(UTC)
+        if not hours.is_open(now):
+            log.info("claim for session %s outside the topic's opening hours", session_ref(session.id))
+            metrics.closed()
+            raise TopicClosed(session.purpose, hours.next_opening(now))
 
     async def after_claim(self, chat: Chat, position: int | None, interrupted: bool) -> None:
         """What the citizen hears once the claim is answered, then offers go out."""
@@ -169,7 +191,7 @@ class Chats:
 
     def _title(self, purpose: str) -> str:
         """The room's name as agents see it: the purpose label, never personal data."""
-        return purpose_label(purpose, self.settings.ui.default_language)
+        return self.settings.topics.catalogue().label(purpose, self.settings.ui.default_language)
 
     # -- §3 availability -------------------------------------------------------
 
@@ -321,7 +343,7 @@ class Chats:
         stored = await self.store.attributes(chat.sid)
         await self.notify.attributes(JID(chat.agent_full), chat, stored)  # audited once sent
         audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
-                    names=stored.attributes if stored else (),
+                    names=self._shown_names(chat, stored),
                     status="pending" if stored is None else
                     ("verified" if stored.verified else "not_verified"))
 
@@ -335,11 +357,18 @@ class Chats:
         stored = await self.store.attributes(chat.sid)
         return chat, stored
 
+    def _shown_names(self, chat: Chat, stored: object) -> list[str]:
+        """The attributes the agent got: the topic's (topics file), for the audit log."""
+        if stored is None:
+            return []
+        shown = self.settings.topics.catalogue().shown(chat.purpose, stored.attributes)  # type: ignore[attr-defined]
+        return [name for name, _ in shown]
+
     async def answer_with_attributes(self, reply: object, chat: Chat, stored: object) -> None:
         """Send the answer with the details; audit it once it is on its way."""
         await self.notify.send_now(reply)
         audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
-                    names=stored.attributes if stored else (),  # type: ignore[attr-defined]
+                    names=self._shown_names(chat, stored),
                     on_request=True)
 
     async def attributes_arrived(self, sid: str) -> None:
@@ -411,7 +440,7 @@ class Chats:
         if by == "citizen" and stored is not None:
             self.feedback.send(stored.session_url, "logout")
         audit.event("chat-ended", sid=chat.sid, chat=chat.id, agent=chat.agent, by=by,
-                    names=stored.attributes if stored and state == "assigned" else ())
+                    names=self._shown_names(chat, stored) if state == "assigned" else ())
         await self.router.finish(chat.id)
         await self._queue_moved(chat.purpose)
         await self.dispatch()  # the agent has room for the next citizen

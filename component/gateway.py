@@ -39,6 +39,7 @@ from .feedback import Feedback
 from .handlers.agent import AgentHandlers
 from .handlers.claim import ClaimHandlers
 from .handlers.end import EndHandlers
+from .handlers.replies import ReplyHandlers
 from .handlers.room import RoomHandlers
 from .lease import Leases, LeaseState
 from .notifier import Notifier
@@ -84,6 +85,7 @@ class Gateway(ComponentXMPP):
         self.budget = Budget.from_settings(settings.budget)
         self.admission = Admission(self, settings, self.budget)
         ClaimHandlers(self)
+        ReplyHandlers(self)
         EndHandlers(self)
         self.agents = AgentHandlers(self)
         self.room_events = RoomHandlers(self)

@@ -25,7 +25,6 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 from xmpp_plugin import metrics as shared
 from xmpp_plugin.errors import Forbidden, Unavailable
-from xmpp_plugin.i18n import purpose_label
 from xmpp_plugin.store import Keys
 
 from . import overview
@@ -167,12 +166,13 @@ class Supervision:
     async def fill(self, el: object) -> None:
         view, today = await self._read()
         lang = self.gw.settings.ui.default_language
+        catalogue = self.gw.settings.topics.catalogue()
         el["at"] = datetime.fromtimestamp(view.taken_ms / 1000, UTC).strftime(  # type: ignore[index]
             "%Y-%m-%dT%H:%M:%SZ")
         el["service-level-seconds"] = str(self.gw.settings.routing.service_level_seconds)  # type: ignore[index]
         for q in view.queues:
             item = _append(el, stanza.QueueRow())
-            item["purpose"], item["label"] = q.purpose, purpose_label(q.purpose, lang)
+            item["purpose"], item["label"] = q.purpose, catalogue.label(q.purpose, lang)
             item["waiting"], item["longest"] = str(q.waiting), str(int(q.oldest_wait))
             if q.expected_wait is not None:
                 item["expected"] = str(int(q.expected_wait))

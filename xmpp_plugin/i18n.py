@@ -1,27 +1,11 @@
-"""Dutch-first texts: page language, purpose labels and attribute labels (nl, en)."""
+"""Dutch-first texts of the pages and the page language (nl, en). Topic and attribute labels
+are the municipality's: xmpp_plugin/topics.py."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 LANGUAGES = ("nl", "en")
-
-PURPOSES: dict[str, dict[str, str]] = {
-    "report_move": {"nl": "Verhuizing doorgeven", "en": "Report a move"},
-    "request_permit": {"nl": "Vergunning aanvragen", "en": "Request a permit"},
-    "request_passport": {"nl": "Paspoort aanvragen", "en": "Request a passport"},
-    "notice_of_marriage": {"nl": "Melding voorgenomen huwelijk", "en": "Notice of marriage"},
-    "personal_question": {"nl": "Persoonlijke vraag", "en": "Personal question"},
-    "test_purpose": {"nl": "Testonderwerp", "en": "Test purpose"},
-}
-
-ATTRIBUTES: dict[str, dict[str, str]] = {
-    "fullname": {"nl": "Naam", "en": "Name"},
-    "email": {"nl": "E-mailadres", "en": "E-mail address"},
-    "city": {"nl": "Woonplaats", "en": "City"},
-    "bsn": {"nl": "BSN", "en": "Citizen service number (BSN)"},
-    "test_attribute": {"nl": "Testattribuut", "en": "Test attribute"},
-}
 
 
 def language(request: web.Request, default: str = "nl") -> str:
@@ -34,14 +18,6 @@ def language(request: web.Request, default: str = "nl") -> str:
         if tag in LANGUAGES:
             return tag
     return default
-
-
-def purpose_label(purpose: str, lang: str) -> str:
-    return PURPOSES.get(purpose, {}).get(lang, purpose)
-
-
-def attribute_label(name: str, lang: str) -> str:
-    return ATTRIBUTES.get(name, {}).get(lang, name)
 
 
 TEXT: dict[str, dict[str, str]] = {

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import topics
+
 ENV_PREFIX = "IDCHAT_"
 CONFIG_ENV = "IDCHAT_CONFIG"
 ROLES = ("http", "component")
@@ -236,6 +238,16 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class TopicSettings:
+    """The municipality's topics, labels, opening hours and canned replies (xmpp_plugin/topics.py)."""
+
+    file: str = ""
+
+    def catalogue(self) -> "topics.Catalogue":
+        return topics.catalogue(self.file)
+
+
+@dataclass(frozen=True)
 class UiSettings:
     municipality: str = "Gemeente Voorbeeld"
     logo_url: str = ""
@@ -276,6 +288,7 @@ class Settings:
     xmpp: XmppSettings = XmppSettings()
     routing: RoutingSettings = RoutingSettings()
     agents: AgentSettings = AgentSettings()
+    topics: TopicSettings = TopicSettings()
     budget: BudgetSettings = BudgetSettings()
     ui: UiSettings = UiSettings()
     demo: DemoSettings = DemoSettings()
@@ -432,6 +445,7 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
         problems.append("ui.home_url must be an http(s) address, e.g. https://www.gemeente.nl/contact")
     if s.ui.default_language not in {"nl", "en"}:
         problems.append("ui.default_language must be nl or en")
+    problems.extend(topics.check(s.topics.file))
 
 
 def _check_http(s: Settings, problems: list[str]) -> None:

@@ -26,6 +26,12 @@ class Claimed(ElementBase):
     interfaces = {"room", "nick", "purpose", "state", "position", "wait", "chat"}
 
 
+class Closed(ElementBase):
+    """§1 answer outside the topic's opening hours: nothing was claimed or created."""
+    name, namespace, plugin_attrib = "closed", NS, "idchat_closed"
+    interfaces = {"purpose", "opens"}
+
+
 class Status(ElementBase):
     """§2 component → citizen: queued, assigned, no-agent or ended."""
     name, namespace, plugin_attrib = "status", NS, "idchat_status"
@@ -62,6 +68,19 @@ class ChatItem(ElementBase):
     name, namespace, plugin_attrib = "chat", NS, "chat"
     plugin_multi_attrib = "chats"
     interfaces = {"id", "room", "purpose", "since"}
+
+
+class Replies(ElementBase):
+    """§3a agent → component (get) and its result: the canned replies of the topics file."""
+    name, namespace, plugin_attrib = "replies", NS, "idchat_replies"
+    interfaces = set()
+
+
+class Reply(Alternative):
+    """§3a one canned reply: its text, in ``xml:lang``; ``purpose`` absent for every topic."""
+    name, namespace, plugin_attrib = "reply", NS, "reply"
+    plugin_multi_attrib = "replies"
+    interfaces = {"key", "purpose", "lang", "text"}
 
 
 class Offer(ElementBase):
@@ -161,6 +180,10 @@ def register() -> None:
                            (Iq, Watch), (Iq, Unwatch)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Closed)
+    register_stanza_plugin(Closed, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Replies)
+    register_stanza_plugin(Replies, Reply, iterable=True)
     register_stanza_plugin(Agent, ChatItem, iterable=True)
     register_stanza_plugin(Overview, QueueRow, iterable=True)
     register_stanza_plugin(Overview, MemberRow, iterable=True)

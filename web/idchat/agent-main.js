@@ -32,4 +32,5 @@ converse.initialize({
     idchat_lang: config.lang,
     idchat_purposes: config.purposes ?? {},
     idchat_signin: config.signin ?? 'password',
+    idchat_attribute_labels: config.attribute_labels ?? {},
 });

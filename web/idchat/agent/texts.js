@@ -41,7 +41,10 @@ const nl = {
     verified_at: 'Geverifieerd op',
     checked_at: 'Gecontroleerd op',
     no_attributes: 'Geen gegevens gedeeld.',
-    attribute_labels: { fullname: 'Naam', email: 'E-mailadres', city: 'Woonplaats', bsn: 'BSN' },
+    attribute_labels: {}, // the municipality's, from the console configuration (topics file)
+    canned_label: 'Standaardantwoorden',
+    canned_button: 'Standaardantwoord',
+    canned_found: (n) => `${n} ${n === 1 ? 'standaardantwoord' : 'standaardantwoorden'}. Kies met de pijltjestoetsen; Enter of Tab voegt in, Escape sluit.`,
     end: 'Chat beëindigen',
     end_confirm: 'Chat echt beëindigen? De inwoner krijgt daarvan bericht.',
     end_yes: 'Ja, beëindigen',
@@ -119,7 +122,10 @@ const en = {
     verified_at: 'Verified at',
     checked_at: 'Checked at',
     no_attributes: 'No details shared.',
-    attribute_labels: { fullname: 'Name', email: 'E-mail address', city: 'City', bsn: 'BSN' },
+    attribute_labels: {}, // the municipality's, from the console configuration (topics file)
+    canned_label: 'Canned replies',
+    canned_button: 'Canned reply',
+    canned_found: (n) => `${n} canned ${n === 1 ? 'reply' : 'replies'}. Choose with the arrow keys; Enter or Tab inserts, Escape closes.`,
     end: 'End chat',
     end_confirm: 'Really end the chat? The citizen will be told.',
     end_yes: 'Yes, end it',
