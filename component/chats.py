@@ -22,6 +22,7 @@ from xmpp_plugin.store import SessionStore
 
 from . import audit, metrics
 from .feedback import Feedback
+from .grants import Grants
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
 from .routing import Chat, Released, Router
@@ -52,9 +53,11 @@ class Chats:
         self.notify = notifier
         self.feedback = feedback
         self.day = DayStats(store.redis, store.keys, settings.routing.service_level_seconds)
+        self.grants = Grants(settings, store)
         self.marker: str | None = None  # the Redis incarnation this instance works with
-        # The last availability each agent told this instance: restored if Redis loses it.
-        self.duty_memory: dict[str, tuple[str, bool, int, str]] = {}
+        # The last availability each agent told this instance (and the purposes they
+        # serve): restored if Redis loses it.
+        self.duty_memory: dict[str, tuple[str, bool, int, str, str]] = {}
         self._checks = 0
         router.reoffer_pause_ms = settings.routing.reoffer_pause_seconds * 1000
         router.resume_ms = settings.routing.orphan_check_seconds * 1000
@@ -68,17 +71,15 @@ class Chats:
         return (jid.domain == self.settings.xmpp.agent_domain
                 or jid.bare in self.settings.routing.agents)
 
-    def _purposes_of(self, bare: str) -> str:
-        """'*' or a comma list, from routing.agent_purposes entries 'jid=p1|p2'."""
-        for entry in self.settings.routing.agent_purposes:
-            jid, _, purposes = entry.partition("=")
-            if jid.strip() == bare:
-                return ",".join(p.strip() for p in purposes.split("|") if p.strip())
-        return "*"
-
     def require_agent(self, jid: JID) -> None:
         if not self.is_agent(jid):
             raise Forbidden("only agents may do this")
+
+    async def require_agent_role(self, jid: JID) -> str:
+        """An agent, whose current credential (oidc) gives the agent role; returns the
+        purposes they serve ('*' or a comma list)."""
+        self.require_agent(jid)
+        return await self.grants.purposes_of_agent(jid)
 
     # -- §1 claim --------------------------------------------------------------
 
@@ -195,12 +196,11 @@ class Chats:
     # -- §3 availability -------------------------------------------------------
 
     async def agent_presence(self, agent: JID, available: bool, max_chats: int, nick: str) -> None:
-        self.require_agent(agent)
+        purposes = await self.require_agent_role(agent)
         withdrawn: list[str] = []
-        self.duty_memory[agent.bare] = (agent.full, available, max_chats, nick)
+        self.duty_memory[agent.bare] = (agent.full, available, max_chats, nick, purposes)
         if available:
-            await self.router.agent_available(agent.bare, agent.full, max_chats, nick,
-                                              self._purposes_of(agent.bare))
+            await self.router.agent_available(agent.bare, agent.full, max_chats, nick, purposes)
         else:  # away: open chats go on, offers still out go to someone else
             await self.router.agent_busy(agent.bare, agent.full, max_chats)
             withdrawn, offers = await self.router.withdraw_offers_of(agent.bare)
@@ -240,6 +240,26 @@ class Chats:
             log.info("chat %s back in the queue: its agent went offline", cid[:8])
         await self.dispatch()
 
+    async def end_lapsed_agents(self) -> None:
+        """oidc: an agent whose credential lapsed (signed out, a renewal refused, the role
+        taken away) is treated as gone offline: no new offers, and after the grace their
+        citizens go back to the queue. The XMPP server ends their session at the same
+        time; this is the second fence, run with the room sweep."""
+        if self.settings.agents.mode != "oidc":
+            return
+        keys = self.router.keys
+        for raw in await self.router.redis.smembers(keys.agents_known()):
+            bare = raw.decode()
+            if not self.grants.by_credential(JID(bare)) or await self.grants.current(bare):
+                continue
+            working = await self.router.redis.sismember(keys.agents(), bare) \
+                or await self.router.agent_chats(bare)
+            leaving = await self.router.redis.zscore(keys.agents_leaving(), bare)
+            info = await self.router.agent_info(bare)
+            if working and leaving is None and info.get("full"):
+                log.info("an agent's credential lapsed: treated as gone offline")
+                await self.agent_offline(JID(info["full"]))
+
     async def _agent_chats(self, bare: str) -> list[Chat]:
         chats = [await self.router.chat(cid) for cid in await self.router.agent_chats(bare)]
         return [c for c in chats if c is not None and c.state == "assigned"]
@@ -271,7 +291,7 @@ class Chats:
             await self._queue_moved(purpose)
 
     async def accept(self, agent: JID, oid: str) -> Chat:
-        self.require_agent(agent)
+        await self.require_agent_role(agent)
         cid = await self.router.chat_of_offer(oid)
         info = await self.router.agent_info(agent.bare)
         nick = info.get("nick") or agent.user
@@ -328,7 +348,7 @@ class Chats:
                     ("verified" if stored.verified else "not_verified"))
 
     async def attributes_for(self, agent: JID, cid: str) -> tuple[Chat, object]:
-        self.require_agent(agent)
+        await self.require_agent_role(agent)
         chat = await self.router.chat(cid)
         if chat is None:
             raise NotFound("no such chat, or it has ended")
@@ -560,10 +580,9 @@ class Chats:
 
     async def _restore_duty(self) -> None:
         """Agents on duty stay on duty: their last word to this instance is written again."""
-        for bare, (full, available, max_chats, nick) in list(self.duty_memory.items()):
+        for bare, (full, available, max_chats, nick, purposes) in list(self.duty_memory.items()):
             if available:
-                await self.router.agent_available(bare, full, max_chats, nick,
-                                                  self._purposes_of(bare))
+                await self.router.agent_available(bare, full, max_chats, nick, purposes)
             else:
                 await self.router.agent_busy(bare, full, max_chats)
 
@@ -595,6 +614,7 @@ class Chats:
     async def sweep_rooms(self) -> None:
         """Every chat in the lifetime index is checked: a lost record or an expired session
         ends it; the agents' load is recounted."""
+        await self.end_lapsed_agents()
         stale = set(await self.router.stale(self.settings.routing.orphan_check_seconds))
         for cid in await self.router.all_chats():
             chat = await self.router.chat(cid)

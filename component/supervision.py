@@ -112,20 +112,21 @@ class Supervision:
                 ("unwatch", "iq@type=set/idchat_unwatch", self.on_unwatch)):
             gw.register_handler(CoroutineCallback(f"idchat {name}", StanzaPath(path), handler))
 
-    def require_supervisor(self, jid: JID) -> None:
-        if jid.bare not in self.gw.settings.routing.supervisors:
+    async def require_supervisor(self, jid: JID) -> None:
+        """routing.supervisors, or (oidc) the supervisor role of the current credential."""
+        if not await self.gw.chats.grants.is_supervisor(jid):
             raise Forbidden("only supervisors may see the overview")
 
     @replies_errors
     async def on_overview(self, iq: Iq) -> None:
-        self.require_supervisor(iq["from"])
+        await self.require_supervisor(iq["from"])
         reply = iq.reply(clear=True)
         await self.fill(reply["idchat_overview"])
         reply.send()
 
     @replies_errors
     async def on_watch(self, iq: Iq) -> None:
-        self.require_supervisor(iq["from"])
+        await self.require_supervisor(iq["from"])
         redis, key, now = self.gw.store.redis, self.gw.store.keys.watchers(), _now_ms()
         async with redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", now)
@@ -142,7 +143,7 @@ class Supervision:
 
     @replies_errors
     async def on_unwatch(self, iq: Iq) -> None:
-        self.require_supervisor(iq["from"])
+        await self.require_supervisor(iq["from"])
         await self.gw.store.redis.zrem(self.gw.store.keys.watchers(), iq["from"].full)
         iq.reply(clear=True).send()
 
@@ -154,8 +155,8 @@ class Supervision:
             return
         for raw in watchers:
             jid = JID(raw.decode())
-            if jid.bare not in self.gw.settings.routing.supervisors:
-                await redis.zrem(key, raw)  # no longer a supervisor (settings changed)
+            if not await self.gw.chats.grants.is_supervisor(jid):
+                await redis.zrem(key, raw)  # no longer a supervisor (settings, credential)
                 continue
             msg = self.gw.make_message(mto=jid, mfrom=self.gw.boundjid.bare, mtype="headline")
             msg["no_store"]  # XEP-0334: never into archives or offline storage

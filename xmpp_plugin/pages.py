@@ -140,6 +140,9 @@ async def get_agent_console(request: web.Request) -> web.Response:
         "component_domain": settings.xmpp.component_domain,
         "purposes": {tag: labels[lang] for tag, labels in catalogue.purposes.items()},
         "attribute_labels": catalogue.attribute_labels(lang),
+        # oidc: the console signs in through /agent/signin and its credential
+        # (xmpp_plugin/api/agent_signin.py) instead of a password form.
+        "signin": "oidc" if settings.agents.mode == "oidc" else "password",
     }
     body = request.app[TEMPLATES].get_template("agent.html").render(
         lang=lang, ui=settings.ui, config_json=_script_json(client_config), path=request.path)

@@ -13,6 +13,7 @@ import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
 import { noEmojiStatistics } from '../shared/converse-settings.js';
 import { AgentConsole } from './console.js';
 import { SignIn } from './signin.js';
+import { CredentialSignIn } from './credential.js';
 import { cannedReplies, loadReplies } from './components/canned-replies.js';
 import { cards, desk, loadPreferences, offers } from './state.js';
 import { texts } from './texts.js';
@@ -33,6 +34,7 @@ converse.plugins.add('idchat-agent', {
             idchat_agent_domain: '',
             idchat_lang: 'nl',
             idchat_purposes: {},
+            idchat_signin: 'password', // password | oidc (agents.mode)
             idchat_attribute_labels: {},
         });
         loadPreferences();
@@ -60,7 +62,9 @@ converse.plugins.add('idchat-agent', {
         api.elements.define('idchat-identity-card', IdchatIdentityCard);
 
         const agentConsole = new AgentConsole(_converse);
-        const signIn = new SignIn(_converse);
+        const oidc = api.settings.get('idchat_signin') === 'oidc';
+        desk.set({ oidc });
+        const signIn = oidc ? new CredentialSignIn(_converse) : new SignIn(_converse);
         api.listen.on('initialized', () => signIn.resume());
         const fetchReplies = () => loadReplies(api, api.settings.get('idchat_component_domain')).catch(() => {});
         api.listen.on('connected', fetchReplies);

@@ -55,6 +55,8 @@ const nl = {
     username: 'Gebruikersnaam',
     password: 'Wachtwoord',
     login: 'Inloggen',
+    login_oidc: 'Inloggen via de gemeente',
+    login_oidc_hint: 'U logt in met uw account van de gemeente (met de tweede factor als die gevraagd wordt).',
     logging_in: 'Bezig met inloggen…',
     resuming: 'U wordt weer ingelogd…',
     login_failed: {
@@ -134,6 +136,8 @@ const en = {
     username: 'User name',
     password: 'Password',
     login: 'Log in',
+    login_oidc: 'Log in with the municipality',
+    login_oidc_hint: 'You log in with your municipality account (with the second factor when asked).',
     logging_in: 'Logging in…',
     resuming: 'Logging you in again…',
     login_failed: {
