@@ -39,6 +39,7 @@ from .feedback import Feedback
 from .handlers.agent import AgentHandlers
 from .handlers.claim import ClaimHandlers
 from .handlers.end import EndHandlers
+from .handlers.replies import ReplyHandlers
 from .handlers.room import RoomHandlers
 from .handlers.transfer import TransferHandlers
 from .lease import Leases, LeaseState
@@ -85,6 +86,7 @@ class Gateway(ComponentXMPP):
         self.budget = Budget.from_settings(settings.budget)
         self.admission = Admission(self, settings, self.budget)
         ClaimHandlers(self)
+        ReplyHandlers(self)
         EndHandlers(self)
         TransferHandlers(self)
         self.agents = AgentHandlers(self)

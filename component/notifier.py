@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from slixmpp import JID, ComponentXMPP, Message
 from slixmpp.exceptions import IqError, IqTimeout
 
-from xmpp_plugin.i18n import ATTRIBUTES, purpose_label
 from xmpp_plugin.models import StoredAttributes
 from xmpp_plugin.settings import Settings
 
@@ -102,12 +101,18 @@ class Notifier:
         msg = self._headline(chat.citizen)
         st = msg["idchat_status"]
         st["chat"], st["state"] = chat.id, "no-agent"
-        for lang, text in (("nl", self.settings.routing.alternative_nl),
-                           ("en", self.settings.routing.alternative_en)):
+        self.add_alternatives(st, chat.purpose)
+        msg.send()
+
+    def add_alternatives(self, el: Any, purpose: str) -> None:
+        """The topic's alternative (topics file), else routing.alternative_nl / _en, as
+        ``<alternative xml:lang/>`` children (§1 closed, §2 no-agent)."""
+        texts = self.settings.topics.catalogue().topic(purpose).alternative or {
+            "nl": self.settings.routing.alternative_nl, "en": self.settings.routing.alternative_en}
+        for lang, text in texts.items():
             alt = Alternative()
             alt["lang"], alt["text"] = lang, text
-            st.append(alt)
-        msg.send()
+            el.append(alt)
 
     def ended_citizen(self, citizen: JID, cid: str, by: str) -> None:
         msg = self._headline(citizen)
@@ -138,7 +143,7 @@ class Notifier:
         msg.send()
 
     def transfer_offer(self, made: OfferMade, waiting: int, timeout: int, by: str) -> None:
-        """§10 a colleague hands this agent a chat: an offer saying from whom."""
+        """§11 a colleague hands this agent a chat: an offer saying from whom."""
         msg = self._headline(made.agent_full)
         o = msg["idchat_offer"]
         o["id"], o["chat"], o["purpose"] = made.offer, made.chat, made.purpose
@@ -147,7 +152,7 @@ class Notifier:
 
     def transferred(self, sender: JID, cid: str, outcome: str, *, agent: str = "",
                     purpose: str = "") -> None:
-        """§10 to the agent who handed a chat on: accepted, queued, declined, timeout or
+        """§11 to the agent who handed a chat on: accepted, queued, declined, timeout or
         unavailable (the colleague's display name, or the topic's tag)."""
         msg = self._headline(sender)
         el = msg["idchat_transferred"]
@@ -167,8 +172,7 @@ class Notifier:
     async def attributes(self, agent: JID, chat: Chat, stored: StoredAttributes | None,
                          handover: tuple[str, str] = ("", "")) -> None:
         msg = self._headline(agent)
-        fill_attributes(msg["idchat_attributes"], chat, stored, self.settings.ui.default_language,
-                        handover)
+        fill_attributes(msg["idchat_attributes"], chat, stored, self.settings, handover)
         await self.send_now(msg)
 
     # §6
@@ -190,10 +194,13 @@ class Notifier:
                 await chats.agent_gone(bare)
 
 
-def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lang: str,
-                    handover: tuple[str, str] = ("", "")) -> None:
-    """The XEP-0004 result form of §5; labels in the installation's language. A chat handed
-    on (§10) also carries who handed it on and their internal note, last."""
+def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None,
+                    settings: Settings, handover: tuple[str, str] = ("", "")) -> None:
+    """The XEP-0004 result form of §5: the topic's attributes in its order (topics file),
+    labels in the installation's language. A chat handed on (§11) also carries who handed
+    it on and their internal note, last."""
+    lang = settings.ui.default_language
+    catalogue = settings.topics.catalogue()
     el["chat"] = chat.id  # type: ignore[index]
     form = el["form"]  # type: ignore[index]
     form["type"] = "result"
@@ -202,11 +209,11 @@ def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lan
     form.add_field(var="purpose", label="Onderwerp" if nl else "Topic",
                    value=chat.purpose)
     form.add_field(var="purpose_label", label="Onderwerp" if nl else "Topic",
-                   value=purpose_label(chat.purpose, lang))
+                   value=catalogue.label(chat.purpose, lang))
     status = "pending" if stored is None else ("verified" if stored.verified else "not_verified")
     form.add_field(var="status", label="Status", value=status)
     if stored is not None:
-        _fill_details(form, stored, lang)
+        _fill_details(form, chat, stored, settings)
     by, note = handover
     if by:
         form.add_field(var="transferred_by", label="Overgedragen door" if nl else "Handed on by",
@@ -216,13 +223,15 @@ def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lan
                        label="Notitie bij overdracht" if nl else "Handover note", value=note)
 
 
-def _fill_details(form: Any, stored: StoredAttributes, lang: str) -> None:
+def _fill_details(form: Any, chat: Chat, stored: StoredAttributes, settings: Settings) -> None:
+    lang = settings.ui.default_language
+    catalogue = settings.topics.catalogue()
     nl = lang == "nl"
     form.add_field(var="source", label="Bron" if nl else "Source", value=stored.source.value)
     # A failed login has a time too, but nothing was verified then.
     when = ("Geverifieerd op" if nl else "Verified at") if stored.verified else \
         ("Inlogpoging op" if nl else "Login attempt at")
     form.add_field(var="verified_at", label=when, value=_iso(stored.verified_at))
-    for name, value in stored.attributes.items():
-        label = ATTRIBUTES.get(name, {}).get(lang, name)
+    for name, value in catalogue.shown(chat.purpose, stored.attributes):
+        label = catalogue.attribute_label(name, lang)
         form.add_field(var=f"attr:{name}", label=label, value=value)

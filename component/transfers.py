@@ -1,4 +1,4 @@
-"""Handing an open chat on (docs/protocol.md §10): to a named colleague on duty, or to the
+"""Handing an open chat on (docs/protocol.md §11): to a named colleague on duty, or to the
 front of a topic's queue, with an optional internal note that only agents see.
 
 To a colleague the chat is *offered*, as any chat (accept, decline, timeout), and stays
@@ -32,7 +32,6 @@ from xmpp_plugin.errors import (
     RecipientUnavailable,
     Unavailable,
 )
-from xmpp_plugin.i18n import PURPOSES
 
 from . import audit
 from .routing import FRONT, Chat, OfferMade, _now_ms
@@ -148,7 +147,7 @@ class Transfers:
 
     async def colleagues(self, agent: JID) -> list[tuple[str, str, int]]:
         """(bare JID, display name, free places) of the other agents on duty."""
-        self.chats.require_agent(agent)
+        await self.chats.require_agent_role(agent)
         on_duty = sorted(b.decode() for b in await self.router.redis.smembers(self.keys.agents()))
         on_duty = [b for b in on_duty if b != agent.bare][:MAX_COLLEAGUES]
         async with self.router.redis.pipeline(transaction=False) as pipe:
@@ -163,12 +162,12 @@ class Transfers:
 
     def purposes(self) -> set[str]:
         """The topics a chat can be handed to: those the console offers."""
-        return set(PURPOSES)
+        return set(self.chats.settings.topics.catalogue().purposes)
 
     # -- the agent hands it on ------------------------------------------------------
 
     async def to_colleague(self, agent: JID, cid: str, colleague: str, note: str) -> None:
-        self.chats.require_agent(agent)
+        await self.chats.require_agent_role(agent)
         _check_note(note)
         try:
             to = JID(colleague)
@@ -194,7 +193,7 @@ class Transfers:
         log.info("chat %s offered to a colleague", cid[:8])
 
     async def to_queue(self, agent: JID, cid: str, purpose: str, note: str) -> None:
-        self.chats.require_agent(agent)
+        await self.chats.require_agent_role(agent)
         _check_note(note)
         if purpose not in self.purposes() and purpose not in await self.router.all_purposes():
             raise NotFound("no such topic")
@@ -219,7 +218,7 @@ class Transfers:
 
     async def withdraw(self, agent: JID, cid: str) -> None:
         """The agent takes back a transfer still out to a colleague: the chat stays theirs."""
-        self.chats.require_agent(agent)
+        await self.chats.require_agent_role(agent)
         chat = await self.router.chat(cid) if cid else None
         if chat is None or chat.state == "ending":
             raise NotFound("no such chat, or it has ended")
@@ -370,8 +369,11 @@ class Transfers:
             stored = await self.store.attributes(chat.sid)
         except NotFound:
             stored = None
+        # The names the next agent gets: what the (new) topic shows (topics file).
+        shown = self.chats.settings.topics.catalogue().shown(to_purpose or chat.purpose,
+                                                             stored.attributes) if stored else []
         audit.event("chat-transferred", sid=chat.sid, chat=chat.id, agent=previous or chat.agent,
-                    names=stored.attributes if stored else (),
+                    names=[name for name, _ in shown],
                     to_agent=to_agent, to_purpose=to_purpose, from_purpose=chat.purpose)
 
     def note_of(self, chat: Chat) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from jwcrypto import jwe
 
 from .appkeys import SETTINGS, TEMPLATES
 from .errors import InvalidRequest
-from .i18n import ATTRIBUTES, PURPOSES, language
+from .i18n import language
 from .keys import PrivateKey, PublicKey, load_private_key, load_public_key, to_jwk
 
 log = logging.getLogger(__name__)
@@ -59,9 +59,10 @@ def auth_claims(attributes: dict[str, str] | None, *, now: int | None = None,
 
 async def get_core_simulator(request: web.Request) -> web.Response:
     lang = language(request, request.app[SETTINGS].ui.default_language)
+    catalogue = request.app[SETTINGS].topics.catalogue()
     body = request.app[TEMPLATES].get_template("simulator.html").render(
-        lang=lang, ui=request.app[SETTINGS].ui, purposes=PURPOSES, attributes=ATTRIBUTES,
-        routes=ROUTES)
+        lang=lang, ui=request.app[SETTINGS].ui, purposes=catalogue.purposes,
+        attributes=catalogue.attributes, routes=ROUTES)
     return web.Response(text=body, content_type="text/html")
 
 
@@ -69,10 +70,11 @@ async def post_core_simulator(request: web.Request) -> web.Response:
     form = await request.post()
     purpose = str(form.get("purpose", ""))
     route = str(form.get("route", ""))
-    if purpose not in PURPOSES or route not in ROUTES:
+    catalogue = request.app[SETTINGS].topics.catalogue()
+    if purpose not in catalogue.topics or route not in ROUTES:
         raise InvalidRequest("choose a purpose and a delivery route", slug="invalid-request")
     attributes = None if form.get("failed") else {
-        name: str(form[name]) for name in ATTRIBUTES if str(form.get(name, "")).strip()}
+        name: str(form[name]) for name in catalogue.attributes if str(form.get(name, "")).strip()}
     if attributes == {}:  # a verified login that shares nothing is no demo of a card
         raise InvalidRequest("fill in at least one detail, or choose a failed login",
                              slug="invalid-request")

@@ -331,6 +331,16 @@ class Keys:
         """A stream: the HTTP service adds, the component instances consume as one group."""
         return f"{self.prefix}:events"
 
+    # Agents signed in with OpenID Connect (xmpp_plugin/agent_store.py).
+    def agent_session(self, cookie_hash: str) -> str:
+        """A signed-in console (sealed): who, roles, topics, the provider's refresh token."""
+        return f"{self.prefix}:agentsession:{cookie_hash}"
+
+    def agent_grant(self, bare: str) -> str:
+        """What the agent's current XMPP credential allows (roles, topics), until it expires;
+        the component's source of truth for an agent's role (component/routing.py)."""
+        return f"{self.prefix}:agentgrant:{bare}"
+
 
 class Sealer:
     """AES-256-GCM with a random 96-bit nonce; the session id is the associated data."""

@@ -26,6 +26,12 @@ class Claimed(ElementBase):
     interfaces = {"room", "nick", "purpose", "state", "position", "wait", "chat"}
 
 
+class Closed(ElementBase):
+    """§1 answer outside the topic's opening hours: nothing was claimed or created."""
+    name, namespace, plugin_attrib = "closed", NS, "idchat_closed"
+    interfaces = {"purpose", "opens"}
+
+
 class Status(ElementBase):
     """§2 component → citizen: queued, assigned, no-agent or ended."""
     name, namespace, plugin_attrib = "status", NS, "idchat_status"
@@ -62,6 +68,19 @@ class ChatItem(ElementBase):
     name, namespace, plugin_attrib = "chat", NS, "chat"
     plugin_multi_attrib = "chats"
     interfaces = {"id", "room", "purpose", "since"}
+
+
+class Replies(ElementBase):
+    """§3a agent → component (get) and its result: the canned replies of the topics file."""
+    name, namespace, plugin_attrib = "replies", NS, "idchat_replies"
+    interfaces = set()
+
+
+class Reply(Alternative):
+    """§3a one canned reply: its text, in ``xml:lang``; ``purpose`` absent for every topic."""
+    name, namespace, plugin_attrib = "reply", NS, "reply"
+    plugin_multi_attrib = "replies"
+    interfaces = {"key", "purpose", "lang", "text"}
 
 
 class Offer(ElementBase):
@@ -109,7 +128,7 @@ class Ended(ElementBase):
 
 
 class Transfer(ElementBase):
-    """§10 agent → component: hand an open chat to a colleague (``agent``) or to a topic's
+    """§11 agent → component: hand an open chat to a colleague (``agent``) or to a topic's
     queue (``purpose``), with an optional internal note for agents only."""
     name, namespace, plugin_attrib = "transfer", NS, "idchat_transfer"
     interfaces = {"chat", "agent", "purpose", "note", "withdraw"}
@@ -117,13 +136,13 @@ class Transfer(ElementBase):
 
 
 class Transferred(ElementBase):
-    """§10 component → the agent who handed a chat on: how it went."""
+    """§11 component → the agent who handed a chat on: how it went."""
     name, namespace, plugin_attrib = "transferred", NS, "idchat_transferred"
     interfaces = {"chat", "outcome", "agent", "purpose"}
 
 
 class Colleagues(ElementBase):
-    """§10 agent → component (get): the colleagues a chat can be handed to now."""
+    """§11 agent → component (get): the colleagues a chat can be handed to now."""
     name, namespace, plugin_attrib = "colleagues", NS, "idchat_colleagues"
     interfaces = set()
 
@@ -188,6 +207,10 @@ def register() -> None:
                            (Message, Transferred)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Closed)
+    register_stanza_plugin(Closed, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Replies)
+    register_stanza_plugin(Replies, Reply, iterable=True)
     register_stanza_plugin(Agent, ChatItem, iterable=True)
     register_stanza_plugin(Overview, QueueRow, iterable=True)
     register_stanza_plugin(Overview, MemberRow, iterable=True)

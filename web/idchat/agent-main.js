@@ -31,4 +31,6 @@ converse.initialize({
     idchat_agent_domain: config.agent_domain,
     idchat_lang: config.lang,
     idchat_purposes: config.purposes ?? {},
+    idchat_signin: config.signin ?? 'password',
+    idchat_attribute_labels: config.attribute_labels ?? {},
 });

@@ -64,7 +64,7 @@ export async function sendEnd (api, component, chat) {
         <end xmlns="${NS}" chat="${chat}"/></iq>`);
 }
 
-/** §10 hand a chat to a colleague (`agent`, a bare JID) or a topic's queue (`purpose`). */
+/** §11 hand a chat to a colleague (`agent`, a bare JID) or a topic's queue (`purpose`). */
 export async function sendTransfer (api, component, { chat, agent, purpose, note }) {
     const target = agent ? stx`<transfer xmlns="${NS}" chat="${chat}" agent="${agent}">
             ${note ? stx`<note>${note}</note>` : ''}</transfer>`
@@ -73,13 +73,13 @@ export async function sendTransfer (api, component, { chat, agent, purpose, note
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">${target}</iq>`);
 }
 
-/** §10 take back the transfer of a chat that is still out to a colleague. */
+/** §11 take back the transfer of a chat that is still out to a colleague. */
 export async function sendTransferWithdraw (api, component, chat) {
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <transfer xmlns="${NS}" chat="${chat}" withdraw="true"/></iq>`);
 }
 
-/** §10 the colleagues on duty who could take a chat now. */
+/** §11 the colleagues on duty who could take a chat now. */
 export async function fetchColleagues (api, component) {
     const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
         <colleagues xmlns="${NS}"/></iq>`);

@@ -13,6 +13,8 @@ import { CITIZEN_NICK, showNicks, writeDatesOut } from '../shared/display.js';
 import { noEmojiStatistics } from '../shared/converse-settings.js';
 import { AgentConsole } from './console.js';
 import { SignIn } from './signin.js';
+import { CredentialSignIn } from './credential.js';
+import { cannedReplies, loadReplies } from './components/canned-replies.js';
 import { cards, desk, loadPreferences, offers } from './state.js';
 import { texts } from './texts.js';
 import { unlockOnFirstGesture } from './sound.js';
@@ -34,10 +36,13 @@ converse.plugins.add('idchat-agent', {
             idchat_agent_domain: '',
             idchat_lang: 'nl',
             idchat_purposes: {},
+            idchat_signin: 'password', // password | oidc (agents.mode)
+            idchat_attribute_labels: {},
         });
         loadPreferences();
         unlockOnFirstGesture();
         const t = texts(api.settings.get('idchat_lang'));
+        Object.assign(t.attribute_labels, api.settings.get('idchat_attribute_labels'));
 
         redefineConverseElements(api);
         redrawAvatars(api);
@@ -45,6 +50,7 @@ converse.plugins.add('idchat-agent', {
         plainMessages(api);
         noAboutDialog(api);
         plainMessageForm(api, t);
+        cannedReplies(api, t, api.settings.get('idchat_lang'));
         scrollableMessages(api, t);
         writeDatesOut(dayjs);
         noEmojiStatistics(this._converse);
@@ -60,8 +66,13 @@ converse.plugins.add('idchat-agent', {
 
         const agentConsole = new AgentConsole(_converse);
         const transferDesk = IdchatTransfer.desk = new TransferDesk(_converse, agentConsole);
-        const signIn = new SignIn(_converse);
+        const oidc = api.settings.get('idchat_signin') === 'oidc';
+        desk.set({ oidc });
+        const signIn = oidc ? new CredentialSignIn(_converse) : new SignIn(_converse);
         api.listen.on('initialized', () => signIn.resume());
+        const fetchReplies = () => loadReplies(api, api.settings.get('idchat_component_domain')).catch(() => {});
+        api.listen.on('connected', fetchReplies);
+        api.listen.on('reconnected', fetchReplies);
         api.listen.on('connected', () => {
             signIn.onConnected(agentConsole.nick());
             agentConsole.onConnected();

@@ -37,7 +37,7 @@ export function parseOffer (message) {
         purpose: el.getAttribute('purpose') || '',
         waiting: intAttr(el, 'waiting') ?? 0,
         timeout: intAttr(el, 'timeout') ?? 30,
-        from_agent: el.getAttribute('from-agent') || '', // a colleague hands it on (§10)
+        from_agent: el.getAttribute('from-agent') || '', // a colleague hands it on (§11)
     };
 }
 
@@ -93,13 +93,13 @@ export function parseAttributes (stanza) {
         attributes: fields
             .filter((f) => f.name.startsWith('attr:'))
             .map((f) => ({ name: f.name.slice(5), label: f.label, value: f.values.join(', ') })),
-        // §10: who handed the chat on, and their internal note (one value per line).
+        // §11: who handed the chat on, and their internal note (one value per line).
         transferred_by: value('transferred_by') || '',
         transfer_note: fields.find((f) => f.name === 'transfer_note')?.values.join('\n') || '',
     };
 }
 
-/** §10 `<transferred/>`: how a chat we handed on went. */
+/** §11 `<transferred/>`: how a chat we handed on went. */
 export function parseTransferred (message) {
     const el = child(message, 'transferred');
     if (!el?.getAttribute('chat') || !el.getAttribute('outcome')) return null;
@@ -107,7 +107,7 @@ export function parseTransferred (message) {
              agent: el.getAttribute('agent') || '', purpose: el.getAttribute('purpose') || '' };
 }
 
-/** §10 `<colleagues/>` in an IQ result: [{ jid, nick, free }]. */
+/** §11 `<colleagues/>` in an IQ result: [{ jid, nick, free }]. */
 export function parseColleagues (iq) {
     const el = child(iq, 'colleagues');
     if (!el) return [];

@@ -11,6 +11,7 @@ const PREFERENCES = 'idchat-agent-desk';
 const ACCOUNT = 'idchat-agent-account';
 
 export const desk = new Model({
+    oidc: false, // signing in with the identity provider (agents.mode = "oidc")
     signin: 'out', // out | signing-in | resuming | in
     signin_error: '', // '' | credentials | connection | timeout | expired
     me: '',

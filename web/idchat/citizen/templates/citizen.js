@@ -4,9 +4,10 @@
  * Every value is interpolated by lit, so it is text, never markup.
  */
 import { html, nothing } from '../../converse.js';
+import { openingParts } from '../../shared/opening.js';
 import { tplTranscript } from '../../shared/transcript.js';
 
-const OVER = ['ended', 'error'];
+const OVER = ['ended', 'error', 'closed'];
 
 /** Whether the citizen's details arrived (never their values); gone once the chat is over. */
 export function tplDetails (t, s) {
@@ -53,6 +54,8 @@ function tplPhase (t, s) {
                 <p><strong>${t.no_agent}</strong></p>
                 <p class="idchat-alternative">${s.alternatives[s.lang] || s.alternatives.nl || t.no_agent_default}</p>
                 <p class="idchat-hint">${t.no_agent_stay}</p>`;
+        case 'closed':
+            return tplClosed(t, s);
         case 'assigned':
             return html`<p class="idchat-assigned"><strong>${s.agent ? t.assigned(s.agent) : t.assigned_anonymous}</strong></p>
                 ${s.transferred ? html`<p class="idchat-transferred">${t.transferred_assigned(s.agent)}</p>` : nothing}`;
@@ -67,6 +70,17 @@ function tplPhase (t, s) {
         default:
             return nothing;
     }
+}
+
+/** Outside opening hours: when the chat opens again, the alternative, and the way back. */
+function tplClosed (t, s) {
+    const opening = openingParts(s.opens, s.lang);
+    return html`
+        <p><strong>${t.closed}</strong></p>
+        <p class="idchat-opens">${opening ? t.closed_opens(opening.day, opening.time) : t.closed_unknown}</p>
+        <p class="idchat-alternative">${s.alternatives?.[s.lang] || s.alternatives?.nl || t.no_agent_default}</p>
+        <p>${t.closed_next}</p>
+        ${tplHome(t, s)}`;
 }
 
 /** The way back when a chat is over or cannot go on: the municipality's own page. */
