@@ -141,6 +141,19 @@ class Notifier:
         fill_attributes(msg["idchat_attributes"], chat, stored, self.settings.ui.default_language)
         await self.send_now(msg)
 
+    # §10
+    def auth(self, to: JID | str, cid: str, state: str, method: str = "", url: str = "") -> None:
+        """Where an authentication during the chat stands; ``url`` (the core's client_url)
+        goes to the citizen only."""
+        msg = self._headline(to)
+        el = msg["idchat_auth"]
+        el["chat"], el["state"] = cid, state
+        if method:
+            el["method"] = method
+        if url:
+            el["url"] = url
+        msg.send()
+
     # §6
     def ended_agent(self, agent: JID, cid: str, by: str) -> None:
         msg = self._headline(agent)

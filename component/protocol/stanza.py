@@ -108,6 +108,37 @@ class Ended(ElementBase):
     interfaces = {"chat", "by"}
 
 
+class AuthMethods(ElementBase):
+    """§10 agent → component (get): which methods the core allows for this chat's purpose."""
+    name, namespace, plugin_attrib = "auth-methods", NS, "idchat_auth_methods"
+    interfaces = {"chat"}
+
+
+class AuthMethod(ElementBase):
+    """§10 one allowed method in the answer."""
+    name, namespace, plugin_attrib = "method", NS, "method"
+    plugin_multi_attrib = "methods"
+    interfaces = {"tag"}
+
+
+class Authenticate(ElementBase):
+    """§10 agent → component (set): ask the citizen to log in with ``method``."""
+    name, namespace, plugin_attrib = "authenticate", NS, "idchat_authenticate"
+    interfaces = {"chat", "method"}
+
+
+class AuthCancel(ElementBase):
+    """§10 citizen (refuses) or agent (withdraws) → component."""
+    name, namespace, plugin_attrib = "auth-cancel", NS, "idchat_auth_cancel"
+    interfaces = {"chat"}
+
+
+class Auth(ElementBase):
+    """§10 component → citizen and agent: where the request stands."""
+    name, namespace, plugin_attrib = "auth", NS, "idchat_auth"
+    interfaces = {"chat", "state", "method", "url"}
+
+
 class NoStore(ElementBase):
     """XEP-0334 §4: keep the message out of archives, history and offline storage."""
     name, namespace, plugin_attrib = "no-store", HINTS_NS, "no_store"
@@ -158,7 +189,8 @@ def register() -> None:
                            (Message, Status), (Message, Offer), (Message, Revoke),
                            (Message, Attributes), (Message, Ended), (Message, NoStore),
                            (Presence, Agent), (Iq, Overview), (Message, Overview),
-                           (Iq, Watch), (Iq, Unwatch)):
+                           (Iq, Watch), (Iq, Unwatch), (Iq, AuthMethods), (Iq, Authenticate),
+                           (Iq, AuthCancel), (Message, Auth)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
     register_stanza_plugin(Agent, ChatItem, iterable=True)
@@ -166,3 +198,4 @@ def register() -> None:
     register_stanza_plugin(Overview, MemberRow, iterable=True)
     register_stanza_plugin(Overview, Today)
     register_stanza_plugin(Attributes, Form)
+    register_stanza_plugin(AuthMethods, AuthMethod, iterable=True)
