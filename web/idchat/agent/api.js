@@ -5,7 +5,7 @@
  */
 import { stx } from '../converse.js';
 import { NS, errorCondition } from '../shared/protocol.js';
-import { parseAccepted, parseAttributes } from './parsers.js';
+import { parseAccepted, parseAttributes, parseAuthMethods } from './parsers.js';
 
 const IQ_TIMEOUT_MS = 10000;
 
@@ -62,4 +62,23 @@ export async function fetchAttributes (api, component, chat) {
 export async function sendEnd (api, component, chat) {
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <end xmlns="${NS}" chat="${chat}"/></iq>`);
+}
+
+/** §10 the login methods the core allows for this chat's topic (tags). */
+export async function fetchAuthMethods (api, component, chat) {
+    const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
+        <auth-methods xmlns="${NS}" chat="${chat}"/></iq>`);
+    return parseAuthMethods(answer);
+}
+
+/** §10 ask the citizen to log in with `method`. */
+export async function sendAuthenticate (api, component, chat, method) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <authenticate xmlns="${NS}" chat="${chat}" method="${method}"/></iq>`);
+}
+
+/** §10 withdraw the request. */
+export async function sendAuthCancel (api, component, chat) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <auth-cancel xmlns="${NS}" chat="${chat}"/></iq>`);
 }

@@ -85,6 +85,9 @@ converse.plugins.add('idchat-agent', {
         offers.on('decline-requested', (offer) => agentConsole.decline(offer));
         offers.on('expired', (offer) => offers.remove(offer));
         cards.on('end-requested', (card) => agentConsole.end(card));
+        cards.on('auth-methods-requested', (card) => agentConsole.askAuthMethods(card));
+        cards.on('auth-requested', (card, method) => agentConsole.requestAuth(card, method));
+        cards.on('auth-withdraw-requested', (card) => agentConsole.withdrawAuth(card));
     },
 });
 

@@ -94,3 +94,12 @@ export function parseAttributes (stanza) {
             .map((f) => ({ name: f.name.slice(5), label: f.label, value: f.values.join(', ') })),
     };
 }
+
+/** §10 `<auth-methods/>` in the IQ result: the method tags, in the core's order. */
+export function parseAuthMethods (iq) {
+    const el = child(iq, 'auth-methods');
+    if (!el) return [];
+    return Array.from(el.children)
+        .filter((c) => c.namespaceURI === NS && c.localName === 'method' && /^[A-Za-z0-9._-]{1,64}$/.test(c.getAttribute('tag') || ''))
+        .map((c) => c.getAttribute('tag'));
+}

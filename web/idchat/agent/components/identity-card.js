@@ -47,6 +47,26 @@ export default class IdchatIdentityCard extends IdchatElement {
         this.requestUpdate();
     }
 
+    /** §10: ask the citizen to log in — first which methods, then the request. */
+    askAuth () {
+        const card = this.card;
+        if (card) cards.trigger('auth-methods-requested', card);
+    }
+
+    requestAuth (method) {
+        const card = this.card;
+        if (card && method) cards.trigger('auth-requested', card, method);
+    }
+
+    withdrawAuth () {
+        const card = this.card;
+        if (card) cards.trigger('auth-withdraw-requested', card);
+    }
+
+    closeAuth () {
+        this.card?.set({ auth: null });
+    }
+
     updated () {
         if (this.focusNext) {
             this.querySelector(this.focusNext)?.focus();
