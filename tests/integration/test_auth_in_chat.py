@@ -208,3 +208,35 @@ async def test_a_core_that_is_down_or_refuses_is_a_clear_error() -> None:
         await refusing.close()
         await down.close()
         await server.close()
+
+
+async def test_a_request_still_out_goes_with_the_chat_however_it_ends(
+        stack: Stack, http: ClientSession) -> None:
+    """The agent's end is in the scenario above; here the citizen's and the idle timeout's
+    (the sweeper): each ends the request's records with the chat."""
+    s, redis, keys, router = stack.settings, stack.store.redis, stack.store.keys, stack.gateway.router
+    agent = await stack.agent("romeo")
+    await agent.available(max_chats=2)
+    chats = []
+    for _ in range(2):
+        sid = await stack.session(None)
+        citizen = await stack.citizen()
+        mark = len(agent.headlines)
+        await citizen.claim_and_join(await stack.store.issue_ticket(sid))
+        offer = await agent.wait_for("idchat_offer", after=mark)
+        await agent.accept(offer)
+        await agent.iq("idchat_authenticate", chat=offer["chat"], method="yivi")
+        await citizen.wait_for("idchat_auth", lambda a: a["state"] == "requested")
+        attr_id = (await router.chat(offer["chat"])).auth_attr
+        assert await redis.exists(keys.attr_url(attr_id)) == 1                # the control
+        assert await redis.hget(keys.session(sid), "auth_attr_id") == attr_id.encode()
+        chats.append((sid, offer["chat"], attr_id, citizen))
+
+    (sid1, cid1, attr1, citizen1), (sid2, cid2, attr2, citizen2) = chats
+    await citizen1.iq("idchat_end")                                          # the citizen stops
+    await redis.zadd(keys.lives(), {cid2: 0})                                # idle past its time
+    for citizen, by in ((citizen1, "citizen"), (citizen2, "timeout")):
+        await citizen.wait_for("idchat_status", lambda st, by=by: st["state"] == "ended" and st["by"] == by)
+    for sid, cid, attr_id in ((sid1, cid1, attr1), (sid2, cid2, attr2)):
+        assert await redis.exists(keys.attr_url(attr_id), keys.session(sid), keys.chat(cid)) == 0
+        assert await post_token(http, f"{s.http.internal_url}/attributes/{attr_id}", token()) == 404
