@@ -291,7 +291,6 @@ return {back, withdrawn}
 """
 
 
-AUTH_FIELDS = ("auth_state", "auth_method", "auth_url", "auth_attr", "auth_deadline")
 
 # One authentication request in flight per chat, only by its agent. KEYS: chat.
 # ARGV: agent bare, method, deadline ms. Returns 'ok', 'busy' or 'not-yours'.
