@@ -92,7 +92,7 @@ class Admission:
                 self._spawn(handler(iq), functools.partial(self._finished, bare))
             else:
                 reply_error(iq, BUSY)
-        self.xmpp.register_handler(Callback(f"idchat {name}", StanzaPath(path), admit))
+        self.xmpp.register_handler(Callback(f"idchat {name}", StanzaPath(path), admit))  # type: ignore[arg-type]
 
     # -- 3. room messages and presence ----------------------------------------------
 

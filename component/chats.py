@@ -26,8 +26,8 @@ from .core import Core
 from .feedback import Feedback
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
-from .supervision import DayStats
 from .routing import Chat, Released, Router
+from .supervision import DayStats
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 import uuid
 from xml.etree import ElementTree as ET
 
@@ -27,6 +26,7 @@ from slixmpp.xmlstream import register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
+from xmpp_plugin import metrics as shared_metrics
 from xmpp_plugin.errors import IdChatError
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
@@ -47,6 +47,7 @@ from .notifier import Notifier
 from .protocol import stanza
 from .rooms import Rooms
 from .routing import Router
+from .stateless import MUC_PLUGIN, forget_per_jid_state
 from .supervision import Supervision
 
 log = logging.getLogger(__name__)
@@ -60,10 +61,12 @@ EVENTS_GROUP = "component"
 class Gateway(ComponentXMPP):
     def __init__(self, settings: Settings, client: aioredis.Redis) -> None:
         x = settings.xmpp
-        super().__init__(x.component_domain, x.component_secret, x.component_host,
-                         x.component_port, plugin_config={"xep_0045": {"multi_from": True}},
+        super().__init__(x.component_domain, x.component_secret, x.component_host,  # type: ignore[no-untyped-call]
+                         x.component_port, plugin_config={MUC_PLUGIN: {"multi_from": True}},
                          fix_error_ns=True)
-        for plugin in ("xep_0004", "xep_0030", "xep_0045", "xep_0199"):
+        # No per-JID memory: a slim MUC plugin and a roster that forgets (stateless.py).
+        forget_per_jid_state(self)
+        for plugin in ("xep_0004", "xep_0030", MUC_PLUGIN, "xep_0199"):
             self.register_plugin(plugin)
         # Only the nickname element of XEP-0172: the plugin would pull in caps and PEP,
         # which work on every presence the component sees.
@@ -92,7 +95,7 @@ class Gateway(ComponentXMPP):
         self.add_event_handler("presence", self.on_presence)
         for kind in ("result", "error"):
             self.register_handler(Callback(f"idchat forward iq {kind}",
-                                           StanzaPath(f"iq@type={kind}"), self._forward_reply))
+                                           StanzaPath(f"iq@type={kind}"), self._forward_reply))  # type: ignore[arg-type]
         self.add_event_handler("session_start", self.on_connected)
         self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("connection_failed", self.on_disconnected)
@@ -128,7 +131,7 @@ class Gateway(ComponentXMPP):
         if self._tasks:
             _, stuck = await asyncio.wait(self._tasks, timeout=5)
             for task in stuck:
-                log.warning("background task %s did not stop", task.get_coro().__qualname__)
+                log.warning("background task %s did not stop", task.get_coro().__qualname__)  # type: ignore[union-attr]
         await self.admission.close()
         await self.leases.mark_gone()
         # asyncio.wait, not wait_for: a disconnect that ignores cancellation cannot hang us.
@@ -315,7 +318,7 @@ class Gateway(ComponentXMPP):
                     await pubsub.subscribe(self.store.keys.iq_forward(self.instance))
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            self._spawn_event(ET.fromstring(message["data"]))
+                            self._spawn_event(ET.fromstring(message["data"]))  # noqa: S314 - our instances wrote it
             except RedisError:
                 log.warning("IQ forwarding: Redis unavailable; retrying")
                 await asyncio.sleep(1)
@@ -326,7 +329,7 @@ class Gateway(ComponentXMPP):
         except IdChatError as exc:
             log.warning("%s: %s", type(exc).__name__, exc.detail)
         except RedisError:
-            metrics.shared.REDIS_ERRORS.inc()
+            shared_metrics.REDIS_ERRORS.inc()
             log.warning("Redis unavailable")
         except Exception as exc:  # noqa: BLE001 - keep the component alive
             log.error("unhandled %s in background work", type(exc).__name__)

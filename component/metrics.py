@@ -245,7 +245,7 @@ async def serve(gw: "Gateway") -> None:
 
 
 def _configured_purposes(entries: Iterable[str]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for entry in entries:
         out.update(p.strip() for p in entry.partition("=")[2].split("|") if p.strip())
     return out

@@ -168,7 +168,7 @@ class Notifier:
             full = (await router.agent_info(bare)).get("full")
             try:
                 await self.xmpp.plugin["xep_0199"].send_ping(JID(full), timeout=3,
-                                                          ifrom=self.xmpp.boundjid.bare)
+                                                          ifrom=JID(self.xmpp.boundjid.bare))
             except (IqError, IqTimeout, asyncio.TimeoutError, TypeError):
                 await chats.agent_gone(bare)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+
 import redis.asyncio as aioredis
 
 from xmpp_plugin.store import Keys

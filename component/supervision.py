@@ -14,7 +14,7 @@ import asyncio
 import logging
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
@@ -166,7 +166,7 @@ class Supervision:
     async def fill(self, el: object) -> None:
         view, today = await self._read()
         lang = self.gw.settings.ui.default_language
-        el["at"] = datetime.fromtimestamp(view.taken_ms / 1000, timezone.utc).strftime(  # type: ignore[index]
+        el["at"] = datetime.fromtimestamp(view.taken_ms / 1000, UTC).strftime(  # type: ignore[index]
             "%Y-%m-%dT%H:%M:%SZ")
         el["service-level-seconds"] = str(self.gw.settings.routing.service_level_seconds)  # type: ignore[index]
         for q in view.queues:

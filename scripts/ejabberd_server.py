@@ -23,11 +23,12 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import launcher  # noqa: E402
+import launcher
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "ejabberd"
 EJABBERDCTL = "ejabberdctl"
@@ -73,8 +74,8 @@ def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, st
         raise EjabberdError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
     values: dict[str, str | int | list[str]] = {}
     problems = []
-    for name, default in DOMAIN_DEFAULTS.items():
-        domain = env.get(name) or default
+    for name, domain_default in DOMAIN_DEFAULTS.items():
+        domain = env.get(name) or domain_default
         if not _DOMAIN.match(domain):
             problems.append(f"{name}={domain!r} is not a lower-case domain name")
         values[name] = domain
@@ -121,7 +122,8 @@ def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, st
     return values
 
 
-def render(template: str, values: Mapping[str, str | int], quote) -> str:
+def render(template: str, values: Mapping[str, str | int | list[str]],
+           quote: Callable[[Any], str]) -> str:
     """Replace each @NAME@ in `template` by quote(values[NAME]) in one pass."""
     missing = sorted({name for name in _PLACEHOLDER.findall(template) if name not in values})
     if missing:
@@ -176,13 +178,13 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 _pid_alive = launcher.pid_alive
 
 
-def _pids(predicate) -> set[int]:
+def _pids(predicate: Callable[[list[bytes]], bool]) -> set[int]:
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -311,7 +313,7 @@ class EjabberdServer:
     # -- internals ---------------------------------------------------------
 
     def _ports(self) -> list[int]:
-        return [int(self.settings[name]) for name in PORT_DEFAULTS]
+        return [int(str(self.settings[name])) for name in PORT_DEFAULTS]
 
     def _prepare_workdir(self) -> None:
         owner = pwd.getpwnam(SERVICE_USER)

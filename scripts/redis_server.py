@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import signal
 import socket
@@ -32,8 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import launcher  # noqa: E402
-
+import launcher
 
 HTTP_USER = "idchat-http"
 COMPONENT_USER = "idchat-component"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import base64
 import os
+import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 import pytest
 import redis.asyncio as aioredis
-
-import sys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

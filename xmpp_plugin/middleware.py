@@ -9,10 +9,15 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from .errors import (HeaderFieldsTooLarge, IdChatError, PayloadTooLarge, UnsupportedMediaType,
-                     UriTooLong)
 from . import metrics
 from .appkeys import SETTINGS, TEMPLATES
+from .errors import (
+    HeaderFieldsTooLarge,
+    IdChatError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    UriTooLong,
+)
 from .i18n import error_text, language
 from .store import redis_budget
 

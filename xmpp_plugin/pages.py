@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 
 from aiohttp import web
 
@@ -183,6 +184,6 @@ async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(document(request.app[SETTINGS]))
 
 
-def _script_json(data: dict[str, object]) -> str:
+def _script_json(data: Mapping[str, object]) -> str:
     """JSON safe inside <script type="application/json">: no '<' can close the element."""
     return json.dumps(data).replace("<", "\\u003c")

@@ -129,6 +129,9 @@ class AuthSettings:
 @dataclass(frozen=True)
 class StoreSettings:
     session_ttl_seconds: int = 3600
+    # A session that never got a chat (the citizen never arrived, or the claim failed)
+    # lives this long after its last sign of life, not the hour of a chat.
+    unclaimed_ttl_seconds: int = 900
     ticket_ttl_seconds: int = 120
     attributes_key: str = field(default="", repr=False)
 
@@ -258,7 +261,7 @@ def load_settings(
             data = tomllib.loads(Path(path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             problems.append(f"config file {path}: {exc}")
-    settings = _build(Settings, data, (), environ, problems, skip)
+    settings: Settings = _build(Settings, data, (), environ, problems, skip)
     _check(settings, problems, role)
     if problems:
         raise SettingsError(problems)
@@ -297,7 +300,7 @@ def _build(cls: type, data: Any, prefix: tuple[str, ...], environ: Mapping[str, 
         dotted = ".".join(prefix + (f.name,))
         if dotted in skip:
             continue  # another role's setting: never read here
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             values[f.name] = _build(tp, data.get(f.name, {}), prefix + (f.name,), environ,
                                     problems, skip)
             continue
@@ -358,6 +361,7 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
             problems.append("store.attributes_key is not valid base64")
     for name, value in (("tokens.leeway_seconds", s.tokens.leeway_seconds),
                         ("store.session_ttl_seconds", s.store.session_ttl_seconds - 1),
+                        ("store.unclaimed_ttl_seconds", s.store.unclaimed_ttl_seconds - 1),
                         ("store.ticket_ttl_seconds", s.store.ticket_ttl_seconds - 1),
                         ("http.max_body_bytes", s.http.max_body_bytes - 1)):
         if value < 0:

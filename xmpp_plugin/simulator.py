@@ -55,7 +55,7 @@ def mint_token(claims: dict[str, Any], encryption_key: PublicKey, signing_key: P
     header = jwe_header or {"typ": "JWT", "cty": "JWT", "alg": alg, "enc": "A128CBC-HS256"}
     token = jwe.JWE(json.dumps({"njwt": njwt}).encode(), protected=json.dumps(header))
     token.add_recipient(to_jwk(encryption_key))
-    return token.serialize(compact=True)  # type: ignore[no-any-return]
+    return token.serialize(compact=True)
 
 
 def auth_claims(attributes: dict[str, str] | None, *, now: int | None = None,

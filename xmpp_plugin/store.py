@@ -32,8 +32,8 @@ from redis.exceptions import RedisError
 
 from . import faults, metrics
 from .errors import Conflict, NotFound, Unavailable
-from .settings import Settings
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -429,11 +429,14 @@ redis.call('HSETNX', KEYS[1], 'browser', ARGV[1])
 return redis.call('HGET', KEYS[1], 'browser')
 """
 
+# A session with a chat lives ARGV[1] after its last activity, one without ARGV[3].
 _TOUCH = """
-if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+local ttl = ARGV[3]
+if redis.call('HEXISTS', KEYS[1], 'chat') == 1 then ttl = ARGV[1] end
+if redis.call('EXPIRE', KEYS[1], ttl) == 0 then return 0 end
 for _, field in ipairs({'attr_id', 'auth_attr_id'}) do
   local attr = redis.call('HGET', KEYS[1], field)
-  if attr then redis.call('EXPIRE', ARGV[2] .. attr, ARGV[1]) end
+  if attr then redis.call('EXPIRE', ARGV[2] .. attr, ttl) end
 end
 return 1
 """
@@ -444,11 +447,14 @@ class SessionStore:
 
     def __init__(self, client: aioredis.Redis, *, prefix: str, attributes_key: bytes,
                  ttl: int, ticket_ttl: int = 120, token_leeway: int = 0,
+                 unclaimed_ttl: int | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.redis = client
         self.keys = Keys(prefix)
         self._sealer = Sealer(attributes_key)
-        self.ttl = ttl
+        self.ttl = ttl  # a session with a chat, after its last activity
+        # ... and one without (never claimed): never longer than a chat's
+        self.unclaimed_ttl = min(ttl, unclaimed_ttl if unclaimed_ttl is not None else ttl)
         self.ticket_ttl = ticket_ttl
         self._token_leeway = token_leeway
         self._clock = clock
@@ -466,7 +472,8 @@ class SessionStore:
                    attributes_key=settings.store.attributes_key_bytes(),
                    ttl=settings.store.session_ttl_seconds,
                    ticket_ttl=settings.store.ticket_ttl_seconds,
-                   token_leeway=settings.tokens.leeway_seconds)
+                   token_leeway=settings.tokens.leeway_seconds,
+                   unclaimed_ttl=settings.store.unclaimed_ttl_seconds)
 
     @_redis_errors
     async def ping(self) -> bool:
@@ -494,13 +501,13 @@ class SessionStore:
             attr_id = secrets.token_urlsafe(32)
             await self._create(keys=[self.keys.session(sid), self.keys.attr_url(attr_id)],
                                args=[purpose, now, AttributeStatus.PENDING.value, attr_id,
-                                     self.ttl, sid])
+                                     self.unclaimed_ttl, sid])
             return Session(sid, purpose, now, AttributeStatus.PENDING, attr_id)
         status = _status(auth)
         outcome = await self._create_with_token(
             keys=[self.keys.session(sid), self.keys.token(auth.fingerprint)],
             args=[purpose, now, status.value, self._seal(sid, auth, Source.AUTH_RESULT),
-                  auth.fingerprint, self.ttl, sid, self._token_ttl(auth)])
+                  auth.fingerprint, self.unclaimed_ttl, sid, self._token_ttl(auth)])
         if outcome == b"replayed":
             raise Conflict("this token was already accepted for another session",
                            slug="token-replayed")
@@ -614,14 +621,16 @@ class SessionStore:
     async def touch(self, sid: str) -> bool:
         """Extend the idle timeout on activity; False when the session is gone."""
         return bool(await self._touch(keys=[self.keys.session(sid)],
-                                      args=[self.ttl, self.keys.attr_url("")]))
+                                      args=[self.ttl, self.keys.attr_url(""),
+                                            self.unclaimed_ttl]))
 
     @_redis_errors
     async def purge(self, sid: str) -> None:
         """Delete the session and its attributes now (the accepted-token memory stays)."""
         ids = await self.redis.hmget(self.keys.session(sid), ["attr_id", "auth_attr_id"])
-        keys = [self.keys.session(sid)] + [self.keys.attr_url(i.decode()) for i in ids if i]
-        await self.redis.delete(*keys)
+        keys = [self.keys.session(sid), self.keys.active_throttle(sid),
+                self.keys.active_throttle(f"{sid}:agent")]
+        await self.redis.delete(*keys, *(self.keys.attr_url(i.decode()) for i in ids if i))
 
     @_redis_errors
     async def bind_browser(self, sid: str, browser_hash: str) -> bool:

@@ -30,7 +30,8 @@ class RoomHandlers:
         cid = pres["from"].user
         present = pres["type"] not in ("unavailable", "error")
         if real.bare != self.gw.boundjid.bare:
-            self.gw.chats.rooms.saw(cid, real, present)
+            if present or cid in self.gw.chats.rooms.known:
+                self.gw.chats.rooms.saw(cid, real, present)  # a leave never adds a room
         elif not present:
             self.gw.chats.rooms.known.pop(cid, None)  # destroyed (by another instance, say)
         if pres["from"].resource != CITIZEN_NICK or pres["type"] == "error":

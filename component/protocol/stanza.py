@@ -38,10 +38,10 @@ class Alternative(ElementBase):
     interfaces = {"lang", "text"}
     lang_interfaces = set()
 
-    def get_lang(self) -> str:
+    def get_lang(self) -> str:  # type: ignore[override]  # our "lang" interface, not xml:lang lookup
         return self.xml.get("{http://www.w3.org/XML/1998/namespace}lang", "")
 
-    def set_lang(self, value: str) -> None:
+    def set_lang(self, value: str) -> None:  # type: ignore[override]
         self.xml.set("{http://www.w3.org/XML/1998/namespace}lang", value)
 
     def get_text(self) -> str:
@@ -142,7 +142,7 @@ class Auth(ElementBase):
 class NoStore(ElementBase):
     """XEP-0334 §4: keep the message out of archives, history and offline storage."""
     name, namespace, plugin_attrib = "no-store", HINTS_NS, "no_store"
-    interfaces: set[str] = set()
+    interfaces = set()
 
 
 class Overview(ElementBase):
@@ -180,7 +180,7 @@ class Watch(ElementBase):
 class Unwatch(ElementBase):
     """§9 supervisor → component: stop pushing."""
     name, namespace, plugin_attrib = "unwatch", NS, "idchat_unwatch"
-    interfaces: set[str] = set()
+    interfaces = set()
 
 
 def register() -> None:

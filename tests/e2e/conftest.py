@@ -39,8 +39,20 @@ from playwright.async_api import Browser, async_playwright
 from ejabberd_server import EjabberdServer
 from prosody_server import ProsodyServer
 from redis_server import RedisServer, free_port, wait_for_port
-from webstack import (AGENT_DOMAIN, AGENT_PASSWORD, AGENTS, AXE, CHROMIUM, CHROMIUM_ARGS, CONVERSE,
-                      TEST_PRIVKEY, TEST_PUBKEY, Stack, spawn, stop)
+from webstack import (
+    AGENT_DOMAIN,
+    AGENT_PASSWORD,
+    AGENTS,
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONVERSE,
+    TEST_PRIVKEY,
+    TEST_PUBKEY,
+    Stack,
+    spawn,
+    stop,
+)
 
 
 def _missing() -> str | None:

@@ -8,7 +8,6 @@ tables and examples); none relies on a list kept by hand in this file.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import inspect
 import re
 from pathlib import Path

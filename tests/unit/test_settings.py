@@ -10,7 +10,13 @@ import pytest
 
 from tokenlab import ROOT, TEST_PRIVKEY, TEST_PUBKEY, ec_key, other_rsa_key, pem_private, pem_public
 from xmpp_plugin.app import create_app
-from xmpp_plugin.settings import DemoSettings, KeyConfig, SettingsError, load_settings, setting_names
+from xmpp_plugin.settings import (
+    DemoSettings,
+    KeyConfig,
+    SettingsError,
+    load_settings,
+    setting_names,
+)
 
 KEY = base64.b64encode(b"k" * 32).decode()
 TOML = f"""
@@ -165,6 +171,7 @@ def test_redis_credentials_given_twice_or_missing_are_refused(env: dict[str, str
 def test_sentinels_as_a_list_and_the_client_that_asks_them(tmp_path: Path) -> None:
     from redis.asyncio import BlockingConnectionPool
     from redis.asyncio.sentinel import SentinelConnectionPool
+
     from xmpp_plugin.store import connect
 
     s = load_settings(environ={**COMMON, **TOKEN_KEYS, "IDCHAT_REDIS_USERNAME": "idchat-http",

@@ -7,8 +7,8 @@ import logging
 
 from aiohttp import web
 
-from ..appkeys import SETTINGS, STORE, VERIFIER
 from .. import metrics
+from ..appkeys import SETTINGS, STORE, VERIFIER
 from ..errors import InvalidRequest
 from ..middleware import require_content_type
 from ..models import session_ref
