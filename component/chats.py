@@ -14,8 +14,15 @@ import time
 from slixmpp import JID
 
 from xmpp_plugin import faults
-from xmpp_plugin.errors import (Conflict, Forbidden, InvalidRequest, NotFound, NotImplementedHere,
-                                TooManyRequests, Unauthorized)
+from xmpp_plugin.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    NotImplementedHere,
+    TooManyRequests,
+    Unauthorized,
+)
 from xmpp_plugin.i18n import purpose_label
 from xmpp_plugin.models import Session, session_ref
 from xmpp_plugin.settings import Settings

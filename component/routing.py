@@ -645,8 +645,8 @@ class Router:
     # -- authentication during the chat (docs/protocol.md §10) ---------------
 
     async def auth_begin(self, cid: str, agent: str, method: str, deadline_ms: int) -> str:
-        return (await self._auth_begin(keys=[self.keys.chat(cid)],
-                                       args=[agent, method, deadline_ms])).decode()  # type: ignore[no-any-return]
+        out = await self._auth_begin(keys=[self.keys.chat(cid)], args=[agent, method, deadline_ms])
+        return str(out.decode())
 
     async def auth_end(self, cid: str, attr: str = "") -> tuple[str, str] | None:
         """(method, attr id) of the request that this call ended; None when none was out."""

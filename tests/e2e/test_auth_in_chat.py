@@ -7,7 +7,15 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from webstack import TEST_PRIVKEY, TEST_PUBKEY, assert_accessible, citizen_in_chat, login_agent, say, screenshot
+from webstack import (
+    TEST_PRIVKEY,
+    TEST_PUBKEY,
+    assert_accessible,
+    citizen_in_chat,
+    login_agent,
+    say,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 
