@@ -343,6 +343,7 @@ class Chats:
             return
         if auth:
             ended = await self.router.auth_end(chat.id, attr)
+            await self._back_from_the_core(chat)
             method = ended[0] if ended else chat.auth_method
             if chat.citizen:
                 self.notify.auth(chat.citizen, chat.id, auth, method)
@@ -411,6 +412,11 @@ class Chats:
         log.info("chat %s: authentication requested (%s)", cid[:8], method)
         return chat
 
+    async def _back_from_the_core(self, chat: Chat) -> None:
+        """The request is over; a citizen still away (logging in, on their way back) gets a
+        fresh routing.citizen_gone_seconds to come back, however long the login took."""
+        await self.router.grace_again(chat.id, self.settings.routing.citizen_gone_seconds)
+
     async def _charge_auth_rate(self, bare: str) -> None:
         key = self.store.keys.auth_rate(bare)
         async with self.store.redis.pipeline(transaction=True) as pipe:
@@ -443,6 +449,7 @@ class Chats:
         method, attr_id = ended
         if attr_id:
             await self.store.drop_chat_auth(chat.sid, attr_id)
+        await self._back_from_the_core(chat)
         if chat.citizen:
             self.notify.auth(chat.citizen, chat.id, state, method)
         if chat.state == "assigned" and chat.agent_full:

@@ -119,6 +119,8 @@ class Notifier:
             item["id"], item["purpose"] = chat.id, chat.purpose
             item["room"] = f"{chat.id}@{self.settings.xmpp.muc_domain}"
             item["since"] = _iso(chat.assigned_ms / 1000)
+            if chat.auth_state:  # a reloaded console shows the request to log in again (§10)
+                item["auth"], item["auth-method"] = "requested", chat.auth_method
             el.append(item)
         pres.send()
 

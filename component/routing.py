@@ -658,6 +658,10 @@ class Router:
     async def citizen_left(self, cid: str, grace_seconds: int) -> None:
         await self.redis.zadd(self.keys.gone(), {cid: _now_ms() + grace_seconds * 1000})
 
+    async def grace_again(self, cid: str, grace_seconds: int) -> None:
+        """A citizen who is away gets a fresh grace (only if away: nobody is marked gone)."""
+        await self.redis.zadd(self.keys.gone(), {cid: _now_ms() + grace_seconds * 1000}, xx=True)
+
     async def citizen_back(self, cid: str) -> None:
         await self.redis.zrem(self.keys.gone(), cid)
 

@@ -58,10 +58,10 @@ class Agent(ElementBase):
 
 
 class ChatItem(ElementBase):
-    """§3 one open chat of an agent, in the confirmation presence."""
+    """§3 one open chat of an agent, in the confirmation presence (with §10's request, if out)."""
     name, namespace, plugin_attrib = "chat", NS, "chat"
     plugin_multi_attrib = "chats"
-    interfaces = {"id", "room", "purpose", "since"}
+    interfaces = {"id", "room", "purpose", "since", "auth", "auth-method"}
 
 
 class Offer(ElementBase):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import Any
 
 import pytest
@@ -106,6 +107,7 @@ async def test_the_agent_asks_the_citizen_logs_in_and_the_card_turns_verified(
     # The citizen leaves for the core (the page is left: gone from the room) longer than
     # routing.citizen_gone_seconds; the chat waits for them while the request is out.
     await citizen.close()
+    back = await stack.citizen()                        # the page that loads on the way back
     async with http.get(asked["url"]) as resp:
         assert resp.status == 200 and "DigiD" in await resp.text()
     await asyncio.sleep(s.routing.citizen_gone_seconds + 1.5)
@@ -113,20 +115,20 @@ async def test_the_agent_asks_the_citizen_logs_in_and_the_card_turns_verified(
     async with http.post(asked["url"], data={"action": "login", "person": "0"},
                          allow_redirects=False) as resp:
         assert resp.status == 303 and resp.headers["Location"] == f"{s.http.external_url}/s/{sid}"
-
     result = await agent.wait_for("idchat_auth", lambda a: a["state"] == "verified")
     assert result["chat"] == cid and result["method"] == "digid"
+    # However long the login took, the citizen now has a fresh grace to come back in.
+    assert await redis.zscore(keys.gone(), cid) > time.time() * 1000
+    # Back in the same chat: a new guest JID claims it.
+    claimed = await back.claim_and_join(await stack.store.issue_ticket(sid))
+    assert claimed["chat"] == cid
     pushed = await agent.wait_for("idchat_attributes", lambda a: form_values(a["form"])["status"] == "verified")
     values = form_values(pushed["form"])
     assert values["source"] == "in_chat" and values["attr:fullname"] == PEOPLE[0]["fullname"]
     assert any(m.xml.find(".//{jabber:x:data}x") is not None for m in agent.headlines)  # control
     assert all(m.xml.find(".//{jabber:x:data}x") is None for m in other.headlines)
 
-    # Back in the same chat: a new guest JID claims it; the request is over.
-    back = await stack.citizen()
-    claimed = await back.claim_and_join(await stack.store.issue_ticket(sid))
-    assert claimed["chat"] == cid
-    assert (await router.chat(cid)).auth_state == ""
+    assert (await router.chat(cid)).auth_state == ""                  # the request is over
     assert await post_token(http, attr_url, token()) == 404          # used up
 
     # 2. The auth plugin posts to the attr_url directly; the same token again is refused.
@@ -161,6 +163,13 @@ async def test_the_agent_asks_the_citizen_logs_in_and_the_card_turns_verified(
     await agent.iq("idchat_authenticate", chat=cid, method="digid")
     attr_id = (await router.chat(cid)).auth_attr
     assert await redis.exists(keys.attr_url(attr_id)) == 1              # the control
+    # A reloaded console learns of the request from its state presence (§3).
+    answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    agent.xmpp.add_event_handler("presence", lambda p: answer.done() or p["from"].bare != s.xmpp.component_domain
+                                 or answer.set_result([(c["id"], c["auth"], c["auth-method"])
+                                                       for c in p["idchat_agent"]["chats"]]))
+    await agent.available(max_chats=2)
+    assert await asyncio.wait_for(answer, 8) == [(cid, "requested", "digid")]
     # The agent's count this minute (its window may have turned on a slow machine): at the limit.
     rate = keys.auth_rate("romeo@agents.idchat.localhost")
     assert int(await redis.get(rate) or 0) >= 1

@@ -63,3 +63,15 @@ describe('methodLabel', () => {
         assert.equal(methodLabel('eidas'), 'eidas');
     });
 });
+
+describe('parseAgentPresence with a request out (§3, §10)', async () => {
+    const { parseAgentPresence } = await import('../../web/idchat/agent/parsers.js');
+    test('a chat whose request to log in is out says so; others do not', () => {
+        const parsed = parseAgentPresence(xml(`<presence><agent xmlns="${NS}" max-chats="2" active="2">
+            <chat id="a" room="a@rooms" purpose="report_move" auth="requested" auth-method="digid"/>
+            <chat id="b" room="b@rooms" purpose="report_move" auth="bogus"/></agent></presence>`));
+        assert.equal(parsed.chats[0].auth, 'requested');
+        assert.equal(parsed.chats[0].auth_method, 'digid');
+        assert.equal(parsed.chats[1].auth, undefined);
+    });
+});

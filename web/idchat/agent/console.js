@@ -134,9 +134,10 @@ export class AgentConsole {
     }
 
     /** After a reload: the component's list brings the chat, its room and its card back. */
-    async restoreChat ({ chat, room, purpose }) {
+    async restoreChat ({ chat, room, purpose, auth, auth_method: method }) {
         const card = this.cardFor(chat, room);
         card.set({ purpose, purpose_label: card.get('purpose_label') || this.label(purpose) });
+        if (auth === 'requested' && !card.get('auth')) card.set({ auth: { state: 'requested', method } });
         if (!(await this.api.rooms.get(room))) await this.openRoom(room, purpose);
         if (card.get('status') !== 'waiting') return;
         try {

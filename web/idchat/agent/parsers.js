@@ -18,6 +18,8 @@ export function parseAgentPresence (presence) {
             room: c.getAttribute('room'),
             purpose: c.getAttribute('purpose') || '',
             since: c.getAttribute('since') || undefined,
+            // §10: a request to log in is out for this chat.
+            ...(c.getAttribute('auth') === 'requested' ? { auth: 'requested', auth_method: c.getAttribute('auth-method') || '' } : {}),
         }));
     return {
         max_chats: intAttr(el, 'max-chats'),
