@@ -138,6 +138,7 @@ async def get_agent_console(request: web.Request) -> web.Response:
         "muc_domain": settings.xmpp.muc_domain,
         "component_domain": settings.xmpp.component_domain,
         "purposes": {tag: purpose_label(tag, lang) for tag in PURPOSES},
+        "auth_in_chat": settings.auth.enabled,
     }
     body = request.app[TEMPLATES].get_template("agent.html").render(
         lang=lang, ui=settings.ui, config_json=_script_json(client_config), path=request.path)

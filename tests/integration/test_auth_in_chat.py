@@ -253,3 +253,16 @@ async def test_a_request_still_out_goes_with_the_chat_however_it_ends(
     for sid, cid, attr_id in ((sid1, cid1, attr1), (sid2, cid2, attr2)):
         assert await redis.exists(keys.attr_url(attr_id), keys.session(sid), keys.chat(cid)) == 0
         assert await post_token(http, f"{s.http.internal_url}/attributes/{attr_id}", token()) == 404
+
+
+async def test_the_console_offers_it_only_when_the_service_has_a_core(make_settings: Any,
+                                                                      aiohttp_client: Any) -> None:
+    async def offered(**env: str) -> bool:
+        client = await aiohttp_client(create_app(make_settings(**env)))
+        page = await (await client.get("/agent")).text()
+        return bool(json.loads(page.split('id="idchat-config">')[1].split("</script>")[0])["auth_in_chat"])
+
+    assert await offered() is False
+    assert await offered(IDCHAT_AUTH_CORE_URL="https://core.example.nl", IDCHAT_AUTH_REQUESTOR="idchat-test",
+                         IDCHAT_AUTH_REQUEST_PRIVKEY_TYPE="RSA",
+                         IDCHAT_AUTH_REQUEST_PRIVKEY_FILE=str(TEST_PRIVKEY)) is True

@@ -31,4 +31,5 @@ converse.initialize({
     idchat_agent_domain: config.agent_domain,
     idchat_lang: config.lang,
     idchat_purposes: config.purposes ?? {},
+    idchat_auth_in_chat: config.auth_in_chat === true,
 });

@@ -32,8 +32,10 @@ converse.plugins.add('idchat-agent', {
             idchat_agent_domain: '',
             idchat_lang: 'nl',
             idchat_purposes: {},
+            idchat_auth_in_chat: false, // docs/protocol.md §10: offered only when the service has a core
         });
         loadPreferences();
+        desk.set({ auth_in_chat: api.settings.get('idchat_auth_in_chat') === true });
         unlockOnFirstGesture();
         const t = texts(api.settings.get('idchat_lang'));
 

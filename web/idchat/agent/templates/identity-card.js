@@ -67,7 +67,7 @@ function tplProvenance (t, c, status) {
  * visibly when the card is not verified.
  */
 function tplAuth (t, c, el, status) {
-    if (status === 'waiting') return nothing;
+    if (status === 'waiting' || !c.auth_offered) return nothing;
     const auth = c.auth ?? {};
     const method = methodLabel(auth.method);
     let body;
