@@ -1,5 +1,5 @@
 """The ID Contact core, as the component asks it for an authentication during the chat
-(CONTRACT.md, "Optional: authentication during the chat"; docs/protocol.md §10).
+(CONTRACT.md, "Optional: authentication during the chat"; docs/protocol.md §11).
 
 ``GET <core_url>/session_options/<purpose>`` lists the methods the core allows for a
 purpose; ``POST <core_url>/start`` with a JWS signed with our requestor key (``kid`` =

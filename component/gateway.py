@@ -41,6 +41,7 @@ from .handlers.agent import AgentHandlers
 from .handlers.auth import AuthHandlers
 from .handlers.claim import ClaimHandlers
 from .handlers.end import EndHandlers
+from .handlers.replies import ReplyHandlers
 from .handlers.room import RoomHandlers
 from .lease import Leases, LeaseState
 from .notifier import Notifier
@@ -87,6 +88,7 @@ class Gateway(ComponentXMPP):
         self.budget = Budget.from_settings(settings.budget)
         self.admission = Admission(self, settings, self.budget)
         ClaimHandlers(self)
+        ReplyHandlers(self)
         EndHandlers(self)
         AuthHandlers(self)
         self.agents = AgentHandlers(self)

@@ -61,7 +61,7 @@ class Chat:
     ready: bool = False     # assigned, and the agent admitted to the room
     ended_from: str = ""    # while 'ending': the state it ended in, and by whom
     ended_by: str = ""
-    # An authentication during the chat (docs/protocol.md §10): 'starting' while the core
+    # An authentication during the chat (docs/protocol.md §11): 'starting' while the core
     # is asked, 'requested' once the citizen has its client_url; until auth_deadline_ms.
     auth_state: str = ""
     auth_method: str = ""
@@ -642,7 +642,7 @@ class Router:
         value = await self.redis.hget(self.keys.chat(cid), "purpose")
         return value.decode() if value else ""
 
-    # -- authentication during the chat (docs/protocol.md §10) ---------------
+    # -- authentication during the chat (docs/protocol.md §11) ---------------
 
     async def auth_begin(self, cid: str, agent: str, method: str, deadline_ms: int) -> str:
         out = await self._auth_begin(keys=[self.keys.chat(cid)], args=[agent, method, deadline_ms])

@@ -61,6 +61,7 @@ def acl_rules(prefix: str) -> dict[str, str]:
     p = prefix
     return {
         HTTP_USER: f"~{p}:session:* ~{p}:attrurl:* ~{p}:token:* ~{p}:ticket:* ~{p}:events "
+                   f"~{p}:agentsession:* ~{p}:agentgrant:* "
                    f"%R~{p}:component:alive +@all -@dangerous",
         COMPONENT_USER: f"~{p}:* &{p}:* +@all -@dangerous",
     }

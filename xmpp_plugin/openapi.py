@@ -108,7 +108,7 @@ def document(settings: Settings) -> dict[str, Any]:
                      "requestBody": {"content": {"application/x-www-form-urlencoded": {}}},
                      "responses": {"303": {"description": "To the chat, as the core would"},
                                    **_problems(400)}}}
-        # The core's side of an authentication during the chat (docs/protocol.md §10).
+        # The core's side of an authentication during the chat (docs/protocol.md §11).
         paths["/demo/core/session_options/{purpose}"] = {"get": {
             "operationId": "get_session_options", "tags": ["demo"],
             "parameters": [_path_param("purpose")],

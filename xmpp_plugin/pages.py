@@ -13,7 +13,7 @@ from aiohttp import web
 from . import metrics
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .errors import PROBLEM_TYPES, Forbidden, IdChatError, NotFound, Unavailable
-from .i18n import PURPOSES, language, purpose_label
+from .i18n import language
 from .middleware import render_problem
 from .models import Source
 
@@ -44,7 +44,7 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
         "details": session.status.value,
     }
     body = request.app[TEMPLATES].get_template("citizen.html").render(
-        lang=lang, ui=settings.ui, purpose=purpose_label(session.purpose, lang),
+        lang=lang, ui=settings.ui, purpose=settings.topics.catalogue().label(session.purpose, lang),
         status=session.status.value, config_json=_script_json(client_config),
         path=request.path)
     response = web.Response(text=body, content_type="text/html")
@@ -131,13 +131,18 @@ def _hash(token: str) -> str:
 async def get_agent_console(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     lang = language(request, settings.ui.default_language)
+    catalogue = settings.topics.catalogue()
     client_config = {
         "lang": lang,
         "websocket_url": settings.xmpp.websocket_url,
         "agent_domain": settings.xmpp.agent_domain,
         "muc_domain": settings.xmpp.muc_domain,
         "component_domain": settings.xmpp.component_domain,
-        "purposes": {tag: purpose_label(tag, lang) for tag in PURPOSES},
+        "purposes": {tag: labels[lang] for tag, labels in catalogue.purposes.items()},
+        "attribute_labels": catalogue.attribute_labels(lang),
+        # oidc: the console signs in through /agent/signin and its credential
+        # (xmpp_plugin/api/agent_signin.py) instead of a password form.
+        "signin": "oidc" if settings.agents.mode == "oidc" else "password",
         "auth_in_chat": settings.auth.enabled,
     }
     body = request.app[TEMPLATES].get_template("agent.html").render(

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import topics
+
 ENV_PREFIX = "IDCHAT_"
 CONFIG_ENV = "IDCHAT_CONFIG"
 ROLES = ("http", "component")
@@ -33,8 +35,14 @@ ROLE_ONLY: dict[str, str] = {
     "tokens.signature_pubkey": "http",
     "demo": "http",
     "xmpp.component_secret": "component",
+    "agents.client_secret": "http",
+    "agents.client_secret_file": "http",
+    "agents.credential_key": "http",
+    "agents.credential_key_file": "http",
     "auth.request_privkey": "component",
 }
+AGENT_MODES = ("xmpp-accounts", "oidc")
+MIN_CREDENTIAL_KEY_BYTES = 32
 MAX_LEEWAY_SECONDS = 300
 
 
@@ -112,7 +120,7 @@ class TokenSettings:
 
 @dataclass(frozen=True)
 class AuthSettings:
-    """Authentication during the chat (docs/protocol.md §10): an agent asks, the component
+    """Authentication during the chat (docs/protocol.md §11): an agent asks, the component
     asks the ID Contact core (``POST <core_url>/start``), the citizen logs in there."""
 
     core_url: str = ""
@@ -173,6 +181,62 @@ class RoutingSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """How agents sign in (docs/deployment.md, "Agents: OpenID Connect or XMPP accounts"):
+    ``xmpp-accounts`` (password accounts on the XMPP server) or ``oidc`` (the municipality's
+    OpenID Provider, then a short-lived XMPP credential signed with ``credential_key``)."""
+
+    mode: str = "xmpp-accounts"
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    client_secret_file: str = ""
+    scopes: tuple[str, ...] = ("openid", "profile")
+    id_token_algorithms: tuple[str, ...] = ("RS256", "PS256", "ES256")
+    username_claim: str = "sub"
+    role_claim: str = "roles"
+    agent_role: str = "agent"
+    supervisor_role: str = "supervisor"
+    groups_claim: str = "groups"
+    group_purposes: tuple[str, ...] = ()
+    required_acr: tuple[str, ...] = ()
+    required_amr: tuple[str, ...] = ()
+    leeway_seconds: int = 30
+    session_idle_seconds: int = 900
+    session_max_seconds: int = 36000
+    credential_ttl_seconds: int = 300
+    provider_check_seconds: int = 60
+    credential_key: str = field(default="", repr=False)
+    credential_key_file: str = ""
+
+    def secret(self) -> str:
+        """The client secret (the file is read here)."""
+        if self.client_secret_file:
+            return Path(self.client_secret_file).read_text().strip()
+        return self.client_secret
+
+    def credential_key_bytes(self) -> bytes:
+        """The HS256 key the XMPP server checks agent credentials with (the file is read here)."""
+        if self.credential_key_file:
+            return Path(self.credential_key_file).read_bytes().strip()
+        return self.credential_key.encode()
+
+    def purposes_for(self, groups: list[str]) -> tuple[str, ...] | None:
+        """The purposes ``groups`` serve by ``group_purposes`` (``group=p1|p2``, ``*``: all);
+        None: every purpose."""
+        out: list[str] = []
+        for entry in self.group_purposes:
+            group, _, purposes = entry.partition("=")
+            if group.strip() in groups:
+                for purpose in purposes.split("|"):
+                    if purpose.strip() == "*":
+                        return None
+                    if purpose.strip() and purpose.strip() not in out:
+                        out.append(purpose.strip())
+        return tuple(out)
+
+
+@dataclass(frozen=True)
 class BudgetSettings:
     """The component's per-sender budget (component/budget.py): stanzas per second, the
     burst a sender may send at once, and how many of its stanzas are handled at a time."""
@@ -188,6 +252,16 @@ class BudgetSettings:
     refusals: int = 10
     in_flight: int = 32
     senders: int = 10000
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """The municipality's topics, labels, opening hours and canned replies (xmpp_plugin/topics.py)."""
+
+    file: str = ""
+
+    def catalogue(self) -> "topics.Catalogue":
+        return topics.catalogue(self.file)
 
 
 @dataclass(frozen=True)
@@ -232,6 +306,8 @@ class Settings:
     store: StoreSettings = StoreSettings()
     xmpp: XmppSettings = XmppSettings()
     routing: RoutingSettings = RoutingSettings()
+    agents: AgentSettings = AgentSettings()
+    topics: TopicSettings = TopicSettings()
     budget: BudgetSettings = BudgetSettings()
     ui: UiSettings = UiSettings()
     demo: DemoSettings = DemoSettings()
@@ -389,6 +465,7 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
         problems.append("ui.home_url must be an http(s) address, e.g. https://www.gemeente.nl/contact")
     if s.ui.default_language not in {"nl", "en"}:
         problems.append("ui.default_language must be nl or en")
+    problems.extend(topics.check(s.topics.file))
 
 
 def _check_http(s: Settings, problems: list[str]) -> None:
@@ -410,6 +487,7 @@ def _check_http(s: Settings, problems: list[str]) -> None:
     if s.demo.core_simulator and s.auth.core_url and not s.demo.requestor_pubkey.configured:
         problems.append("demo.core_simulator plays the core's /start with auth.core_url set: it needs "
                         "demo.requestor_pubkey, the public half of auth.request_privkey")
+    _check_agents(s.agents, problems)
 
 
 def _check_auth(a: AuthSettings, problems: list[str], role: str | None) -> None:
@@ -433,6 +511,45 @@ def _check_auth(a: AuthSettings, problems: list[str], role: str | None) -> None:
         problems.append("auth.request_privkey.type must be RSA or EC")
     elif key.file and not Path(key.file).is_file():
         problems.append(f"auth.request_privkey.file: no such file {key.file}")
+
+
+def _check_agents(a: AgentSettings, problems: list[str]) -> None:
+    if a.mode not in AGENT_MODES:
+        problems.append(f"agents.mode must be one of {', '.join(AGENT_MODES)}")
+    if a.mode != "oidc":
+        return
+    if not re.fullmatch(r"https?://[^\s?#]+", a.issuer) or a.issuer.endswith("/"):
+        problems.append("agents.issuer must be the provider's http(s) issuer URL, without a trailing slash")
+    if not a.client_id:
+        problems.append("agents.client_id is required with agents.mode = oidc")
+    for name, value, path in (("client_secret", a.client_secret, a.client_secret_file),
+                              ("credential_key", a.credential_key, a.credential_key_file)):
+        if value and path:
+            problems.append(f"give agents.{name} or agents.{name}_file, not both")
+        elif path and not Path(path).is_file():
+            problems.append(f"agents.{name}_file: no such file {path}")
+        elif not (value or path):
+            problems.append(f"agents.{name} (or agents.{name}_file) is required with agents.mode = oidc")
+    if (a.credential_key or a.credential_key_file) and not any(
+            p.startswith("agents.credential_key") for p in problems) \
+            and len(a.credential_key_bytes()) < MIN_CREDENTIAL_KEY_BYTES:
+        problems.append(f"agents.credential_key must be at least {MIN_CREDENTIAL_KEY_BYTES} bytes")
+    if "openid" not in a.scopes:
+        problems.append("agents.scopes must include openid")
+    bad = [alg for alg in a.id_token_algorithms if alg.lower() == "none" or alg.startswith("HS")]
+    if bad or not a.id_token_algorithms:
+        problems.append("agents.id_token_algorithms: asymmetric algorithms only (e.g. RS256, ES256), never none or HS*")
+    for entry in a.group_purposes:
+        if "=" not in entry or not entry.partition("=")[0].strip():
+            problems.append(f"agents.group_purposes: {entry!r} is not group=purpose1|purpose2")
+    if not 0 <= a.leeway_seconds <= MAX_LEEWAY_SECONDS:
+        problems.append(f"agents.leeway_seconds must be from 0 to {MAX_LEEWAY_SECONDS}")
+    if not 60 <= a.credential_ttl_seconds <= 3600:
+        problems.append("agents.credential_ttl_seconds must be from 60 to 3600 (minutes, not hours)")
+    if not 0 <= a.provider_check_seconds < a.credential_ttl_seconds:
+        problems.append("agents.provider_check_seconds must be from 0 to below agents.credential_ttl_seconds")
+    if not a.credential_ttl_seconds <= a.session_idle_seconds <= a.session_max_seconds:
+        problems.append("agents: credential_ttl_seconds <= session_idle_seconds <= session_max_seconds")
 
 
 def _check_redis(r: RedisSettings, problems: list[str]) -> None:

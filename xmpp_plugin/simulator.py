@@ -23,7 +23,7 @@ from jwcrypto import jwe
 
 from .appkeys import SETTINGS, TEMPLATES
 from .errors import InvalidRequest, NotFound
-from .i18n import ATTRIBUTES, PURPOSES, language
+from .i18n import language
 from .keys import PrivateKey, PublicKey, load_private_key, load_public_key, to_jwk
 from .middleware import require_content_type
 
@@ -73,9 +73,10 @@ def auth_claims(attributes: dict[str, str] | None, *, now: int | None = None,
 
 async def get_core_simulator(request: web.Request) -> web.Response:
     lang = language(request, request.app[SETTINGS].ui.default_language)
+    catalogue = request.app[SETTINGS].topics.catalogue()
     body = request.app[TEMPLATES].get_template("simulator.html").render(
-        lang=lang, ui=request.app[SETTINGS].ui, purposes=PURPOSES, attributes=ATTRIBUTES,
-        routes=ROUTES)
+        lang=lang, ui=request.app[SETTINGS].ui, purposes=catalogue.purposes,
+        attributes=catalogue.attributes, routes=ROUTES)
     return web.Response(text=body, content_type="text/html")
 
 
@@ -83,10 +84,11 @@ async def post_core_simulator(request: web.Request) -> web.Response:
     form = await request.post()
     purpose = str(form.get("purpose", ""))
     route = str(form.get("route", ""))
-    if purpose not in PURPOSES or route not in ROUTES:
+    catalogue = request.app[SETTINGS].topics.catalogue()
+    if purpose not in catalogue.topics or route not in ROUTES:
         raise InvalidRequest("choose a purpose and a delivery route", slug="invalid-request")
     attributes = None if form.get("failed") else {
-        name: str(form[name]) for name in ATTRIBUTES if str(form.get(name, "")).strip()}
+        name: str(form[name]) for name in catalogue.attributes if str(form.get(name, "")).strip()}
     if attributes == {}:  # a verified login that shares nothing is no demo of a card
         raise InvalidRequest("fill in at least one detail, or choose a failed login",
                              slug="invalid-request")
@@ -130,10 +132,10 @@ async def http_client_ctx(app: web.Application):  # type: ignore[no-untyped-def]
     await app[HTTP].close()
 
 
-# -- the core's side of an authentication during the chat (docs/protocol.md §10) ----------
+# -- the core's side of an authentication during the chat (docs/protocol.md §11) ----------
 
 async def get_session_options(request: web.Request) -> web.Response:
-    if request.match_info["purpose"] not in PURPOSES:
+    if request.match_info["purpose"] not in request.app[SETTINGS].topics.catalogue().topics:
         raise NotFound("no such purpose at this core")
     return web.json_response({"auth_methods": list(METHODS)})
 
@@ -157,7 +159,7 @@ async def post_start(request: web.Request) -> web.Response:
                                             ("purpose", "auth_method", "comm_url", "attr_url")):
         raise InvalidRequest("the request lacks purpose, auth_method, comm_url or attr_url")
     h = settings.http
-    if req["purpose"] not in PURPOSES or req["auth_method"] not in METHODS \
+    if req["purpose"] not in settings.topics.catalogue().topics or req["auth_method"] not in METHODS \
             or not req["comm_url"].startswith(f"{h.external_url}/s/") \
             or not req["attr_url"].startswith(f"{h.internal_url}/attributes/"):
         raise InvalidRequest("purpose, method or URLs not allowed at this core")

@@ -231,7 +231,7 @@ class Keys:
         return f"{self.prefix}:attrurl:{attr_id}"
 
     def auth_rate(self, bare: str) -> str:
-        """An agent's authentication requests this minute (docs/protocol.md §10)."""
+        """An agent's authentication requests this minute (docs/protocol.md §11)."""
         return f"{self.prefix}:authrate:{bare}"
 
     def token(self, fingerprint: str) -> str:
@@ -331,6 +331,16 @@ class Keys:
         """A stream: the HTTP service adds, the component instances consume as one group."""
         return f"{self.prefix}:events"
 
+    # Agents signed in with OpenID Connect (xmpp_plugin/agent_store.py).
+    def agent_session(self, cookie_hash: str) -> str:
+        """A signed-in console (sealed): who, roles, topics, the provider's refresh token."""
+        return f"{self.prefix}:agentsession:{cookie_hash}"
+
+    def agent_grant(self, bare: str) -> str:
+        """What the agent's current XMPP credential allows (roles, topics), until it expires;
+        the component's source of truth for an agent's role (component/routing.py)."""
+        return f"{self.prefix}:agentgrant:{bare}"
+
 
 class Sealer:
     """AES-256-GCM with a random 96-bit nonce; the session id is the associated data."""
@@ -399,7 +409,7 @@ redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
 return 1
 """
 
-# Attributes posted to a chat's own attr_url (§10). KEYS: session, token, attr-url, events.
+# Attributes posted to a chat's own attr_url (§11). KEYS: session, token, attr-url, events.
 # ARGV: sid, status, sealed, fingerprint, token ttl, attr id. Only while the session still
 # waits for exactly this attr_url (the component drops it when the request is refused,
 # withdrawn or expires, and the chat's end purges the session); a failed login never
@@ -572,7 +582,7 @@ class SessionStore:
 
     @_redis_errors
     async def open_chat_auth(self, sid: str) -> str:
-        """A fresh, single-use attr_url id bound to this session's chat (§10); an earlier
+        """A fresh, single-use attr_url id bound to this session's chat (§11); an earlier
         one of the session is dropped."""
         attr_id = secrets.token_urlsafe(32)
         if not await self._open_chat_auth(keys=[self.keys.session(sid), self.keys.attr_url(attr_id)],

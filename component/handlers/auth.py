@@ -1,4 +1,4 @@
-"""§10 authentication during the chat: the agent asks which methods, asks the citizen to
+"""§11 authentication during the chat: the agent asks which methods, asks the citizen to
 log in; the citizen refuses or the agent withdraws."""
 
 from __future__ import annotations

@@ -26,6 +26,12 @@ class Claimed(ElementBase):
     interfaces = {"room", "nick", "purpose", "state", "position", "wait", "chat"}
 
 
+class Closed(ElementBase):
+    """§1 answer outside the topic's opening hours: nothing was claimed or created."""
+    name, namespace, plugin_attrib = "closed", NS, "idchat_closed"
+    interfaces = {"purpose", "opens"}
+
+
 class Status(ElementBase):
     """§2 component → citizen: queued, assigned, no-agent or ended."""
     name, namespace, plugin_attrib = "status", NS, "idchat_status"
@@ -58,10 +64,23 @@ class Agent(ElementBase):
 
 
 class ChatItem(ElementBase):
-    """§3 one open chat of an agent, in the confirmation presence (with §10's request, if out)."""
+    """§3 one open chat of an agent, in the confirmation presence (with §11's request, if out)."""
     name, namespace, plugin_attrib = "chat", NS, "chat"
     plugin_multi_attrib = "chats"
     interfaces = {"id", "room", "purpose", "since", "auth", "auth-method"}
+
+
+class Replies(ElementBase):
+    """§3a agent → component (get) and its result: the canned replies of the topics file."""
+    name, namespace, plugin_attrib = "replies", NS, "idchat_replies"
+    interfaces = set()
+
+
+class Reply(Alternative):
+    """§3a one canned reply: its text, in ``xml:lang``; ``purpose`` absent for every topic."""
+    name, namespace, plugin_attrib = "reply", NS, "reply"
+    plugin_multi_attrib = "replies"
+    interfaces = {"key", "purpose", "lang", "text"}
 
 
 class Offer(ElementBase):
@@ -109,32 +128,32 @@ class Ended(ElementBase):
 
 
 class AuthMethods(ElementBase):
-    """§10 agent → component (get): which methods the core allows for this chat's purpose."""
+    """§11 agent → component (get): which methods the core allows for this chat's purpose."""
     name, namespace, plugin_attrib = "auth-methods", NS, "idchat_auth_methods"
     interfaces = {"chat"}
 
 
 class AuthMethod(ElementBase):
-    """§10 one allowed method in the answer."""
+    """§11 one allowed method in the answer."""
     name, namespace, plugin_attrib = "method", NS, "method"
     plugin_multi_attrib = "methods"
     interfaces = {"tag"}
 
 
 class Authenticate(ElementBase):
-    """§10 agent → component (set): ask the citizen to log in with ``method``."""
+    """§11 agent → component (set): ask the citizen to log in with ``method``."""
     name, namespace, plugin_attrib = "authenticate", NS, "idchat_authenticate"
     interfaces = {"chat", "method"}
 
 
 class AuthCancel(ElementBase):
-    """§10 citizen (refuses) or agent (withdraws) → component."""
+    """§11 citizen (refuses) or agent (withdraws) → component."""
     name, namespace, plugin_attrib = "auth-cancel", NS, "idchat_auth_cancel"
     interfaces = {"chat"}
 
 
 class Auth(ElementBase):
-    """§10 component → citizen and agent: where the request stands."""
+    """§11 component → citizen and agent: where the request stands."""
     name, namespace, plugin_attrib = "auth", NS, "idchat_auth"
     interfaces = {"chat", "state", "method", "url"}
 
@@ -193,6 +212,10 @@ def register() -> None:
                            (Iq, AuthCancel), (Message, Auth)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Closed)
+    register_stanza_plugin(Closed, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Replies)
+    register_stanza_plugin(Replies, Reply, iterable=True)
     register_stanza_plugin(Agent, ChatItem, iterable=True)
     register_stanza_plugin(Overview, QueueRow, iterable=True)
     register_stanza_plugin(Overview, MemberRow, iterable=True)

@@ -1,4 +1,4 @@
-"""Authentication during the chat in two browsers (docs/protocol.md §10): the agent asks, the
+"""Authentication during the chat in two browsers (docs/protocol.md §11): the agent asks, the
 citizen presses "Log in met DigiD", logs in at the demo's core simulator, comes back to the
 same conversation, and the agent's card turns verified; asked again, the citizen declines."""
 

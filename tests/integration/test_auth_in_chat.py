@@ -1,4 +1,4 @@
-"""Authentication during the chat (docs/protocol.md §10) on the real servers, Redis and the
+"""Authentication during the chat (docs/protocol.md §11) on the real servers, Redis and the
 demo's core simulator: the agent asks, the citizen leaves for the core and comes back to
 the same chat, the card turns verified for this agent only; a used or replayed token, a
 refusal, an expiry and an end each close the request and leave no record behind."""

@@ -1,5 +1,5 @@
 /**
- * Authentication during the chat (docs/protocol.md §10) as both clients read it: the
+ * Authentication during the chat (docs/protocol.md §11) as both clients read it: the
  * examples of the protocol, and what a broken or hostile stanza turns into.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ function auth (attrs) {
     return xml(`<message type="headline"><auth xmlns="${NS}"${list}/></message>`);
 }
 
-describe('parseAuth (§10)', () => {
+describe('parseAuth (§11)', () => {
     test('reads the example of the protocol, with the core\'s link', () => {
         const parsed = parseAuth(example('auth', 'message', COMPONENT));
         assert.equal(parsed.chat, 'k7f…');
@@ -43,7 +43,7 @@ describe('parseAuth (§10)', () => {
     });
 });
 
-describe('parseAuthMethods (§10)', () => {
+describe('parseAuthMethods (§11)', () => {
     test('reads the example of the protocol', () => {
         assert.deepEqual(parseAuthMethods(example('auth-methods', 'iq', COMPONENT)), ['digid', 'yivi']);
     });
@@ -64,7 +64,7 @@ describe('methodLabel', () => {
     });
 });
 
-describe('parseAgentPresence with a request out (§3, §10)', async () => {
+describe('parseAgentPresence with a request out (§3, §11)', async () => {
     const { parseAgentPresence } = await import('../../web/idchat/agent/parsers.js');
     test('a chat whose request to log in is out says so; others do not', () => {
         const parsed = parseAgentPresence(xml(`<presence><agent xmlns="${NS}" max-chats="2" active="2">

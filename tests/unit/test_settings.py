@@ -265,7 +265,32 @@ def test_an_unusable_key_file_is_a_settings_error(tmp_path: Path) -> None:
     assert "not a key" not in str(info.value)
 
 
-# -- authentication during the chat (docs/protocol.md §10) -----------------------------------
+def test_oidc_agents_need_their_settings_and_only_the_http_service_reads_the_secrets(
+        tmp_path: Path) -> None:
+    base = {"IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(b"k" * 32).decode(),
+            "IDCHAT_AGENTS_MODE": "oidc",
+            "IDCHAT_XMPP_COMPONENT_SECRET": "s"}
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ={**base, "IDCHAT_AGENTS_ID_TOKEN_ALGORITHMS": "RS256,none",
+                               "IDCHAT_AGENTS_CREDENTIAL_KEY": "short",
+                               "IDCHAT_AGENTS_GROUP_PURPOSES": "no-equals-sign"}, role="http")
+    text = "\n".join(refused.value.problems)
+    for needed in ("agents.issuer", "agents.client_id", "agents.client_secret",
+                   "agents.credential_key must be at least 32 bytes", "never none or HS*",
+                   "agents.group_purposes"):
+        assert needed in text, text
+    # The component reads agents.mode, never the client secret or the credential key: a
+    # secret file that is not there stops the HTTP service and not the component.
+    missing = {**base, "IDCHAT_AGENTS_CLIENT_SECRET_FILE": str(tmp_path / "absent"),
+               "IDCHAT_AGENTS_CREDENTIAL_KEY_FILE": str(tmp_path / "absent")}
+    settings = load_settings(environ=missing, role="component")
+    assert settings.agents.mode == "oidc" and settings.agents.client_secret_file == ""
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ=missing, role="http")
+    assert "agents.client_secret_file: no such file" in "\n".join(refused.value.problems)
+
+
+# -- authentication during the chat (docs/protocol.md §11) -----------------------------------
 
 
 def test_only_the_component_reads_the_request_signing_key() -> None:

@@ -64,20 +64,20 @@ export async function sendEnd (api, component, chat) {
         <end xmlns="${NS}" chat="${chat}"/></iq>`);
 }
 
-/** §10 the login methods the core allows for this chat's topic (tags). */
+/** §11 the login methods the core allows for this chat's topic (tags). */
 export async function fetchAuthMethods (api, component, chat) {
     const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
         <auth-methods xmlns="${NS}" chat="${chat}"/></iq>`);
     return parseAuthMethods(answer);
 }
 
-/** §10 ask the citizen to log in with `method`. */
+/** §11 ask the citizen to log in with `method`. */
 export async function sendAuthenticate (api, component, chat, method) {
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <authenticate xmlns="${NS}" chat="${chat}" method="${method}"/></iq>`);
 }
 
-/** §10 withdraw the request. */
+/** §11 withdraw the request. */
 export async function sendAuthCancel (api, component, chat) {
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <auth-cancel xmlns="${NS}" chat="${chat}"/></iq>`);

@@ -168,7 +168,7 @@ export class AgentConsole {
         if (auth) return cards.get(auth.chat)?.set({ auth: { state: auth.state, method: auth.method } });
     }
 
-    /** §10: the methods the core allows for this chat, for the agent to choose from. */
+    /** §11: the methods the core allows for this chat, for the agent to choose from. */
     async askAuthMethods (card) {
         card.set({ auth: { state: 'busy' } });
         try {

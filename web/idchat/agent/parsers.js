@@ -18,7 +18,7 @@ export function parseAgentPresence (presence) {
             room: c.getAttribute('room'),
             purpose: c.getAttribute('purpose') || '',
             since: c.getAttribute('since') || undefined,
-            // §10: a request to log in is out for this chat.
+            // §11: a request to log in is out for this chat.
             ...(c.getAttribute('auth') === 'requested' ? { auth: 'requested', auth_method: c.getAttribute('auth-method') || '' } : {}),
         }));
     return {
@@ -97,7 +97,7 @@ export function parseAttributes (stanza) {
     };
 }
 
-/** §10 `<auth-methods/>` in the IQ result: the method tags, in the core's order. */
+/** §11 `<auth-methods/>` in the IQ result: the method tags, in the core's order. */
 export function parseAuthMethods (iq) {
     const el = child(iq, 'auth-methods');
     if (!el) return [];

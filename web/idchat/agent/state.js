@@ -11,6 +11,7 @@ const PREFERENCES = 'idchat-agent-desk';
 const ACCOUNT = 'idchat-agent-account';
 
 export const desk = new Model({
+    oidc: false, // signing in with the identity provider (agents.mode = "oidc")
     signin: 'out', // out | signing-in | resuming | in
     signin_error: '', // '' | credentials | connection | timeout | expired
     me: '',
@@ -23,7 +24,7 @@ export const desk = new Model({
     forbidden: false,
     notice: '',
     selected: '', // the chat id on screen
-    auth_in_chat: false, // the service can ask the citizen to log in (docs/protocol.md §10)
+    auth_in_chat: false, // the service can ask the citizen to log in (docs/protocol.md §11)
 });
 
 /** Offers waiting for this agent's answer; `deadline` is a local clock time in ms. */

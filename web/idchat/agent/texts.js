@@ -66,7 +66,10 @@ const nl = {
     verified_at: 'Geverifieerd op',
     checked_at: 'Gecontroleerd op',
     no_attributes: 'Geen gegevens gedeeld.',
-    attribute_labels: { fullname: 'Naam', email: 'E-mailadres', city: 'Woonplaats', bsn: 'BSN' },
+    attribute_labels: {}, // the municipality's, from the console configuration (topics file)
+    canned_label: 'Standaardantwoorden',
+    canned_button: 'Standaardantwoord',
+    canned_found: (n) => `${n} ${n === 1 ? 'standaardantwoord' : 'standaardantwoorden'}. Kies met de pijltjestoetsen; Enter of Tab voegt in, Escape sluit.`,
     end: 'Chat beëindigen',
     end_confirm: 'Chat echt beëindigen? De inwoner krijgt daarvan bericht.',
     end_yes: 'Ja, beëindigen',
@@ -77,6 +80,8 @@ const nl = {
     username: 'Gebruikersnaam',
     password: 'Wachtwoord',
     login: 'Inloggen',
+    login_oidc: 'Inloggen via de gemeente',
+    login_oidc_hint: 'U logt in met uw account van de gemeente (met de tweede factor als die gevraagd wordt).',
     logging_in: 'Bezig met inloggen…',
     resuming: 'U wordt weer ingelogd…',
     login_failed: {
@@ -167,7 +172,10 @@ const en = {
     verified_at: 'Verified at',
     checked_at: 'Checked at',
     no_attributes: 'No details shared.',
-    attribute_labels: { fullname: 'Name', email: 'E-mail address', city: 'City', bsn: 'BSN' },
+    attribute_labels: {}, // the municipality's, from the console configuration (topics file)
+    canned_label: 'Canned replies',
+    canned_button: 'Canned reply',
+    canned_found: (n) => `${n} canned ${n === 1 ? 'reply' : 'replies'}. Choose with the arrow keys; Enter or Tab inserts, Escape closes.`,
     end: 'End chat',
     end_confirm: 'Really end the chat? The citizen will be told.',
     end_yes: 'Yes, end it',
@@ -178,6 +186,8 @@ const en = {
     username: 'User name',
     password: 'Password',
     login: 'Log in',
+    login_oidc: 'Log in with the municipality',
+    login_oidc_hint: 'You log in with your municipality account (with the second factor when asked).',
     logging_in: 'Logging in…',
     resuming: 'Logging you in again…',
     login_failed: {

@@ -55,6 +55,7 @@ export class CitizenSession {
         if (chat.get('phase') === 'connecting') chat.set({ phase: 'claiming' });
         const claimed = await this.claim();
         if (!claimed) return;
+        if (claimed.state === 'closed') return this.closed(claimed);
         this.room = claimed.room;
         this.settle(claimed);
         // converse-singleton only lets the auto-join room in: the claimed room becomes it.
@@ -62,6 +63,15 @@ export class CitizenSession {
         if (!(await this.api.rooms.get(claimed.room))) {
             await this.api.rooms.open(claimed.room, { nick: claimed.nick }, true);
         }
+    }
+
+    /**
+     * Outside the topic's opening hours nothing was opened (§1 `<closed/>`): say when the chat
+     * opens again and what else the citizen can do, and log out (nothing to wait for here).
+     */
+    async closed ({ opens, alternatives }) {
+        chat.set({ phase: 'closed', opens, alternatives });
+        await this.leave();
     }
 
     /** Apply the claim's state unless a status headline has said more in the meantime. */
@@ -148,7 +158,7 @@ export class CitizenSession {
         chat.set({ announcement: this.t.new_message(attrs.nick || chat.get('agent') || '', attrs.body) });
     }
 
-    /** §10 "No, I'd rather not": the agent hears it; the page says so at once. */
+    /** §11 "No, I'd rather not": the agent hears it; the page says so at once. */
     async declineAuth () {
         const auth = chat.get('auth');
         chat.set({ auth: { ...auth, state: 'declined', url: '' } });

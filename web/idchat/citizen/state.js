@@ -5,7 +5,7 @@
  * phase:      connecting → claiming → queued | offered | no-agent | assigned → ended; or error
  * connection: online | lost (Converse is reconnecting) | back | offline (gave up)
  * details:    pending | verified | not_verified (the citizen's attributes, not their values)
- * auth:       null, or the agent's request to log in during the chat (docs/protocol.md §10):
+ * auth:       null, or the agent's request to log in during the chat (docs/protocol.md §11):
  *             { state: requested | verified | failed | declined | cancelled | expired,
  *               method, url } (url only while requested)
  */
@@ -51,7 +51,7 @@ export function applyStatus (status) {
     }
 }
 
-/** Apply a parsed §10 `<auth/>`: the request (with its link), or how it ended. */
+/** Apply a parsed §11 `<auth/>`: the request (with its link), or how it ended. */
 export function applyAuth (auth) {
     if (['ended', 'error'].includes(chat.get('phase'))) return;
     const { state, method, url } = auth;

@@ -25,6 +25,10 @@ const nl = {
     no_agent: 'Er is op dit moment geen medewerker beschikbaar.',
     no_agent_default: 'U kunt ons ook bellen via het telefoonnummer op de website van de gemeente.',
     no_agent_stay: 'U blijft in de wachtrij. Komt er een medewerker beschikbaar, dan ziet u dat hier.',
+    closed: 'De chat over dit onderwerp is nu gesloten.',
+    closed_opens: (day, time) => `De chat is ${{ today: 'vandaag', tomorrow: 'morgen' }[day] ?? `op ${day}`} weer open, vanaf ${time} uur.`,
+    closed_unknown: 'Het is nog niet bekend wanneer de chat weer open is.',
+    closed_next: 'Uw vraag is niet doorgestuurd en u bent uitgelogd. Wilt u dan chatten? Start dan een nieuwe chat via de website van de gemeente.',
     ended: {
         agent: 'De medewerker heeft de chat beëindigd.',
         citizen: 'U heeft de chat beëindigd en bent uitgelogd.',
@@ -101,6 +105,10 @@ const en = {
     no_agent: 'No agent is available at the moment.',
     no_agent_default: 'You can also call us on the phone number on the municipality\'s website.',
     no_agent_stay: 'You stay in the queue. When an agent becomes available, you will see it here.',
+    closed: 'The chat about this topic is closed now.',
+    closed_opens: (day, time) => `The chat opens again ${{ today: 'today', tomorrow: 'tomorrow' }[day] ?? `on ${day}`} at ${time}.`,
+    closed_unknown: 'It is not known yet when the chat opens again.',
+    closed_next: 'Your question was not passed on and you have been logged out. To chat then, start a new chat on the municipality\'s website.',
     ended: {
         agent: 'The agent has ended the chat.',
         citizen: 'You have ended the chat and are logged out.',

@@ -1,5 +1,5 @@
 /**
- * Authentication during the chat (docs/protocol.md §10), as both clients read it: the
+ * Authentication during the chat (docs/protocol.md §11), as both clients read it: the
  * component's `<auth/>` headline and the readable names of the methods. No DOM, no
  * Converse API: stanza elements in, plain objects out.
  */
@@ -15,7 +15,7 @@ export function methodLabel (tag) {
 }
 
 /**
- * §10 `<auth/>`: { chat, state, method, url }, or null when the message has none or its
+ * §11 `<auth/>`: { chat, state, method, url }, or null when the message has none or its
  * state is unknown. `url` (the core's client_url, to the citizen only) is kept only when
  * it is an http(s) address: anything else must never become a link.
  */

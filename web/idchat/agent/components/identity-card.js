@@ -49,7 +49,7 @@ export default class IdchatIdentityCard extends IdchatElement {
         this.requestUpdate();
     }
 
-    /** §10: ask the citizen to log in — first which methods, then the request. */
+    /** §11: ask the citizen to log in — first which methods, then the request. */
     askAuth () {
         const card = this.card;
         if (card) cards.trigger('auth-methods-requested', card);

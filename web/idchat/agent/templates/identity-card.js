@@ -62,7 +62,7 @@ function tplProvenance (t, c, status) {
 }
 
 /**
- * §10 asking the citizen to log in: the button, the choice of method, the wait, and how
+ * §11 asking the citizen to log in: the button, the choice of method, the wait, and how
  * it ended. Offered for every chat (a verified card may lack what the topic needs), most
  * visibly when the card is not verified.
  */

@@ -53,7 +53,7 @@ export default class IdchatCitizen extends IdchatElement {
         chat.trigger('stop-requested');
     }
 
-    /** §10: the citizen will not log in now. */
+    /** §11: the citizen will not log in now. */
     declineAuth () {
         this.focusNext = '.idchat-auth';
         chat.trigger('auth-decline-requested');

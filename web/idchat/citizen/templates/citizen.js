@@ -5,9 +5,10 @@
  */
 import { html, nothing } from '../../converse.js';
 import { methodLabel } from '../../shared/auth.js';
+import { openingParts } from '../../shared/opening.js';
 import { tplTranscript } from '../../shared/transcript.js';
 
-const OVER = ['ended', 'error'];
+const OVER = ['ended', 'error', 'closed'];
 
 /** Whether the citizen's details arrived (never their values); gone once the chat is over. */
 export function tplDetails (t, s) {
@@ -53,6 +54,8 @@ function tplPhase (t, s) {
                 <p><strong>${t.no_agent}</strong></p>
                 <p class="idchat-alternative">${s.alternatives[s.lang] || s.alternatives.nl || t.no_agent_default}</p>
                 <p class="idchat-hint">${t.no_agent_stay}</p>`;
+        case 'closed':
+            return tplClosed(t, s);
         case 'assigned':
             return html`<p class="idchat-assigned"><strong>${s.agent ? t.assigned(s.agent) : t.assigned_anonymous}</strong></p>`;
         case 'ended':
@@ -68,8 +71,19 @@ function tplPhase (t, s) {
     }
 }
 
+/** Outside opening hours: when the chat opens again, the alternative, and the way back. */
+function tplClosed (t, s) {
+    const opening = openingParts(s.opens, s.lang);
+    return html`
+        <p><strong>${t.closed}</strong></p>
+        <p class="idchat-opens">${opening ? t.closed_opens(opening.day, opening.time) : t.closed_unknown}</p>
+        <p class="idchat-alternative">${s.alternatives?.[s.lang] || s.alternatives?.nl || t.no_agent_default}</p>
+        <p>${t.closed_next}</p>
+        ${tplHome(t, s)}`;
+}
+
 /**
- * §10 the agent asks the citizen to log in: a clear link to the core (same tab; the login
+ * §11 the agent asks the citizen to log in: a clear link to the core (same tab; the login
  * brings them back to this chat) and a way to say no; afterwards, how it ended.
  */
 export function tplAuth (t, s, el) {
