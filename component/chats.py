@@ -400,7 +400,7 @@ class Chats:
                 self.notify.auth(chat.agent_full, chat.id, auth, method)
             stored = await self.store.attributes(sid)
             audit.event("authenticated-in-chat", sid=sid, chat=chat.id, agent=chat.agent,
-                        names=stored.attributes if stored and auth == "verified" else (),
+                        names=self._shown_names(chat, stored) if auth == "verified" else (),
                         method=method, result=auth)
         if chat.state == "assigned":
             await self.send_attributes(chat)
