@@ -15,12 +15,21 @@ from datetime import UTC, datetime
 from slixmpp import JID
 
 from xmpp_plugin import faults
-from xmpp_plugin.errors import Conflict, Forbidden, NotFound, Unauthorized
+from xmpp_plugin.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    NotImplementedHere,
+    TooManyRequests,
+    Unauthorized,
+)
 from xmpp_plugin.models import Session, session_ref
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 
 from . import audit, metrics
+from .core import Core
 from .feedback import Feedback
 from .grants import Grants
 from .notifier import Notifier
@@ -46,8 +55,9 @@ class TopicClosed(Exception):
 
 class Chats:
     def __init__(self, settings: Settings, store: SessionStore, router: Router, rooms: Rooms,
-                 notifier: Notifier, feedback: Feedback) -> None:
+                 notifier: Notifier, feedback: Feedback, core: Core | None = None) -> None:
         self.settings = settings
+        self.core = core
         self.store = store
         self.router = router
         self.rooms = rooms
@@ -128,6 +138,8 @@ class Chats:
 
     async def after_claim(self, chat: Chat, position: int | None, interrupted: bool) -> None:
         """What the citizen hears once the claim is answered, then offers go out."""
+        if chat.auth_state == "requested":  # back from the core, or a reload before going
+            self.notify.auth(chat.citizen, chat.id, "requested", chat.auth_method, chat.auth_url)
         if chat.state == "assigned":
             self.notify.assigned(chat)
         elif await self.router.told_off_duty(chat.purpose):
@@ -383,11 +395,129 @@ class Chats:
                     names=self._shown_names(chat, stored),
                     on_request=True)
 
-    async def attributes_arrived(self, sid: str) -> None:
+    async def attributes_arrived(self, sid: str, auth: str = "", attr: str = "") -> None:
+        """Late attributes: pushed to the chat's agent. ``auth`` ('verified' or 'failed')
+        when they answer an authentication during the chat (§11), for its ``attr`` url."""
         cid = await self.store.chat_of(sid)
         chat = await self.router.chat(cid) if cid else None
-        if chat is not None and chat.state == "assigned":
+        if chat is None:
+            return
+        if auth:
+            ended = await self.router.auth_end(chat.id, attr)
+            await self._back_from_the_core(chat)
+            method = ended[0] if ended else chat.auth_method
+            if chat.citizen:
+                self.notify.auth(chat.citizen, chat.id, auth, method)
+            if chat.state == "assigned" and chat.agent_full:
+                self.notify.auth(chat.agent_full, chat.id, auth, method)
+            stored = await self.store.attributes(sid)
+            audit.event("authenticated-in-chat", sid=sid, chat=chat.id, agent=chat.agent,
+                        names=self._shown_names(chat, stored) if auth == "verified" else (),
+                        method=method, result=auth)
+        if chat.state == "assigned":
             await self.send_attributes(chat)
+
+    # -- §11 authentication during the chat -------------------------------------
+
+    def _core(self) -> Core:
+        if self.core is None:
+            raise NotImplementedHere("authentication during the chat is not configured "
+                                     "(auth.core_url)", slug="not-configured")
+        return self.core
+
+    async def _agents_chat(self, agent: JID, cid: str) -> Chat:
+        await self.require_agent_role(agent)
+        chat = await self.router.chat(cid) if cid else None
+        if chat is None or chat.state == "ending":
+            raise NotFound("no such chat, or it has ended")
+        if chat.state != "assigned" or chat.agent != agent.bare:
+            raise Forbidden("this chat is not yours")
+        return chat
+
+    async def auth_methods(self, agent: JID, cid: str) -> tuple[Chat, list[str]]:
+        chat = await self._agents_chat(agent, cid)
+        return chat, await self._core().methods(chat.purpose)
+
+    async def request_auth(self, agent: JID, cid: str, method: str) -> Chat:
+        """Ask the core to authenticate this chat's citizen; one request per chat at a time,
+        ``auth.agent_requests_per_minute`` per agent."""
+        chat = await self._agents_chat(agent, cid)
+        core = self._core()
+        if method not in await core.methods(chat.purpose):
+            raise InvalidRequest("the core does not allow this method for this chat's purpose")
+        await self._charge_auth_rate(agent.bare)
+        a = self.settings.auth
+        outcome = await self.router.auth_begin(cid, agent.bare, method,
+                                               int((time.time() + a.request_timeout_seconds) * 1000))
+        if outcome == "busy":
+            raise Conflict("an authentication request is already out for this chat")
+        if outcome != "ok":
+            raise Forbidden("this chat is not yours")
+        attr_id = ""
+        try:
+            attr_id = await self.store.open_chat_auth(chat.sid)
+            await self.router.update(cid, auth_attr=attr_id)
+            h = self.settings.http
+            url = await core.start(chat.purpose, method, f"{h.external_url}/s/{chat.sid}",
+                                   f"{h.internal_url}/attributes/{attr_id}")
+            if not await self.router.update(cid, auth_state="requested", auth_url=url):
+                raise NotFound("this chat has ended")
+        except BaseException:
+            await self.router.auth_end(cid)
+            if attr_id:
+                await self.store.drop_chat_auth(chat.sid, attr_id)
+            raise
+        self.notify.auth(chat.citizen, cid, "requested", method, url)
+        audit.event("authentication-requested", sid=chat.sid, chat=cid, agent=chat.agent,
+                    method=method)
+        log.info("chat %s: authentication requested (%s)", cid[:8], method)
+        return chat
+
+    async def _back_from_the_core(self, chat: Chat) -> None:
+        """The request is over; a citizen still away (logging in, on their way back) gets a
+        fresh routing.citizen_gone_seconds to come back, however long the login took."""
+        await self.router.grace_again(chat.id, self.settings.routing.citizen_gone_seconds)
+
+    async def _charge_auth_rate(self, bare: str) -> None:
+        key = self.store.keys.auth_rate(bare)
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 60, nx=True)
+            count, _ = await pipe.execute()
+        if count > self.settings.auth.agent_requests_per_minute:
+            raise TooManyRequests("too many authentication requests this minute; try again later")
+
+    async def cancel_auth(self, sender: JID, cid: str) -> None:
+        """The citizen refuses (or gives up), or the agent withdraws the request."""
+        if self.is_guest(sender):
+            sid = await self.store.redis.get(self.store.keys.guest(sender.bare))
+            cid = (await self.store.chat_of(sid.decode()) or "") if sid else ""
+            chat = await self.router.chat(cid) if cid else None
+            if chat is None or JID(chat.citizen).bare != sender.bare:
+                raise NotFound("no chat of yours")
+            state = "declined"
+        else:
+            chat = await self._agents_chat(sender, cid)
+            state = "cancelled"
+        if not await self._auth_over(chat, state):
+            raise NotFound("no authentication request is out for this chat")
+
+    async def _auth_over(self, chat: Chat, state: str) -> bool:
+        """The request ends without attributes: its attr_url goes, both sides are told."""
+        ended = await self.router.auth_end(chat.id)
+        if ended is None:
+            return False
+        method, attr_id = ended
+        if attr_id:
+            await self.store.drop_chat_auth(chat.sid, attr_id)
+        await self._back_from_the_core(chat)
+        if chat.citizen:
+            self.notify.auth(chat.citizen, chat.id, state, method)
+        if chat.state == "assigned" and chat.agent_full:
+            self.notify.auth(chat.agent_full, chat.id, state, method)
+        audit.event("authentication-" + state, sid=chat.sid, chat=chat.id, agent=chat.agent,
+                    method=method)
+        return True
 
     # -- §6 end ------------------------------------------------------------------
 
@@ -516,6 +646,8 @@ class Chats:
             chat = await self.router.chat(cid)
             if chat is None:
                 await self.router.citizen_back(cid)
+            elif chat.auth_state and chat.auth_deadline_ms > time.time() * 1000:
+                continue  # logging in at the core (§11): away until the request expires
             else:
                 await self.end(chat, "timeout")
         await self.expire_idle()
@@ -641,6 +773,8 @@ class Chats:
                 continue
             if chat.state == "ending":
                 continue  # wound up by whoever ends it, or by expire_idle when due
+            if chat.auth_state and chat.auth_deadline_ms <= time.time() * 1000:
+                await self._auth_over(chat, "expired")  # the citizen did not finish (§11)
             try:
                 await self.store.get(chat.sid)
             except NotFound:

@@ -35,8 +35,10 @@ from . import metrics
 from .admission import Admission
 from .budget import Budget
 from .chats import Chats
+from .core import Core
 from .feedback import Feedback
 from .handlers.agent import AgentHandlers
+from .handlers.auth import AuthHandlers
 from .handlers.claim import ClaimHandlers
 from .handlers.end import EndHandlers
 from .handlers.replies import ReplyHandlers
@@ -80,8 +82,9 @@ class Gateway(ComponentXMPP):
                              chat_ttl=settings.store.session_ttl_seconds)
         self.notifier = Notifier(self, settings)
         self.feedback = Feedback()
+        self.core = Core.from_settings(settings.auth)
         self.chats = Chats(settings, self.store, self.router, Rooms(self, x.muc_domain),
-                           self.notifier, self.feedback)
+                           self.notifier, self.feedback, self.core)
         self.leases = Leases.from_settings(settings, self.store.keys, self.instance)
         self.budget = Budget.from_settings(settings.budget)
         self.admission = Admission(self, settings, self.budget)
@@ -89,6 +92,7 @@ class Gateway(ComponentXMPP):
         ReplyHandlers(self)
         EndHandlers(self)
         TransferHandlers(self)
+        AuthHandlers(self)
         self.agents = AgentHandlers(self)
         self.room_events = RoomHandlers(self)
         self.supervision = Supervision(self)
@@ -142,6 +146,8 @@ class Gateway(ComponentXMPP):
             closing.cancel()
         self.abort()
         await self.feedback.close()
+        if self.core is not None:
+            await self.core.close()
         await self.leases.close()
 
     async def on_connected(self, _event: object) -> None:
@@ -285,7 +291,8 @@ class Gateway(ComponentXMPP):
                         for entry_id, fields in entries:
                             if fields.get(b"type") == b"attributes":
                                 await self._guarded(self.chats.attributes_arrived(
-                                    fields[b"sid"].decode()))
+                                    fields[b"sid"].decode(), fields.get(b"auth", b"").decode(),
+                                    fields.get(b"attr", b"").decode()))
                             # Handled: acknowledged and deleted (it names a session).
                             await redis.xack(stream, EVENTS_GROUP, entry_id)
                             await redis.xdel(stream, entry_id)

@@ -131,6 +131,8 @@ class Notifier:
             item["id"], item["purpose"] = chat.id, chat.purpose
             item["room"] = f"{chat.id}@{self.settings.xmpp.muc_domain}"
             item["since"] = _iso(chat.assigned_ms / 1000)
+            if chat.auth_state:  # a reloaded console shows the request to log in again (§11)
+                item["auth"], item["auth-method"] = "requested", chat.auth_method
             el.append(item)
         pres.send()
 
@@ -143,7 +145,7 @@ class Notifier:
         msg.send()
 
     def transfer_offer(self, made: OfferMade, waiting: int, timeout: int, by: str) -> None:
-        """§11 a colleague hands this agent a chat: an offer saying from whom."""
+        """§12 a colleague hands this agent a chat: an offer saying from whom."""
         msg = self._headline(made.agent_full)
         o = msg["idchat_offer"]
         o["id"], o["chat"], o["purpose"] = made.offer, made.chat, made.purpose
@@ -152,7 +154,7 @@ class Notifier:
 
     def transferred(self, sender: JID, cid: str, outcome: str, *, agent: str = "",
                     purpose: str = "") -> None:
-        """§11 to the agent who handed a chat on: accepted, queued, declined, timeout or
+        """§12 to the agent who handed a chat on: accepted, queued, declined, timeout or
         unavailable (the colleague's display name, or the topic's tag)."""
         msg = self._headline(sender)
         el = msg["idchat_transferred"]
@@ -174,6 +176,19 @@ class Notifier:
         msg = self._headline(agent)
         fill_attributes(msg["idchat_attributes"], chat, stored, self.settings, handover)
         await self.send_now(msg)
+
+    # §11
+    def auth(self, to: JID | str, cid: str, state: str, method: str = "", url: str = "") -> None:
+        """Where an authentication during the chat stands; ``url`` (the core's client_url)
+        goes to the citizen only."""
+        msg = self._headline(to)
+        el = msg["idchat_auth"]
+        el["chat"], el["state"] = cid, state
+        if method:
+            el["method"] = method
+        if url:
+            el["url"] = url
+        msg.send()
 
     # §6
     def ended_agent(self, agent: JID, cid: str, by: str) -> None:
@@ -197,7 +212,7 @@ class Notifier:
 def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None,
                     settings: Settings, handover: tuple[str, str] = ("", "")) -> None:
     """The XEP-0004 result form of §5: the topic's attributes in its order (topics file),
-    labels in the installation's language. A chat handed on (§11) also carries who handed
+    labels in the installation's language. A chat handed on (§12) also carries who handed
     it on and their internal note, last."""
     lang = settings.ui.default_language
     catalogue = settings.topics.catalogue()

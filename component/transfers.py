@@ -1,4 +1,4 @@
-"""Handing an open chat on (docs/protocol.md §11): to a named colleague on duty, or to the
+"""Handing an open chat on (docs/protocol.md §12): to a named colleague on duty, or to the
 front of a topic's queue, with an optional internal note that only agents see.
 
 To a colleague the chat is *offered*, as any chat (accept, decline, timeout), and stays

@@ -83,6 +83,9 @@ def main() -> int:
            "IDCHAT_LOG_AUDIT_FILE": str(run / "audit.log")}
     os.chdir(ROOT)
     settings = load_settings(environ=env)
+    if "IDCHAT_AUTH_CORE_URL" not in env:  # the simulated core lives in the HTTP service
+        env["IDCHAT_AUTH_CORE_URL"] = f"{settings.http.internal_url}/demo/core"
+        settings = load_settings(environ=env)
     http_port = settings.http.port
     provider = None
     redis_port = urllib.parse.urlsplit(settings.redis.url).port or 6379
@@ -179,6 +182,9 @@ ID Chat demo is running on {server} (logs in {run}).
 {agents}
   2. Play the ID Contact core, start a chat:  http://127.0.0.1:{http_port}/demo/core
      (use another browser window; the chat opens there)
+  3. In a chat that is not verified, the agent asks the citizen to log in
+     ("Inwoner laten inloggen" on the card); the citizen's "Log in met DigiD"
+     opens the simulated login: pick a person or fail, and back to the chat.
 
   Health / readiness:   http://127.0.0.1:{http_port}/healthz   /readyz
   API description:      http://127.0.0.1:{http_port}/openapi.json

@@ -75,6 +75,10 @@ def _routes(app: web.Application, settings: Settings) -> None:
     if settings.demo.core_simulator:
         r.add_get("/demo/core", simulator.get_core_simulator, name="page:simulator")
         r.add_post("/demo/core", simulator.post_core_simulator, name="page:simulator-post")
+        r.add_get("/demo/core/session_options/{purpose}", simulator.get_session_options)
+        r.add_post("/demo/core/start", simulator.post_start)
+        r.add_get("/demo/core/login/{login}", simulator.get_login, name="page:simulator-login")
+        r.add_post("/demo/core/login/{login}", simulator.post_login)
         app.cleanup_ctx.append(simulator.http_client_ctx)
 
 

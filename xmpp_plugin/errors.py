@@ -15,7 +15,10 @@
     ├── UnsupportedMediaType (415, bad-request)
     ├── TooManyRequests (429, resource-constraint)
     ├── HeaderFieldsTooLarge (431, policy-violation)
+    ├── NotImplementedHere (501, feature-not-implemented)
+    ├── CoreRefused (502, not-acceptable)
     └── Unavailable (503, service-unavailable)
+        └── CoreUnavailable (504, remote-server-timeout)
 
 Domain code raises these; the HTTP middleware renders them as RFC 9457 problem
 documents and the component renders them as XMPP errors. A ``detail`` must never
@@ -117,6 +120,21 @@ class Unavailable(IdChatError):
     retry_after = 5  # a Redis failover takes a few seconds (docs/deployment.md)
 
 
+class NotImplementedHere(IdChatError):
+    """A feature this installation has switched off (e.g. authentication during the chat)."""
+    status, slug, title, condition, xmpp_type = 501, "not-configured", "Not configured", "feature-not-implemented", "cancel"
+
+
+class CoreRefused(IdChatError):
+    """The ID Contact core answered, but refused the request or answered nonsense."""
+    status, slug, title, condition, xmpp_type = 502, "core-refused", "Refused by the ID Contact core", "not-acceptable", "cancel"
+
+
+class CoreUnavailable(Unavailable):
+    """The ID Contact core did not answer (down, unreachable, too slow)."""
+    status, slug, title, condition, xmpp_type = 504, "core-unavailable", "ID Contact core unavailable", "remote-server-timeout", "wait"
+
+
 # Every slug a client may see, with a one-line explanation served at /problems/<slug>.
 PROBLEM_TYPES: dict[str, str] = {
     "internal-error": "An unexpected error; nothing was changed. Try again later.",
@@ -165,4 +183,8 @@ PROBLEM_TYPES: dict[str, str] = {
     "oidc-acr": "The sign-in did not reach the required level (acr) or method (amr), e.g. no MFA.",
     "oidc-role": "The identity provider gives this account neither the agent nor the supervisor role.",
     "agent-signed-out": "The agent is not signed in, or the sign-in has ended; sign in again.",
+    "not-configured": "This feature is switched off in this installation.",
+    "core-refused": "The ID Contact core refused the request or gave an unusable answer; nothing was changed.",
+    "core-unavailable": "The ID Contact core did not answer in time; nothing was changed. Try again later.",
+    "request-signature": "The signed request (JWS) is malformed, its key id unknown or its signature wrong.",
 }

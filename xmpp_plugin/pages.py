@@ -143,6 +143,7 @@ async def get_agent_console(request: web.Request) -> web.Response:
         # oidc: the console signs in through /agent/signin and its credential
         # (xmpp_plugin/api/agent_signin.py) instead of a password form.
         "signin": "oidc" if settings.agents.mode == "oidc" else "password",
+        "auth_in_chat": settings.auth.enabled,
     }
     body = request.app[TEMPLATES].get_template("agent.html").render(
         lang=lang, ui=settings.ui, config_json=_script_json(client_config), path=request.path)

@@ -39,6 +39,7 @@ ROLE_ONLY: dict[str, str] = {
     "agents.client_secret_file": "http",
     "agents.credential_key": "http",
     "agents.credential_key_file": "http",
+    "auth.request_privkey": "component",
 }
 AGENT_MODES = ("xmpp-accounts", "oidc")
 MIN_CREDENTIAL_KEY_BYTES = 32
@@ -115,6 +116,22 @@ class TokenSettings:
     decryption_privkey: KeyConfig = KeyConfig()
     signature_pubkey: KeyConfig = KeyConfig()
     leeway_seconds: int = 0
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Authentication during the chat (docs/protocol.md §11): an agent asks, the component
+    asks the ID Contact core (``POST <core_url>/start``), the citizen logs in there."""
+
+    core_url: str = ""
+    requestor: str = ""
+    request_privkey: KeyConfig = KeyConfig()
+    request_timeout_seconds: int = 300
+    agent_requests_per_minute: int = 10
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.core_url)
 
 
 @dataclass(frozen=True)
@@ -262,6 +279,7 @@ class DemoSettings:
     core_simulator: bool = False
     encryption_pubkey: KeyConfig = KeyConfig()
     signing_privkey: KeyConfig = KeyConfig()
+    requestor_pubkey: KeyConfig = KeyConfig()
 
 
 @dataclass(frozen=True)
@@ -284,6 +302,7 @@ class Settings:
     http: HttpSettings = HttpSettings()
     redis: RedisSettings = RedisSettings()
     tokens: TokenSettings = TokenSettings()
+    auth: AuthSettings = AuthSettings()
     store: StoreSettings = StoreSettings()
     xmpp: XmppSettings = XmppSettings()
     routing: RoutingSettings = RoutingSettings()
@@ -432,6 +451,7 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
         problems.append(f"tokens.leeway_seconds must be at most {MAX_LEEWAY_SECONDS} (a few seconds of clock skew)")
     if role in (None, "component"):
         _check_budget(s, problems)
+    _check_auth(s.auth, problems, role)
     for name, url in (("http.external_url", s.http.external_url),
                       ("http.internal_url", s.http.internal_url)):
         if not url.startswith(("http://", "https://")) or url.endswith("/"):
@@ -464,7 +484,33 @@ def _check_http(s: Settings, problems: list[str]) -> None:
     if s.demo.core_simulator and not (s.demo.encryption_pubkey.configured
                                       and s.demo.signing_privkey.configured):
         problems.append("demo.core_simulator needs demo.encryption_pubkey and demo.signing_privkey")
+    if s.demo.core_simulator and s.auth.core_url and not s.demo.requestor_pubkey.configured:
+        problems.append("demo.core_simulator plays the core's /start with auth.core_url set: it needs "
+                        "demo.requestor_pubkey, the public half of auth.request_privkey")
     _check_agents(s.agents, problems)
+
+
+def _check_auth(a: AuthSettings, problems: list[str], role: str | None) -> None:
+    if not a.core_url:
+        return  # authentication during the chat is off
+    if not re.fullmatch(r"https?://[^\s\"'<>]+", a.core_url) or a.core_url.endswith("/"):
+        problems.append("auth.core_url must be an http(s) URL without a trailing slash")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", a.requestor):
+        problems.append("auth.requestor is required with auth.core_url: our requestor name at the "
+                        "core (the JWS kid), letters, digits, '.', '_' or '-'")
+    if a.request_timeout_seconds < 30 or a.agent_requests_per_minute < 1:
+        problems.append("auth.request_timeout_seconds must be at least 30 and "
+                        "auth.agent_requests_per_minute at least 1")
+    if role not in (None, "component"):
+        return
+    key = a.request_privkey
+    if not key.configured:
+        problems.append("auth.request_privkey is required with auth.core_url ({type, key} or "
+                        "{type, file}): the component signs its /start requests with it")
+    elif key.type not in {"RSA", "EC"}:
+        problems.append("auth.request_privkey.type must be RSA or EC")
+    elif key.file and not Path(key.file).is_file():
+        problems.append(f"auth.request_privkey.file: no such file {key.file}")
 
 
 def _check_agents(a: AgentSettings, problems: list[str]) -> None:

@@ -230,6 +230,10 @@ class Keys:
     def attr_url(self, attr_id: str) -> str:
         return f"{self.prefix}:attrurl:{attr_id}"
 
+    def auth_rate(self, bare: str) -> str:
+        """An agent's authentication requests this minute (docs/protocol.md §11)."""
+        return f"{self.prefix}:authrate:{bare}"
+
     def token(self, fingerprint: str) -> str:
         return f"{self.prefix}:token:{fingerprint}"
 
@@ -398,6 +402,41 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', '
 return 'ok'
 """
 
+# A fresh attr_url for an authentication during the chat. KEYS: session, attr-url.
+# ARGV: sid, attr id, ttl, attr-url prefix. The session names it (auth_attr_id): purge and touch find it.
+_OPEN_CHAT_AUTH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local old = redis.call('HGET', KEYS[1], 'auth_attr_id')
+if old then redis.call('DEL', ARGV[4] .. old) end
+redis.call('HSET', KEYS[1], 'auth_attr_id', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
+
+# Attributes posted to a chat's own attr_url (§11). KEYS: session, token, attr-url, events.
+# ARGV: sid, status, sealed, fingerprint, token ttl, attr id. Only while the session still
+# waits for exactly this attr_url (the component drops it when the request is refused,
+# withdrawn or expires, and the chat's end purges the session); a failed login never
+# replaces verified details. The component hears it in the same step.
+_DELIVER_IN_CHAT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-session' end
+if redis.call('GET', KEYS[3]) ~= ARGV[1] or redis.call('HGET', KEYS[1], 'auth_attr_id') ~= ARGV[6] then
+  return 'no-attr-url'
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'replayed' end
+local result = 'failed'
+if ARGV[2] == 'verified' then result = 'verified' end
+if result == 'verified' or redis.call('HGET', KEYS[1], 'status') ~= 'verified' then
+  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'sealed', ARGV[3], 'fingerprint', ARGV[4])
+end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
+redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[1], 'auth_attr_id')
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', 'sid', ARGV[1],
+           'auth', result, 'attr', ARGV[6])
+return 'ok'
+"""
+
 _BIND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSETNX', KEYS[1], 'browser', ARGV[1])
@@ -409,8 +448,10 @@ _TOUCH = """
 local ttl = ARGV[3]
 if redis.call('HEXISTS', KEYS[1], 'chat') == 1 then ttl = ARGV[1] end
 if redis.call('EXPIRE', KEYS[1], ttl) == 0 then return 0 end
-local attr = redis.call('HGET', KEYS[1], 'attr_id')
-if attr then redis.call('EXPIRE', ARGV[2] .. attr, ttl) end
+for _, field in ipairs({'attr_id', 'auth_attr_id'}) do
+  local attr = redis.call('HGET', KEYS[1], field)
+  if attr then redis.call('EXPIRE', ARGV[2] .. attr, ttl) end
+end
 return 1
 """
 
@@ -436,6 +477,8 @@ class SessionStore:
         self._deliver = client.register_script(_DELIVER)
         self._touch = client.register_script(_TOUCH)
         self._bind = client.register_script(_BIND)
+        self._open_chat_auth = client.register_script(_OPEN_CHAT_AUTH)
+        self._deliver_in_chat = client.register_script(_DELIVER_IN_CHAT)
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> SessionStore:
@@ -497,6 +540,8 @@ class SessionStore:
                       *, via_attr_id: str | None = None) -> bool:
         """Store ``auth`` for a pending session. Returns False when this same token was
         already stored for this session (a harmless repeat)."""
+        if via_attr_id and await self._chat_auth_id(sid) == via_attr_id:
+            return await self._deliver_to_chat(sid, auth, via_attr_id)
         attr_key = self.keys.attr_url(via_attr_id) if via_attr_id else \
             self.keys.attr_url(await self._attr_id(sid) or "-")
         outcome = (await self._deliver(
@@ -519,6 +564,43 @@ class SessionStore:
                            slug="token-replayed")
         raise Conflict("this session already holds attributes from another token",
                        slug="attributes-present")
+
+    async def _deliver_to_chat(self, sid: str, auth: AuthResult, attr_id: str) -> bool:
+        outcome = (await self._deliver_in_chat(
+            keys=[self.keys.session(sid), self.keys.token(auth.fingerprint),
+                  self.keys.attr_url(attr_id), self.keys.events()],
+            args=[sid, _status(auth).value, self._seal(sid, auth, Source.IN_CHAT),
+                  auth.fingerprint, self._token_ttl(auth), attr_id])).decode()
+        if outcome == "ok":
+            _log_delivery(sid, auth, Source.IN_CHAT)
+            return True
+        if outcome == "replayed":
+            raise Conflict("this token was already accepted", slug="token-replayed")
+        if outcome == "no-session":
+            raise NotFound("no such session", slug="unknown-session")
+        raise NotFound("unknown or already used attr_url", slug="unknown-attr-url")
+
+    async def _chat_auth_id(self, sid: str) -> str | None:
+        value = await self.redis.hget(self.keys.session(sid), "auth_attr_id")
+        return value.decode() if value else None
+
+    @_redis_errors
+    async def open_chat_auth(self, sid: str) -> str:
+        """A fresh, single-use attr_url id bound to this session's chat (§11); an earlier
+        one of the session is dropped."""
+        attr_id = secrets.token_urlsafe(32)
+        if not await self._open_chat_auth(keys=[self.keys.session(sid), self.keys.attr_url(attr_id)],
+                                          args=[sid, attr_id, self.ttl, self.keys.attr_url("")]):
+            raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+        return attr_id
+
+    @_redis_errors
+    async def drop_chat_auth(self, sid: str, attr_id: str) -> None:
+        """The chat's attr_url is no longer wanted (refused, withdrawn, expired)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.attr_url(attr_id))
+            pipe.hdel(self.keys.session(sid), "auth_attr_id")
+            await pipe.execute()
 
     async def _attr_id(self, sid: str) -> str | None:
         value = await self.redis.hget(self.keys.session(sid), "attr_id")
@@ -559,10 +641,10 @@ class SessionStore:
     @_redis_errors
     async def purge(self, sid: str) -> None:
         """Delete the session and its attributes now (the accepted-token memory stays)."""
-        attr_id = await self._attr_id(sid)
+        ids = await self.redis.hmget(self.keys.session(sid), ["attr_id", "auth_attr_id"])
         keys = [self.keys.session(sid), self.keys.active_throttle(sid),
                 self.keys.active_throttle(f"{sid}:agent")]
-        await self.redis.delete(*keys, *([self.keys.attr_url(attr_id)] if attr_id else []))
+        await self.redis.delete(*keys, *(self.keys.attr_url(i.decode()) for i in ids if i))
 
     def seal_note(self, cid: str, note: str) -> str:
         """An agent's internal transfer note, encrypted like the attributes (bound to the chat)."""

@@ -1,4 +1,4 @@
-"""§11 transfer: an agent hands an open chat to a colleague or to a topic's queue, and
+"""§12 transfer: an agent hands an open chat to a colleague or to a topic's queue, and
 asks which colleagues can take one now."""
 
 from __future__ import annotations

@@ -64,10 +64,10 @@ class Agent(ElementBase):
 
 
 class ChatItem(ElementBase):
-    """§3 one open chat of an agent, in the confirmation presence."""
+    """§3 one open chat of an agent, in the confirmation presence (with §11's request, if out)."""
     name, namespace, plugin_attrib = "chat", NS, "chat"
     plugin_multi_attrib = "chats"
-    interfaces = {"id", "room", "purpose", "since"}
+    interfaces = {"id", "room", "purpose", "since", "auth", "auth-method"}
 
 
 class Replies(ElementBase):
@@ -128,7 +128,7 @@ class Ended(ElementBase):
 
 
 class Transfer(ElementBase):
-    """§11 agent → component: hand an open chat to a colleague (``agent``) or to a topic's
+    """§12 agent → component: hand an open chat to a colleague (``agent``) or to a topic's
     queue (``purpose``), with an optional internal note for agents only."""
     name, namespace, plugin_attrib = "transfer", NS, "idchat_transfer"
     interfaces = {"chat", "agent", "purpose", "note", "withdraw"}
@@ -136,13 +136,13 @@ class Transfer(ElementBase):
 
 
 class Transferred(ElementBase):
-    """§11 component → the agent who handed a chat on: how it went."""
+    """§12 component → the agent who handed a chat on: how it went."""
     name, namespace, plugin_attrib = "transferred", NS, "idchat_transferred"
     interfaces = {"chat", "outcome", "agent", "purpose"}
 
 
 class Colleagues(ElementBase):
-    """§11 agent → component (get): the colleagues a chat can be handed to now."""
+    """§12 agent → component (get): the colleagues a chat can be handed to now."""
     name, namespace, plugin_attrib = "colleagues", NS, "idchat_colleagues"
     interfaces = set()
 
@@ -151,6 +151,37 @@ class Colleague(ElementBase):
     name, namespace, plugin_attrib = "colleague", NS, "colleague"
     plugin_multi_attrib = "colleague_list"
     interfaces = {"jid", "nick", "free"}
+
+
+class AuthMethods(ElementBase):
+    """§11 agent → component (get): which methods the core allows for this chat's purpose."""
+    name, namespace, plugin_attrib = "auth-methods", NS, "idchat_auth_methods"
+    interfaces = {"chat"}
+
+
+class AuthMethod(ElementBase):
+    """§11 one allowed method in the answer."""
+    name, namespace, plugin_attrib = "method", NS, "method"
+    plugin_multi_attrib = "methods"
+    interfaces = {"tag"}
+
+
+class Authenticate(ElementBase):
+    """§11 agent → component (set): ask the citizen to log in with ``method``."""
+    name, namespace, plugin_attrib = "authenticate", NS, "idchat_authenticate"
+    interfaces = {"chat", "method"}
+
+
+class AuthCancel(ElementBase):
+    """§11 citizen (refuses) or agent (withdraws) → component."""
+    name, namespace, plugin_attrib = "auth-cancel", NS, "idchat_auth_cancel"
+    interfaces = {"chat"}
+
+
+class Auth(ElementBase):
+    """§11 component → citizen and agent: where the request stands."""
+    name, namespace, plugin_attrib = "auth", NS, "idchat_auth"
+    interfaces = {"chat", "state", "method", "url"}
 
 
 class NoStore(ElementBase):
@@ -204,7 +235,8 @@ def register() -> None:
                            (Message, Attributes), (Message, Ended), (Message, NoStore),
                            (Presence, Agent), (Iq, Overview), (Message, Overview),
                            (Iq, Watch), (Iq, Unwatch), (Iq, Transfer), (Iq, Colleagues),
-                           (Message, Transferred)):
+                           (Message, Transferred), (Iq, AuthMethods), (Iq, Authenticate),
+                           (Iq, AuthCancel), (Message, Auth)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
     register_stanza_plugin(Iq, Closed)
@@ -217,3 +249,4 @@ def register() -> None:
     register_stanza_plugin(Overview, Today)
     register_stanza_plugin(Colleagues, Colleague, iterable=True)
     register_stanza_plugin(Attributes, Form)
+    register_stanza_plugin(AuthMethods, AuthMethod, iterable=True)

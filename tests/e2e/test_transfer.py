@@ -1,4 +1,4 @@
-"""An agent hands a chat to a colleague in the console (docs/protocol.md §11): the card
+"""An agent hands a chat to a colleague in the console (docs/protocol.md §12): the card
 with the citizen's details moves to the colleague's screen, with the handover note and
 the conversation so far; the first agent keeps the conversation read-only, without the
 card. Each side sees when the other is typing (XEP-0085), and the citizen is told in

@@ -1,4 +1,4 @@
-"""§11 transfer on the real servers: to a colleague (declined, missed, accepted) and to
+"""§12 transfer on the real servers: to a colleague (declined, missed, accepted) and to
 the front of another topic's queue; the details move with the chat and the previous
 agent loses the room and the card; every way a chat can end while a transfer is out
 releases everything. Also XEP-0085 chat states through the room, both ways."""

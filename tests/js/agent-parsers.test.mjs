@@ -133,7 +133,7 @@ describe('parseAttributes (§5)', () => {
         });
     });
 
-    test('a chat handed on: who handed it on, and the note line by line (§11)', () => {
+    test('a chat handed on: who handed it on, and the note line by line (§12)', () => {
         const parsed = parseAttributes(attributes([field('FORM_TYPE', FORM_TYPE), field('status', 'pending'),
             field('transferred_by', 'Romeo'), field('transfer_note', ['Eerste regel', '<b>tweede</b>'.replaceAll('<', '&lt;')])]));
         assert.equal(parsed.transferred_by, 'Romeo');
@@ -196,7 +196,7 @@ describe('parseAttributes (§5)', () => {
     });
 });
 
-describe('parseTransferred, parseColleagues, an offer of a transfer (§11)', () => {
+describe('parseTransferred, parseColleagues, an offer of a transfer (§12)', () => {
     test('read the examples of the protocol', () => {
         assert.deepEqual(parseTransferred(example('transferred', 'message', COMPONENT)),
             { chat: 'k7f…', outcome: 'accepted', agent: 'Mercutio', purpose: '' });

@@ -288,3 +288,25 @@ def test_oidc_agents_need_their_settings_and_only_the_http_service_reads_the_sec
     with pytest.raises(SettingsError) as refused:
         load_settings(environ=missing, role="http")
     assert "agents.client_secret_file: no such file" in "\n".join(refused.value.problems)
+
+
+# -- authentication during the chat (docs/protocol.md §11) -----------------------------------
+
+
+def test_only_the_component_reads_the_request_signing_key() -> None:
+    auth = {"IDCHAT_AUTH_CORE_URL": "https://core.example.nl", "IDCHAT_AUTH_REQUESTOR": "idchat",
+            "IDCHAT_AUTH_REQUEST_PRIVKEY_TYPE": "RSA", "IDCHAT_AUTH_REQUEST_PRIVKEY_FILE": str(TEST_PRIVKEY)}
+    component = load_settings(environ={**COMMON, **auth, "IDCHAT_XMPP_COMPONENT_SECRET": "s"}, role="component")
+    assert component.auth.request_privkey.file == str(TEST_PRIVKEY) and component.auth.enabled
+    http = load_settings(environ={**COMMON, **TOKEN_KEYS, **auth,
+                                  "IDCHAT_AUTH_REQUEST_PRIVKEY_FILE": "/nonexistent/key.pem"}, role="http")
+    assert http.auth.request_privkey == KeyConfig() and http.auth.core_url == "https://core.example.nl"
+    with pytest.raises(SettingsError) as info:          # the component needs it, and a usable one
+        load_settings(environ={**COMMON, "IDCHAT_XMPP_COMPONENT_SECRET": "s",
+                               "IDCHAT_AUTH_CORE_URL": "https://core.example.nl/", "IDCHAT_AUTH_REQUESTOR": "a b"},
+                      role="component")
+    problems = " | ".join(info.value.problems)
+    assert "auth.core_url must be an http(s) URL without a trailing slash" in problems
+    assert "auth.requestor is required" in problems and "auth.request_privkey is required" in problems
+    off = load_settings(environ={**COMMON, "IDCHAT_XMPP_COMPONENT_SECRET": "s"}, role="component")
+    assert not off.auth.enabled                          # off by default: nothing required

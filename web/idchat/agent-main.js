@@ -33,4 +33,5 @@ converse.initialize({
     idchat_purposes: config.purposes ?? {},
     idchat_signin: config.signin ?? 'password',
     idchat_attribute_labels: config.attribute_labels ?? {},
+    idchat_auth_in_chat: config.auth_in_chat === true,
 });

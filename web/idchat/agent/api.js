@@ -5,7 +5,7 @@
  */
 import { stx } from '../converse.js';
 import { NS, errorCondition } from '../shared/protocol.js';
-import { parseAccepted, parseAttributes, parseColleagues } from './parsers.js';
+import { parseAccepted, parseAttributes, parseAuthMethods, parseColleagues } from './parsers.js';
 
 const IQ_TIMEOUT_MS = 10000;
 
@@ -64,7 +64,7 @@ export async function sendEnd (api, component, chat) {
         <end xmlns="${NS}" chat="${chat}"/></iq>`);
 }
 
-/** §11 hand a chat to a colleague (`agent`, a bare JID) or a topic's queue (`purpose`). */
+/** §12 hand a chat to a colleague (`agent`, a bare JID) or a topic's queue (`purpose`). */
 export async function sendTransfer (api, component, { chat, agent, purpose, note }) {
     const target = agent ? stx`<transfer xmlns="${NS}" chat="${chat}" agent="${agent}">
             ${note ? stx`<note>${note}</note>` : ''}</transfer>`
@@ -73,15 +73,34 @@ export async function sendTransfer (api, component, { chat, agent, purpose, note
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">${target}</iq>`);
 }
 
-/** §11 take back the transfer of a chat that is still out to a colleague. */
+/** §12 take back the transfer of a chat that is still out to a colleague. */
 export async function sendTransferWithdraw (api, component, chat) {
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <transfer xmlns="${NS}" chat="${chat}" withdraw="true"/></iq>`);
 }
 
-/** §11 the colleagues on duty who could take a chat now. */
+/** §12 the colleagues on duty who could take a chat now. */
 export async function fetchColleagues (api, component) {
     const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
         <colleagues xmlns="${NS}"/></iq>`);
     return parseColleagues(answer);
+}
+
+/** §11 the login methods the core allows for this chat's topic (tags). */
+export async function fetchAuthMethods (api, component, chat) {
+    const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
+        <auth-methods xmlns="${NS}" chat="${chat}"/></iq>`);
+    return parseAuthMethods(answer);
+}
+
+/** §11 ask the citizen to log in with `method`. */
+export async function sendAuthenticate (api, component, chat, method) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <authenticate xmlns="${NS}" chat="${chat}" method="${method}"/></iq>`);
+}
+
+/** §11 withdraw the request. */
+export async function sendAuthCancel (api, component, chat) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <auth-cancel xmlns="${NS}" chat="${chat}"/></iq>`);
 }

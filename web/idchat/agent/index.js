@@ -38,8 +38,10 @@ converse.plugins.add('idchat-agent', {
             idchat_purposes: {},
             idchat_signin: 'password', // password | oidc (agents.mode)
             idchat_attribute_labels: {},
+            idchat_auth_in_chat: false, // docs/protocol.md §11: offered only when the service has a core
         });
         loadPreferences();
+        desk.set({ auth_in_chat: api.settings.get('idchat_auth_in_chat') === true });
         unlockOnFirstGesture();
         const t = texts(api.settings.get('idchat_lang'));
         Object.assign(t.attribute_labels, api.settings.get('idchat_attribute_labels'));
@@ -102,6 +104,9 @@ converse.plugins.add('idchat-agent', {
         offers.on('decline-requested', (offer) => agentConsole.decline(offer));
         offers.on('expired', (offer) => offers.remove(offer));
         cards.on('end-requested', (card) => agentConsole.end(card));
+        cards.on('auth-methods-requested', (card) => agentConsole.askAuthMethods(card));
+        cards.on('auth-requested', (card, method) => agentConsole.requestAuth(card, method));
+        cards.on('auth-withdraw-requested', (card) => agentConsole.withdrawAuth(card));
     },
 });
 

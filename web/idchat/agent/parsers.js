@@ -18,6 +18,8 @@ export function parseAgentPresence (presence) {
             room: c.getAttribute('room'),
             purpose: c.getAttribute('purpose') || '',
             since: c.getAttribute('since') || undefined,
+            // §11: a request to log in is out for this chat.
+            ...(c.getAttribute('auth') === 'requested' ? { auth: 'requested', auth_method: c.getAttribute('auth-method') || '' } : {}),
         }));
     return {
         max_chats: intAttr(el, 'max-chats'),
@@ -37,7 +39,7 @@ export function parseOffer (message) {
         purpose: el.getAttribute('purpose') || '',
         waiting: intAttr(el, 'waiting') ?? 0,
         timeout: intAttr(el, 'timeout') ?? 30,
-        from_agent: el.getAttribute('from-agent') || '', // a colleague hands it on (§11)
+        from_agent: el.getAttribute('from-agent') || '', // a colleague hands it on (§12)
     };
 }
 
@@ -93,13 +95,13 @@ export function parseAttributes (stanza) {
         attributes: fields
             .filter((f) => f.name.startsWith('attr:'))
             .map((f) => ({ name: f.name.slice(5), label: f.label, value: f.values.join(', ') })),
-        // §11: who handed the chat on, and their internal note (one value per line).
+        // §12: who handed the chat on, and their internal note (one value per line).
         transferred_by: value('transferred_by') || '',
         transfer_note: fields.find((f) => f.name === 'transfer_note')?.values.join('\n') || '',
     };
 }
 
-/** §11 `<transferred/>`: how a chat we handed on went. */
+/** §12 `<transferred/>`: how a chat we handed on went. */
 export function parseTransferred (message) {
     const el = child(message, 'transferred');
     if (!el?.getAttribute('chat') || !el.getAttribute('outcome')) return null;
@@ -107,7 +109,7 @@ export function parseTransferred (message) {
              agent: el.getAttribute('agent') || '', purpose: el.getAttribute('purpose') || '' };
 }
 
-/** §11 `<colleagues/>` in an IQ result: [{ jid, nick, free }]. */
+/** §12 `<colleagues/>` in an IQ result: [{ jid, nick, free }]. */
 export function parseColleagues (iq) {
     const el = child(iq, 'colleagues');
     if (!el) return [];
@@ -115,4 +117,13 @@ export function parseColleagues (iq) {
         .filter((c) => c.namespaceURI === NS && c.localName === 'colleague' && c.getAttribute('jid'))
         .map((c) => ({ jid: c.getAttribute('jid'), nick: c.getAttribute('nick') || c.getAttribute('jid').split('@')[0],
                        free: intAttr(c, 'free') ?? 0 }));
+}
+
+/** §11 `<auth-methods/>` in the IQ result: the method tags, in the core's order. */
+export function parseAuthMethods (iq) {
+    const el = child(iq, 'auth-methods');
+    if (!el) return [];
+    return Array.from(el.children)
+        .filter((c) => c.namespaceURI === NS && c.localName === 'method' && /^[A-Za-z0-9._-]{1,64}$/.test(c.getAttribute('tag') || ''))
+        .map((c) => c.getAttribute('tag'));
 }

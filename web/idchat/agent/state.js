@@ -24,6 +24,7 @@ export const desk = new Model({
     forbidden: false,
     notice: '',
     selected: '', // the chat id on screen
+    auth_in_chat: false, // the service can ask the citizen to log in (docs/protocol.md §11)
 });
 
 /** Offers waiting for this agent's answer; `deadline` is a local clock time in ms. */

@@ -1,5 +1,5 @@
 /**
- * What the agent reads about handing a chat on (docs/protocol.md §11): Dutch first,
+ * What the agent reads about handing a chat on (docs/protocol.md §12): Dutch first,
  * English when the console is in English.
  */
 const nl = {

@@ -1,5 +1,5 @@
 /**
- * Handing a chat on (docs/protocol.md §11): the colleagues who could take it, the request,
+ * Handing a chat on (docs/protocol.md §12): the colleagues who could take it, the request,
  * and what the component says afterwards. A chat offered to a colleague stays on the
  * card, marked as waiting, until the colleague accepts (then the card and its details
  * leave the page, as at an end) or does not (then nothing changes but a notice).

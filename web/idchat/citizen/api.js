@@ -92,6 +92,13 @@ export async function sendEnd (api, component) {
     return api.sendIQ(iq, 5000, false);
 }
 
+/** §11: the citizen will not log in (or gives up): the agent is told. */
+export async function sendAuthCancel (api, component) {
+    const iq = stx`<iq type="set" to="${component}" xmlns="jabber:client"><auth-cancel xmlns="${NS}"/></iq>`;
+    const answer = await api.sendIQ(iq, IQ_TIMEOUT_MS, false);
+    if (answer === null || answer.getAttribute('type') !== 'result') throw new ClaimError(errorCondition(answer));
+}
+
 /**
  * One claim per XMPP session: a reload or a reconnect brings a new guest JID, which must
  * claim again before it joins. The page's ticket is used once; later claims fetch a fresh

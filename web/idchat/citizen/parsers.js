@@ -55,7 +55,7 @@ function parseState (el) {
         agent: el.getAttribute('agent') || undefined,
         by: ENDED_BY.includes(by) ? by : (state === 'ended' ? 'system' : undefined),
         interrupted: el.getAttribute('interrupted') === 'true',
-        transferred: el.getAttribute('transferred') === 'true', // handed on by the agent (§11)
+        transferred: el.getAttribute('transferred') === 'true', // handed on by the agent (§12)
         alternatives,
     };
 }

@@ -7,9 +7,10 @@
 import { CITIZEN_NICK } from '../shared/display.js';
 import { NS } from '../shared/protocol.js';
 import { snapshot } from '../shared/transcript.js';
-import { Claimer, fetchDetailsStatus, sendEnd } from './api.js';
+import { parseAuth } from '../shared/auth.js';
+import { Claimer, fetchDetailsStatus, sendAuthCancel, sendEnd } from './api.js';
 import { parseStatus } from './parsers.js';
-import { applyStatus, chat } from './state.js';
+import { applyAuth, applyStatus, chat } from './state.js';
 import { texts } from './texts.js';
 
 const BACK_NOTICE_MS = 8000;
@@ -132,6 +133,8 @@ export class CitizenSession {
                 if (status.state === 'ended') this.finish(status);
                 else applyStatus(status);
             }
+            const auth = parseAuth(stanza);
+            if (auth) applyAuth(auth);
             return true;
         });
     }
@@ -153,6 +156,15 @@ export class CitizenSession {
     announce (attrs) {
         if (!attrs?.body || attrs.sender === 'me' || attrs.is_delayed) return;
         chat.set({ announcement: this.t.new_message(attrs.nick || chat.get('agent') || '', attrs.body) });
+    }
+
+    /** §11 "No, I'd rather not": the agent hears it; the page says so at once. */
+    async declineAuth () {
+        const auth = chat.get('auth');
+        chat.set({ auth: { ...auth, state: 'declined', url: '' } });
+        try {
+            await sendAuthCancel(this.api, this.component);
+        } catch { /* over meanwhile (expired, withdrawn): the component tells us how */ }
     }
 
     /** The stop button: §6 end, then log out and forget. */

@@ -1,5 +1,5 @@
 /**
- * The transfer control of a card (docs/protocol.md §11): a button, the inline form, the
+ * The transfer control of a card (docs/protocol.md §12): a button, the inline form, the
  * waiting notice. Names and labels are lit text bindings, never markup.
  */
 import { html, nothing } from '../../converse.js';

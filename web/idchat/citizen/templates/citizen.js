@@ -4,6 +4,7 @@
  * Every value is interpolated by lit, so it is text, never markup.
  */
 import { html, nothing } from '../../converse.js';
+import { methodLabel } from '../../shared/auth.js';
 import { openingParts } from '../../shared/opening.js';
 import { tplTranscript } from '../../shared/transcript.js';
 
@@ -81,6 +82,29 @@ function tplClosed (t, s) {
         <p class="idchat-alternative">${s.alternatives?.[s.lang] || s.alternatives?.nl || t.no_agent_default}</p>
         <p>${t.closed_next}</p>
         ${tplHome(t, s)}`;
+}
+
+/**
+ * §11 the agent asks the citizen to log in: a clear link to the core (same tab; the login
+ * brings them back to this chat) and a way to say no; afterwards, how it ended.
+ */
+export function tplAuth (t, s, el) {
+    const auth = s.auth;
+    if (!auth || OVER.includes(s.phase)) return nothing;
+    const method = methodLabel(auth.method);
+    if (auth.state === 'requested' && auth.url) {
+        return html`
+            <section class="idchat-auth idchat-auth--requested" aria-labelledby="idchat-auth-title" tabindex="-1">
+                <h2 id="idchat-auth-title" class="idchat-auth__title">${t.auth_title}</h2>
+                <p>${t.auth_asked(method)}</p>
+                <p><a class="idchat-button idchat-auth__login" data-action="auth-login"
+                      href="${auth.url}">${t.auth_login(method)}</a></p>
+                <p><button type="button" class="idchat-button idchat-button--secondary" data-action="auth-decline"
+                           @click=${() => el.declineAuth()}>${t.auth_decline}</button></p>
+            </section>`;
+    }
+    const text = t.auth_outcome[auth.state];
+    return text ? html`<p class="idchat-auth idchat-auth--${auth.state}" tabindex="-1">${text}</p>` : nothing;
 }
 
 /** The way back when a chat is over or cannot go on: the municipality's own page. */
