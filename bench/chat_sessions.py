@@ -1090,6 +1090,32 @@ class MemoryResult:
     open_slices: list[list[float]] = field(default_factory=list)
 
 
+async def scrape_cost(stack: Stack, times: int = 30, gap: float = 1.05) -> dict[str, float]:
+    """ms of CPU one scrape costs the process scraped: `times` scrapes of each /metrics,
+    `gap` seconds apart (the component reads Redis at most once a second for its gauges, so
+    closer scrapes would be cheaper than real ones), after the load runs (every metric
+    family has its series). Robust on a shared machine, where the sessions/s of one run
+    move more with the neighbours than with the scrapes."""
+    import aiohttp
+    pids = {"http": stack.http.pid, "component": stack.components[0].pid}
+    async with aiohttp.ClientSession() as client:
+        async def one(url: str) -> None:
+            async with client.get(url) as resp:
+                await resp.read()
+        await asyncio.gather(*(one(u) for u in stack.metrics_urls.values()))  # connections open
+        await asyncio.sleep(gap)
+        before = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+        for _ in range(times):
+            await asyncio.gather(*(one(u) for u in stack.metrics_urls.values()))
+            await asyncio.sleep(gap)
+        # idle cost over the same time is in it too (timers, the sweeper): measured apart
+        middle = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+        await asyncio.sleep(times * gap)
+        after = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+    return {name: 1000 * max(0.0, (middle[name] - before[name]) - (after[name] - middle[name])) / times
+            for name in pids}
+
+
 async def settle(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
@@ -1455,6 +1481,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[RunResult] = []
     memory: MemoryResult | None = None
+    per_scrape: dict[str, float] = {}
     code = code_line()  # before the run: the processes under test start from this code
     tmp = tempfile.mkdtemp(prefix="idchat-chatbench-")
     stack = Stack(Path(tmp), names, args.server, args.instances, args.prosody_config)
@@ -1496,6 +1523,9 @@ def main(argv: list[str] | None = None) -> int:
                                               scrape))
                 results[-1].ref_ms_before, results[-1].ref_ms_after = ref_before, reference_ms()
                 stack.check_alive()
+            if any(args.scrape):
+                per_scrape.update(await scrape_cost(stack))
+                print(f"CPU per scrape: {per_scrape}", file=log)
 
         asyncio.run(runs())
     except KeyboardInterrupt:
@@ -1513,10 +1543,17 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     table = markdown(results, memory, stack.server_label, stack.component_names)
+    if per_scrape:
+        every = min(x for x in args.scrape if x)
+        both = per_scrape["http"] + per_scrape["component"]
+        table += ("\n\nOne scrape, after the load runs (30 of each, 1.05 s apart, less the idle CPU "
+                  "of as long without scrapes): HTTP service "
+                  f"{per_scrape['http']:.2f} ms of CPU, component {per_scrape['component']:.2f} ms; "
+                  f"every {every:g} s that is {100 * both / 1000 / every:.3f} % of one CPU.")
     machine = machine_line(args.server, args.instances) + "; " + code
     payload = {"machine": machine, "server": args.server, "instances": args.instances,
                "results": [asdict(r) for r in results],
-               "memory": asdict(memory) if memory else None}
+               "memory": asdict(memory) if memory else None, "cpu_ms_per_scrape": per_scrape}
     if args.json is not None and str(args.json) == "-":
         print(json.dumps(payload, indent=2))
         return 0
