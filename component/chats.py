@@ -180,7 +180,7 @@ class Chats:
             await self.router.agent_available(agent.bare, agent.full, max_chats, nick,
                                               self._purposes_of(agent.bare))
         else:  # away: open chats go on, offers still out go to someone else
-            await self.router.agent_busy(agent.bare, agent.full, max_chats)
+            await self.router.agent_busy(agent.bare, agent.full, max_chats, nick)
             withdrawn, offers = await self.router.withdraw_offers_of(agent.bare)
             for oid in offers:
                 self.notify.revoke(agent, oid, "unavailable")
@@ -536,7 +536,7 @@ class Chats:
                 await self.router.agent_available(bare, full, max_chats, nick,
                                                   self._purposes_of(bare))
             else:
-                await self.router.agent_busy(bare, full, max_chats)
+                await self.router.agent_busy(bare, full, max_chats, nick)
 
     async def reconcile(self) -> None:
         """Recount agents' load; those whose numbers were off hear their state again."""

@@ -136,7 +136,14 @@ def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout: float =
 
 
 @pytest.fixture
-def stack(xmpp_side: XmppSide, redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
+def stack_env() -> dict[str, str]:
+    """Settings a test module adds to its stack (override this fixture in the module)."""
+    return {}
+
+
+@pytest.fixture
+def stack(xmpp_side: XmppSide, redis_server: RedisServer, tmp_path: Path,
+          stack_env: dict[str, str]) -> Iterator[Stack]:
     port = xmpp_side.http_port
     env = {name: value for name, value in os.environ.items() if not name.startswith("IDCHAT_")}
     env.update(xmpp_side.env)
@@ -156,6 +163,7 @@ def stack(xmpp_side: XmppSide, redis_server: RedisServer, tmp_path: Path) -> Ite
         "IDCHAT_ROUTING_NO_AGENT_TIMEOUT_SECONDS": "3",
         "IDCHAT_LOG_LEVEL": "INFO",
     })
+    env.update(stack_env)
     logs = {"http": tmp_path / "http.log", "component": tmp_path / "component.log"}
     st = Stack(f"http://127.0.0.1:{port}", xmpp_side.env["IDCHAT_XMPP_WEBSOCKET_URL"], env, logs)
     st.processes.append(spawn("xmpp_plugin", env, logs["http"]))
