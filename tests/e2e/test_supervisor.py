@@ -17,7 +17,7 @@ import re
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from pagecheck import leftovers, shown_strings
+from pagecheck import layout_problems, leftovers, set_text_size, shown_strings
 from webstack import (AGENT_DOMAIN, ATTRS, Stack, Watch, agent_credentials, assert_accessible,
                       new_page, screenshot)
 
@@ -80,9 +80,9 @@ async def test_a_supervisor_follows_the_contact_centre_live(stack, browser, requ
     actx, romeo, romeo_watch, romeo_frames = await console(browser, stack, "romeo", available=False)
     row = view.locator(f"[data-table=agents] tr[data-agent='romeo@{AGENT_DOMAIN}']")
     await expect(row.locator("th")).to_have_text("Romeo")
-    await expect(row.locator("[data-figure=availability]")).to_have_text("Niet beschikbaar")
-    await expect(row.locator("[data-figure=chats]")).to_have_text("0 van 2")
-    await expect(row.locator("[data-figure=idle]")).to_have_text("nog geen")
+    await expect(row.locator("[data-figure=availability] .idchat-table__value")).to_have_text("Niet beschikbaar")
+    await expect(row.locator("[data-figure=chats] .idchat-table__value")).to_have_text("0 van 2")
+    await expect(row.locator("[data-figure=idle] .idchat-table__value")).to_have_text("nog geen")
     pages_loaded = len([u for u in lead_watch.requests if u.rstrip("/").endswith("/agent")])
 
     # A citizen waits while nobody is on duty: the queue, the longest wait, the warning.
@@ -90,9 +90,9 @@ async def test_a_supervisor_follows_the_contact_centre_live(stack, browser, requ
     await citizen.goto(stack.start_session(ATTRS))
     queue = view.locator("[data-table=queues] tr[data-purpose=report_move]")
     await expect(queue.locator("th")).to_have_text("Verhuizing doorgeven")
-    await expect(queue.locator("[data-figure=waiting]")).to_have_text("1")
-    await expect(queue.locator("[data-figure=longest]")).to_have_text(SECONDS)
-    await expect(queue.locator("[data-figure=longest]")).not_to_have_text("0 s", timeout=10000)
+    await expect(queue.locator("[data-figure=waiting] .idchat-table__value")).to_have_text("1")
+    await expect(queue.locator("[data-figure=longest] .idchat-table__value")).to_have_text(SECONDS)
+    await expect(queue.locator("[data-figure=longest] .idchat-table__value")).not_to_have_text("0 s", timeout=10000)
     summary = view.locator("[role=status]")
     await expect(summary).to_contain_text("Wachtend: 1. Medewerkers beschikbaar: 0.")
     await expect(summary).to_contain_text("geen medewerker beschikbaar")
@@ -104,21 +104,21 @@ async def test_a_supervisor_follows_the_contact_centre_live(stack, browser, requ
     # A second citizen gives up while waiting: abandoned.
     qctx, quitter, _ = await new_page(browser, stack, width=360, height=740)
     await quitter.goto(stack.start_session(None))
-    await expect(queue.locator("[data-figure=waiting]")).to_have_text("2")
+    await expect(queue.locator("[data-figure=waiting] .idchat-table__value")).to_have_text("2")
     await quitter.locator("[data-action=stop]").click()
     await quitter.locator("[data-action=stop-yes]").click()
     await expect(view.locator("[data-figure=abandoned] dd")).to_have_text("1")
-    await expect(queue.locator("[data-figure=waiting]")).to_have_text("1")
+    await expect(queue.locator("[data-figure=waiting] .idchat-table__value")).to_have_text("1")
     await qctx.close()
 
     # Romeo comes on duty and takes the chat: their load, the queue and today change live.
     await romeo.locator(".idchat-switch").click()
-    await expect(row.locator("[data-figure=availability]")).to_have_text("Beschikbaar")
+    await expect(row.locator("[data-figure=availability] .idchat-table__value")).to_have_text("Beschikbaar")
     await romeo.locator("idchat-offer [data-action=accept]").click()
     await romeo.locator(".idchat-card .idchat-badge").wait_for()
-    await expect(row.locator("[data-figure=chats]")).to_have_text("1 van 2")
-    await expect(row.locator("[data-figure=idle]")).to_have_text(AGO)
-    await expect(queue.locator("[data-figure=waiting]")).to_have_text("0")
+    await expect(row.locator("[data-figure=chats] .idchat-table__value")).to_have_text("1 van 2")
+    await expect(row.locator("[data-figure=idle] .idchat-table__value")).to_have_text(AGO)
+    await expect(queue.locator("[data-figure=waiting] .idchat-table__value")).to_have_text("0")
     await expect(summary).to_contain_text("Wachtend: 0. Medewerkers beschikbaar: 1.")
     await expect(summary).not_to_contain_text("geen medewerker beschikbaar")
     await expect(view.locator("[data-figure=answered] dd")).to_have_text("1")
@@ -140,7 +140,7 @@ async def test_a_supervisor_follows_the_contact_centre_live(stack, browser, requ
     # The chat ends: Romeo's load goes back, today's figures stay.
     await romeo.locator(".idchat-card [data-action=end]").click()
     await romeo.locator(".idchat-card [data-action=end-yes]").click()
-    await expect(row.locator("[data-figure=chats]")).to_have_text("0 van 2")
+    await expect(row.locator("[data-figure=chats] .idchat-table__value")).to_have_text("0 van 2")
     await expect(view.locator("[data-figure=answered] dd")).to_have_text("1")
     await expect(view.locator("[data-figure=abandoned] dd")).to_have_text("1")
     # All of it pushed: the supervisor's page was never loaded again.
@@ -152,8 +152,8 @@ async def test_a_supervisor_follows_the_contact_centre_live(stack, browser, requ
     await expect(lead.locator("#idchat-overview-title")).to_have_text("Team overview", timeout=20000)
     await expect(lead.locator("[data-action=view-overview]")).to_have_text("Team overview")
     await expect(queue.locator("th")).to_have_text("Report a move")
-    await expect(row.locator("[data-figure=availability]")).to_have_text("Available")
-    await expect(row.locator("[data-figure=chats]")).to_have_text("0 of 2")
+    await expect(row.locator("[data-figure=availability] .idchat-table__value")).to_have_text("Available")
+    await expect(row.locator("[data-figure=chats] .idchat-table__value")).to_have_text("0 of 2")
     await expect(view.locator("[data-figure=answered] dt")).to_have_text("Answered")
     await expect(view.locator("[data-figure=answered] dd")).to_have_text("1")
     await expect(view.locator("[data-figure=service-level] dt")).to_contain_text("within 60 s")
@@ -162,6 +162,13 @@ async def test_a_supervisor_follows_the_contact_centre_live(stack, browser, requ
     assert dutch == [], dutch
     await screenshot(lead, request, "english")
     await assert_accessible(lead, "the team overview (en)")
+    # Reflow: on a phone-sized window and at 200 % text nothing sticks out or is cut off.
+    await lead.set_viewport_size({"width": 360, "height": 740})
+    await set_text_size(lead, 200)
+    problems = await layout_problems(lead, "idchat-supervisor-overview, .idchat-views")
+    assert problems == [], problems
+    await screenshot(lead, request, "english-360px-200pct")
+    await set_text_size(lead, 100)
     assert lead_watch.errors == [] and lead_watch.dialogs == []
     lead_watch.assert_stayed_home()
 

@@ -2,10 +2,17 @@
  * Template of a supervisor's team overview (docs/protocol.md §9): who waits per topic,
  * each agent's availability and load, today's figures. Tables with row and column
  * headers; one polite status line that changes only when the number waiting or
- * available does (the tables themselves are not announced on every push).
+ * available does (the tables themselves are not announced on every push). On a narrow
+ * window (or with large text) each row is drawn as a block, its cells labelled in
+ * words; the explicit roles keep it a table for assistive technology.
  */
 import { html, nothing } from '../../converse.js';
 import { clock, percent, span } from '../texts.js';
+
+/** A cell with its column's name in front, seen only when rows are drawn as blocks. */
+function cell (label, content, figure, number = true) {
+    return html`<td role="cell" class="${number ? 'is-number' : ''}" data-figure="${figure}"><span class="idchat-table__label" aria-hidden="true">${label}: </span><span class="idchat-table__value">${content}</span></td>`;
+}
 
 export function tplOverview (t, lang, o) {
     const f = o.figures;
@@ -33,19 +40,19 @@ function tplQueues (t, lang, f) {
         <section class="idchat-overview__part" aria-labelledby="idchat-ov-queues">
             <h3 id="idchat-ov-queues">${t.ov_queues}</h3>
             ${queues.length ? html`
-                <table class="idchat-table" aria-labelledby="idchat-ov-queues" data-table="queues">
-                    <thead><tr>
-                        <th scope="col">${t.col_purpose}</th>
-                        <th scope="col" class="is-number">${t.col_waiting}</th>
-                        <th scope="col" class="is-number">${t.col_longest}</th>
-                        <th scope="col" class="is-number">${t.col_expected}</th>
+                <table role="table" class="idchat-table" aria-labelledby="idchat-ov-queues" data-table="queues">
+                    <thead role="rowgroup"><tr role="row">
+                        <th role="columnheader" scope="col">${t.col_purpose}</th>
+                        <th role="columnheader" scope="col" class="is-number">${t.col_waiting}</th>
+                        <th role="columnheader" scope="col" class="is-number">${t.col_longest}</th>
+                        <th role="columnheader" scope="col" class="is-number">${t.col_expected}</th>
                     </tr></thead>
-                    <tbody>${queues.map((q) => html`
-                        <tr data-purpose="${q.purpose}">
-                            <th scope="row">${q.label}</th>
-                            <td class="is-number" data-figure="waiting">${q.waiting}</td>
-                            <td class="is-number" data-figure="longest">${q.longest === undefined ? t.not_known : span(q.longest, lang)}</td>
-                            <td class="is-number" data-figure="expected">${q.expected === undefined ? t.not_known : span(q.expected, lang)}</td>
+                    <tbody role="rowgroup">${queues.map((q) => html`
+                        <tr role="row" data-purpose="${q.purpose}">
+                            <th role="rowheader" scope="row">${q.label}</th>
+                            ${cell(t.col_waiting, q.waiting, 'waiting')}
+                            ${cell(t.col_longest, q.longest === undefined ? t.not_known : span(q.longest, lang), 'longest')}
+                            ${cell(t.col_expected, q.expected === undefined ? t.not_known : span(q.expected, lang), 'expected')}
                         </tr>`)}
                     </tbody>
                 </table>` : html`<p class="idchat-overview__none">${t.ov_no_queues}</p>`}
@@ -58,19 +65,19 @@ function tplMembers (t, lang, f) {
         <section class="idchat-overview__part" aria-labelledby="idchat-ov-agents">
             <h3 id="idchat-ov-agents">${t.ov_agents}</h3>
             ${members.length ? html`
-                <table class="idchat-table" aria-labelledby="idchat-ov-agents" data-table="agents">
-                    <thead><tr>
-                        <th scope="col">${t.col_agent}</th>
-                        <th scope="col">${t.col_availability}</th>
-                        <th scope="col" class="is-number">${t.col_chats}</th>
-                        <th scope="col" class="is-number">${t.col_idle}</th>
+                <table role="table" class="idchat-table" aria-labelledby="idchat-ov-agents" data-table="agents">
+                    <thead role="rowgroup"><tr role="row">
+                        <th role="columnheader" scope="col">${t.col_agent}</th>
+                        <th role="columnheader" scope="col">${t.col_availability}</th>
+                        <th role="columnheader" scope="col" class="is-number">${t.col_chats}</th>
+                        <th role="columnheader" scope="col" class="is-number">${t.col_idle}</th>
                     </tr></thead>
-                    <tbody>${members.map((m) => html`
-                        <tr data-agent="${m.jid}">
-                            <th scope="row">${m.nick}</th>
-                            <td data-figure="availability"><span class="idchat-availability ${m.available ? 'is-available' : 'is-away'}">${m.available ? t.is_available : t.not_available}</span></td>
-                            <td class="is-number" data-figure="chats">${t.chats_of(m.chats, m.capacity)}${m.offers ? html` <span class="idchat-overview__offers">${t.offers_out(m.offers)}</span>` : nothing}</td>
-                            <td class="is-number" data-figure="idle">${m.idle === undefined ? t.none_yet : t.ago(span(m.idle, lang))}</td>
+                    <tbody role="rowgroup">${members.map((m) => html`
+                        <tr role="row" data-agent="${m.jid}">
+                            <th role="rowheader" scope="row">${m.nick}</th>
+                            ${cell(t.col_availability, html`<span class="idchat-availability ${m.available ? 'is-available' : 'is-away'}">${m.available ? t.is_available : t.not_available}</span>`, 'availability', false)}
+                            ${cell(t.col_chats, html`${t.chats_of(m.chats, m.capacity)}${m.offers ? html` <span class="idchat-overview__offers">${t.offers_out(m.offers)}</span>` : nothing}`, 'chats')}
+                            ${cell(t.col_idle, m.idle === undefined ? t.none_yet : t.ago(span(m.idle, lang)), 'idle')}
                         </tr>`)}
                     </tbody>
                 </table>` : html`<p class="idchat-overview__none">${t.ov_no_agents}</p>`}
