@@ -56,12 +56,23 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import launcher  # noqa: E402
-from benchlib import (machine_busy_seconds, mint_tokens, percentile,  # noqa: E402
-                      proc_cpu_seconds, wait_for_quiet)
-from chat_sessions import (COMPONENT_DOMAIN, GUEST_DOMAIN, Citizen, Hub, Stack,  # noqa: E402
-                           StepError, close_agents, close_client, code_line,
-                           connect_agents, http_session, machine_line, make_client,
-                           start_session)
+from benchlib import machine_busy_seconds, mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet  # noqa: E402
+from chat_sessions import (  # noqa: E402
+    COMPONENT_DOMAIN,
+    GUEST_DOMAIN,
+    Citizen,
+    Hub,
+    Stack,
+    StepError,
+    close_agents,
+    close_client,
+    code_line,
+    connect_agents,
+    http_session,
+    machine_line,
+    make_client,
+    start_session,
+)
 
 NS = "https://idchat.nl/protocol/chat/1"  # component/protocol/stanza.py NS
 CLAIM_TIMEOUT = 30.0

@@ -57,19 +57,41 @@ import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
 import launcher  # noqa: E402
-from benchlib import (machine_busy_seconds, mint_chunk, minting_pool,  # noqa: E402
-                      percentile, proc_cpu_seconds, wait_for_quiet)
-from chat_sessions import (AGENT_DOMAIN, AGENT_PASSWORD, CITIZEN_NICK,  # noqa: E402
-                           COMPONENT_DOMAIN, CONFIG_RE, GUEST_DOMAIN, MUC_DOMAIN, PURPOSE,
-                           Stack, StepError, close_client, code_line, http_session, join_room,
-                           machine_line, make_client, rss_kib, start_session)
+from benchlib import (  # noqa: E402
+    machine_busy_seconds,
+    mint_chunk,
+    minting_pool,
+    percentile,
+    proc_cpu_seconds,
+    wait_for_quiet,
+)
+from chat_sessions import (  # noqa: E402
+    AGENT_DOMAIN,
+    AGENT_PASSWORD,
+    CITIZEN_NICK,
+    COMPONENT_DOMAIN,
+    CONFIG_RE,
+    GUEST_DOMAIN,
+    MUC_DOMAIN,
+    PURPOSE,
+    Stack,
+    StepError,
+    close_client,
+    code_line,
+    http_session,
+    join_room,
+    machine_line,
+    make_client,
+    rss_kib,
+    start_session,
+)
 
 PREFIX = "idchat"  # redis.key_prefix: the default, as the stack runs it
 # xmpp_plugin/store.py Keys: what exists once per chat (or per session), and the indexes
@@ -417,7 +439,7 @@ class Citizen:
     async def _give_up(self, how: str) -> None:
         if how == "end":  # the page's "end chat" button
             iq = self.xmpp.make_iq(ito=COMPONENT_DOMAIN, itype="set")
-            iq["idchat_end"]  # noqa: B018 - creates the element
+            iq["idchat_end"]  # creates the element
             try:
                 await iq.send(timeout=WAIT)
             except Exception:  # noqa: BLE001 - an agent may have ended it just now

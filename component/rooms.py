@@ -6,13 +6,15 @@ import asyncio
 import logging
 import secrets
 import time
-from typing import Any
+from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
 from slixmpp import JID, ComponentXMPP
 from slixmpp.exceptions import IqError, IqTimeout
 
 from xmpp_plugin.errors import Unavailable
+
+from .stateless import MUC_PLUGIN, Muc
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ class Rooms:
         self.xmpp = xmpp
         self.muc_domain = muc_domain
         self.me = JID(f"{xmpp.boundjid.bare}/rooms")
-        self._muc = xmpp.plugin["xep_0045"]
+        self._muc: Muc = xmpp.plugin[MUC_PLUGIN]  # type: ignore[literal-required]  # ours
         self._offered: set[str] | None = None  # config fields the MUC service offers
         # The rooms this instance created or hears from, with the real JIDs of the people
         # in them: what it can still clean up, and whom it can still tell, when Redis
@@ -109,7 +111,7 @@ class Rooms:
         """Take membership away (XEP-0045 §9.4); a member who is in the room is kicked out."""
         await self._affiliation(cid, jid, "none")
 
-    async def _affiliation(self, cid: str, jid: str, affiliation: str) -> None:
+    async def _affiliation(self, cid: str, jid: str, affiliation: Literal["member", "none"]) -> None:
         try:
             await self._muc.set_affiliation(self.jid(cid), affiliation, jid=JID(jid),
                                             ifrom=self.me, timeout=TIMEOUT)

@@ -21,19 +21,16 @@ from pagecheck import layout_problems, leftovers, set_text_size, shown_strings
 from webstack import (AGENT_DOMAIN, ATTRS, Stack, Watch, agent_credentials, assert_accessible,
                       new_page, screenshot)
 
-pytestmark = [pytest.mark.e2e, pytest.mark.server("prosody")]
-
 SUPERVISOR = "mercutio"
 SECRETS = [*ATTRS.values(), "Capulet"]  # what the citizen's token carries
 SECONDS = re.compile(r"^\d+ s$")
 AGO = re.compile(r"^\d+ s geleden$")
 
 
-@pytest.fixture
-def stack_env() -> dict[str, str]:
-    return {"IDCHAT_ROUTING_SUPERVISORS": f"{SUPERVISOR}@{AGENT_DOMAIN}",
-            "IDCHAT_ROUTING_SUPERVISOR_PUSH_SECONDS": "1",
-            "IDCHAT_ROUTING_SERVICE_LEVEL_SECONDS": "60"}
+pytestmark = [pytest.mark.e2e, pytest.mark.server("prosody"),
+              pytest.mark.stack_env(IDCHAT_ROUTING_SUPERVISORS=f"{SUPERVISOR}@{AGENT_DOMAIN}",
+                                    IDCHAT_ROUTING_SUPERVISOR_PUSH_SECONDS="1",
+                                    IDCHAT_ROUTING_SERVICE_LEVEL_SECONDS="60")]
 
 
 async def console(browser: Browser, stack: Stack, name: str, *, available: bool,

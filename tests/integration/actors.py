@@ -18,15 +18,15 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 from component.gateway import Gateway
 from component.protocol import stanza
+from ejabberd_server import EjabberdServer
+from prosody_server import ProsodyServer
+from redis_server import free_port
 from tokenlab import ATTRS, token
 from xmpp_clients import close, connect_agent, connect_guest, join_room
+from xmpp_plugin.keys import load_private_key, load_public_key
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 from xmpp_plugin.tokens import TokenVerifier
-from xmpp_plugin.keys import load_private_key, load_public_key
-from redis_server import free_port
-from ejabberd_server import EjabberdServer
-from prosody_server import ProsodyServer
 
 AGENTS = ("romeo", "mercutio", "benvolio", "tybalt", "paris")
 AGENT_PASSWORD = "test-only-password"

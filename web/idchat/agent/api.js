@@ -5,7 +5,7 @@
  */
 import { stx } from '../converse.js';
 import { NS, errorCondition } from '../shared/protocol.js';
-import { parseAccepted, parseAttributes, parseOverview, parseWatch } from './parsers.js';
+import { parseAccepted, parseAttributes, parseAuthMethods, parseOverview, parseWatch } from './parsers.js';
 
 const IQ_TIMEOUT_MS = 10000;
 
@@ -84,4 +84,23 @@ export async function sendWatch (api, component) {
 export async function sendUnwatch (api, component) {
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <unwatch xmlns="${NS}"/></iq>`);
+}
+
+/** §11 the login methods the core allows for this chat's topic (tags). */
+export async function fetchAuthMethods (api, component, chat) {
+    const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
+        <auth-methods xmlns="${NS}" chat="${chat}"/></iq>`);
+    return parseAuthMethods(answer);
+}
+
+/** §11 ask the citizen to log in with `method`. */
+export async function sendAuthenticate (api, component, chat, method) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <authenticate xmlns="${NS}" chat="${chat}" method="${method}"/></iq>`);
+}
+
+/** §11 withdraw the request. */
+export async function sendAuthCancel (api, component, chat) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <auth-cancel xmlns="${NS}" chat="${chat}"/></iq>`);
 }

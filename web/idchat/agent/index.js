@@ -14,6 +14,8 @@ import { noEmojiStatistics } from '../shared/converse-settings.js';
 import { AgentConsole } from './console.js';
 import { SignIn } from './signin.js';
 import { Supervision } from './supervisor.js';
+import { CredentialSignIn } from './credential.js';
+import { cannedReplies, loadReplies } from './components/canned-replies.js';
 import { cards, desk, loadPreferences, offers, savePreferences } from './state.js';
 import { texts } from './texts.js';
 import { unlockOnFirstGesture } from './sound.js';
@@ -34,10 +36,15 @@ converse.plugins.add('idchat-agent', {
             idchat_agent_domain: '',
             idchat_lang: 'nl',
             idchat_purposes: {},
+            idchat_signin: 'password', // password | oidc (agents.mode)
+            idchat_attribute_labels: {},
+            idchat_auth_in_chat: false, // docs/protocol.md §11: offered only when the service has a core
         });
         loadPreferences();
+        desk.set({ auth_in_chat: api.settings.get('idchat_auth_in_chat') === true });
         unlockOnFirstGesture();
         const t = texts(api.settings.get('idchat_lang'));
+        Object.assign(t.attribute_labels, api.settings.get('idchat_attribute_labels'));
 
         redefineConverseElements(api);
         redrawAvatars(api);
@@ -45,6 +52,7 @@ converse.plugins.add('idchat-agent', {
         plainMessages(api);
         noAboutDialog(api);
         plainMessageForm(api, t);
+        cannedReplies(api, t, api.settings.get('idchat_lang'));
         scrollableMessages(api, t);
         writeDatesOut(dayjs);
         noEmojiStatistics(this._converse);
@@ -59,9 +67,14 @@ converse.plugins.add('idchat-agent', {
         api.elements.define('idchat-supervisor-overview', IdchatSupervisorOverview);
 
         const agentConsole = new AgentConsole(_converse);
-        const signIn = new SignIn(_converse);
+        const oidc = api.settings.get('idchat_signin') === 'oidc';
+        desk.set({ oidc });
+        const signIn = oidc ? new CredentialSignIn(_converse) : new SignIn(_converse);
         const supervision = new Supervision(_converse);
         api.listen.on('initialized', () => signIn.resume());
+        const fetchReplies = () => loadReplies(api, api.settings.get('idchat_component_domain')).catch(() => {});
+        api.listen.on('connected', fetchReplies);
+        api.listen.on('reconnected', fetchReplies);
         api.listen.on('connected', () => {
             signIn.onConnected(agentConsole.nick());
             agentConsole.onConnected();
@@ -107,6 +120,9 @@ converse.plugins.add('idchat-agent', {
         offers.on('decline-requested', (offer) => agentConsole.decline(offer));
         offers.on('expired', (offer) => offers.remove(offer));
         cards.on('end-requested', (card) => agentConsole.end(card));
+        cards.on('auth-methods-requested', (card) => agentConsole.askAuthMethods(card));
+        cards.on('auth-requested', (card, method) => agentConsole.requestAuth(card, method));
+        cards.on('auth-withdraw-requested', (card) => agentConsole.withdrawAuth(card));
     },
 });
 

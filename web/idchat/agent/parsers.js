@@ -20,6 +20,8 @@ export function parseAgentPresence (presence) {
             room: c.getAttribute('room'),
             purpose: c.getAttribute('purpose') || '',
             since: c.getAttribute('since') || undefined,
+            // §11: a request to log in is out for this chat.
+            ...(c.getAttribute('auth') === 'requested' ? { auth: 'requested', auth_method: c.getAttribute('auth-method') || '' } : {}),
         }));
     return {
         max_chats: intAttr(el, 'max-chats'),
@@ -151,4 +153,13 @@ export function parseOverview (stanza) {
 export function parseWatch (iq) {
     const el = child(iq, 'watch');
     return el ? (intAttr(el, 'seconds') ?? 0) : null;
+}
+
+/** §11 `<auth-methods/>` in the IQ result: the method tags, in the core's order. */
+export function parseAuthMethods (iq) {
+    const el = child(iq, 'auth-methods');
+    if (!el) return [];
+    return Array.from(el.children)
+        .filter((c) => c.namespaceURI === NS && c.localName === 'method' && /^[A-Za-z0-9._-]{1,64}$/.test(c.getAttribute('tag') || ''))
+        .map((c) => c.getAttribute('tag'));
 }

@@ -12,6 +12,7 @@ const PREFERENCES = 'idchat-agent-desk';
 const ACCOUNT = 'idchat-agent-account';
 
 export const desk = new Model({
+    oidc: false, // signing in with the identity provider (agents.mode = "oidc")
     signin: 'out', // out | signing-in | resuming | in
     signin_error: '', // '' | credentials | connection | timeout | expired
     me: '',
@@ -26,6 +27,7 @@ export const desk = new Model({
     selected: '', // the chat id on screen
     supervisor: 'unknown', // unknown | yes | no: what the component answered to <overview/>
     view: 'chats', // chats | overview (supervisors only)
+    auth_in_chat: false, // the service can ask the citizen to log in (docs/protocol.md §11)
 });
 
 /**

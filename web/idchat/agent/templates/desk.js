@@ -39,6 +39,19 @@ function tplSignIn (t, s, el) {
                 ${s.signin_error ? html`<p class="idchat-signin__error">${t.login_failed[s.signin_error]}</p>` : nothing}
             </div>
             ${busy ? html`<p class="idchat-signin__busy" role="status">${s.signin === 'resuming' ? t.resuming : t.logging_in}</p>` : nothing}
+            ${s.oidc ? tplProviderSignIn(t, busy) : tplPasswordForm(t, s, el, busy)}
+        </section>`;
+}
+
+/** agents.mode = "oidc": the identity provider asks who it is (and for MFA). */
+function tplProviderSignIn (t, busy) {
+    return html`
+        <p ?hidden=${busy}>${t.login_oidc_hint}</p>
+        <p ?hidden=${busy}><a class="idchat-button" href="/agent/signin" data-action="login-oidc">${t.login_oidc}</a></p>`;
+}
+
+function tplPasswordForm (t, s, el, busy) {
+    return html`
             <form class="idchat-signin__form" ?hidden=${busy} @submit=${(ev) => el.submitLogin(ev)}>
                 <p class="idchat-field">
                     <label for="idchat-username">${t.username}</label>
@@ -52,8 +65,7 @@ function tplSignIn (t, s, el) {
                            aria-invalid="${s.signin_error === 'credentials' ? 'true' : 'false'}">
                 </p>
                 <button type="submit" class="idchat-button" data-action="login">${t.login}</button>
-            </form>
-        </section>`;
+            </form>`;
 }
 
 /** A supervisor's choice of what the main area shows: their own chats or the team overview. */
