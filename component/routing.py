@@ -513,7 +513,7 @@ class Router:
         if nick:
             mapping["nick"] = nick
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.agent(bare), mapping=mapping)  # type: ignore[arg-type]
+            pipe.hset(self.keys.agent(bare), mapping=mapping)
             pipe.srem(self.keys.agents(), bare)
             pipe.sadd(self.keys.agents_known(), bare)
             await pipe.execute()

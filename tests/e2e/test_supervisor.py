@@ -18,8 +18,16 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from pagecheck import layout_problems, leftovers, set_text_size, shown_strings
-from webstack import (AGENT_DOMAIN, ATTRS, Stack, Watch, agent_credentials, assert_accessible,
-                      new_page, screenshot)
+from webstack import (
+    AGENT_DOMAIN,
+    ATTRS,
+    Stack,
+    Watch,
+    agent_credentials,
+    assert_accessible,
+    new_page,
+    screenshot,
+)
 
 SUPERVISOR = "mercutio"
 SECRETS = [*ATTRS.values(), "Capulet"]  # what the citizen's token carries
