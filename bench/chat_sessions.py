@@ -47,6 +47,11 @@ Runs, in this order:
     .venv/bin/python bench/chat_sessions.py --concurrency 20 --duration 20
     .venv/bin/python bench/chat_sessions.py --concurrency 1 20 --json result.json
     .venv/bin/python bench/chat_sessions.py --server ejabberd --instances 2 --chats-for-memory 0
+    .venv/bin/python bench/chat_sessions.py --concurrency 20 --chats-for-memory 0 --scrape 0 5 --rounds 2
+
+``--scrape SECONDS`` fetches both /metrics (the HTTP service's and the component's own
+listener, which is on in every run) every SECONDS during each load run, as Prometheus does;
+several values (``--scrape 0 5``) and ``--rounds N`` run the variants back to back.
 
 ``--py-spy FILE`` samples the component with py-spy during the last load run (raw
 collapsed stacks; py-spy must be installed in the venv).
@@ -214,6 +219,7 @@ class Stack:
         self.redis = RedisServer(workdir / "redis")
         self.http_port = free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
+        self.metrics_port = free_port()
         self.xmpp_env = {
             "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
             "IDCHAT_XMPP_C2S_PORT": str(free_port()),
@@ -253,6 +259,9 @@ class Stack:
             "IDCHAT_XMPP_SERVER": server,
             "IDCHAT_LOG_LEVEL": "WARNING",
             "IDCHAT_LOG_AUDIT_FILE": str(workdir / "audit.log"),
+            # The component's own /metrics listener, on in every run (scraped or not): an
+            # idle listener is part of a production deployment.
+            "IDCHAT_METRICS_COMPONENT_PORT": str(self.metrics_port),
         })
         self.env = env
         self.http = PyService("http-service", "xmpp_plugin", env, workdir)
@@ -263,6 +272,12 @@ class Stack:
                            for n in self.component_names]
         # On Prosody one instance (the lease holder) connects, the others stand by.
         self.expected_connections = instances if server == "ejabberd" else 1
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """What Prometheus scrapes: the HTTP service's and the component's /metrics."""
+        return {"http": f"{self.base}/metrics",
+                "component": f"http://127.0.0.1:{self.metrics_port}/metrics"}
 
     @property
     def c2s_port(self) -> int:
@@ -859,6 +874,12 @@ class RunResult:
     tokens_exhausted: bool = False
     ref_ms_before: float = math.nan  # reference_ms() just before and after the run
     ref_ms_after: float = math.nan
+    # --scrape: both /metrics fetched every scrape_s seconds during warm-up and window
+    scrape_s: float = 0.0
+    scrapes: dict[str, int] = field(default_factory=dict)  # per target, in the window
+    scrape_errors: int = 0
+    scrape_p50_ms: dict[str, float] = field(default_factory=dict)
+    scrape_kib: dict[str, float] = field(default_factory=dict)  # size of the last answer
 
 
 STEPS = ("start_communication", "client_url page", "guest login", "claim", "join room",
@@ -867,11 +888,11 @@ STEPS = ("start_communication", "client_url page", "guest login", "claim", "join
 
 async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_names: list[str],
                    max_chats: int, warmup: float, duration: float, py_spy: Path | None,
-                   log: Any) -> RunResult:
+                   log: Any, scrape: float = 0.0) -> RunResult:
     hub = Hub()
     result = RunResult(concurrency=concurrency, server=stack.server_kind,
                        instances=len(stack.components), connected=0, agents=len(agent_names),
-                       max_chats=max_chats, warmup_s=warmup, planned_s=duration)
+                       max_chats=max_chats, warmup_s=warmup, planned_s=duration, scrape_s=scrape)
     agents = await connect_agents(hub, agent_names, stack.c2s_port, max_chats)
     times: list[SessionTimes] = []
     errors: dict[str, int] = {}
@@ -904,8 +925,35 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                 times.append(t)
                 window["last_end"] = max(window["last_end"], t.done)
 
+    scraped: dict[str, list[float]] = {name: [] for name in stack.metrics_urls}
+
+    async def scraper() -> None:
+        """As Prometheus does: every `scrape` seconds both targets, at the same time, on a
+        connection of its own (keep-alive), each answer read to the end."""
+        import aiohttp
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=scrape)) as client:
+            async def one(name: str, url: str) -> None:
+                t = time.perf_counter()
+                try:
+                    async with client.get(url) as resp:
+                        body = await resp.read()
+                        if resp.status != 200 or b"idchat_" not in body:
+                            raise RuntimeError(f"{url}: {resp.status}")
+                except Exception:  # noqa: BLE001 - counted, the run goes on
+                    result.scrape_errors += 1
+                    return
+                if t >= window["start"]:
+                    scraped[name].append((time.perf_counter() - t) * 1000)
+                result.scrape_kib[name] = len(body) / 1024
+            next_at = time.perf_counter()
+            while not window["stopping"]:
+                await asyncio.gather(*(one(n, u) for n, u in stack.metrics_urls.items()))
+                next_at += scrape
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
     async with http_session(concurrency + 2) as http:
         workers = [asyncio.ensure_future(worker(http)) for _ in range(concurrency)]
+        scraping = asyncio.ensure_future(scraper()) if scrape > 0 else None
         try:
             await asyncio.sleep(warmup)
             pids = stack.pids()
@@ -942,6 +990,9 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
             window["stopping"] = True
             for w in workers:
                 w.cancel()
+            if scraping is not None:
+                scraping.cancel()
+                await asyncio.gather(scraping, return_exceptions=True)
             await asyncio.gather(*workers, *list(logouts), return_exceptions=True)
             if spy is not None:
                 try:
@@ -952,6 +1003,9 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
             await close_agents(agents)
 
     elapsed = end - window["start"]
+    for name, took in scraped.items():
+        result.scrapes[name] = len(took)
+        result.scrape_p50_ms[name] = median(took) if took else math.nan
     setup = sorted((t.attrs - t.t0) * 1000 for t in times)
     whole = sorted((t.done - t.t0) * 1000 for t in times)
     result.measured_s = elapsed
@@ -1040,6 +1094,32 @@ class MemoryResult:
     # per slice of the opening: [chats open before, after, chats/s, XMPP server ms CPU per
     # chat, component ms CPU per chat (all instances)]
     open_slices: list[list[float]] = field(default_factory=list)
+
+
+async def scrape_cost(stack: Stack, times: int = 30, gap: float = 1.05) -> dict[str, float]:
+    """ms of CPU one scrape costs the process scraped: `times` scrapes of each /metrics,
+    `gap` seconds apart (the component reads Redis at most once a second for its gauges, so
+    closer scrapes would be cheaper than real ones), after the load runs (every metric
+    family has its series). Robust on a shared machine, where the sessions/s of one run
+    move more with the neighbours than with the scrapes."""
+    import aiohttp
+    pids = {"http": stack.http.pid, "component": stack.components[0].pid}
+    async with aiohttp.ClientSession() as client:
+        async def one(url: str) -> None:
+            async with client.get(url) as resp:
+                await resp.read()
+        await asyncio.gather(*(one(u) for u in stack.metrics_urls.values()))  # connections open
+        await asyncio.sleep(gap)
+        before = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+        for _ in range(times):
+            await asyncio.gather(*(one(u) for u in stack.metrics_urls.values()))
+            await asyncio.sleep(gap)
+        # idle cost over the same time is in it too (timers, the sweeper): measured apart
+        middle = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+        await asyncio.sleep(times * gap)
+        after = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+    return {name: 1000 * max(0.0, (middle[name] - before[name]) - (after[name] - middle[name])) / times
+            for name in pids}
 
 
 async def settle(seconds: float) -> None:
@@ -1196,6 +1276,25 @@ def markdown(results: list[RunResult], memory: MemoryResult | None, server_label
                 out.append(f"| {r.concurrency} | {r.connected} of {r.instances} | " + " | ".join(
                     f"{fmt(1000 * r.cpu_s_per_session.get(n, math.nan), 2)} "
                     f"({fmt(r.cpu_pct.get(n, math.nan), 0)} %)" for n in component_names) + " |")
+        if any(r.scrape_s for r in results) or len({r.scrape_s for r in results}) > 1:
+            out += ["", "### The cost of metrics: both /metrics scraped during the run", "",
+                    "| citizens | scraped every s | sessions/s | setup p50 ms | setup p99 ms "
+                    "| HTTP service ms CPU/session | component ms CPU/session | scrapes (HTTP / "
+                    "component) | scrape p50 ms (HTTP / component) | answer KiB (HTTP / component) |",
+                    "|" + "---:|" * 10]
+            comp = "components" if multi else "component"
+            for r in results:
+                both = ("http", "component")
+                out.append(
+                    f"| {r.concurrency} | {fmt(r.scrape_s, 0) if r.scrape_s else 'never'} "
+                    f"| {r.sessions_per_s:.1f} | {fmt(r.setup_p50_ms)} | {fmt(r.setup_p99_ms)} "
+                    f"| {fmt(1000 * r.cpu_s_per_session.get('http', math.nan), 2)} "
+                    f"| {fmt(1000 * r.cpu_s_per_session.get(comp, math.nan), 2)} "
+                    + ("| " + " / ".join(str(r.scrapes.get(n, 0)) for n in both)
+                       + " | " + " / ".join(fmt(r.scrape_p50_ms.get(n, math.nan)) for n in both)
+                       + " | " + " / ".join(fmt(r.scrape_kib.get(n, math.nan)) for n in both)
+                       + (f" ({r.scrape_errors} failed)" if r.scrape_errors else "") + " |"
+                       if r.scrape_s else "| – | – | – |"))
         out += ["", "Redis commands per session (HTTP service and component together):", ""]
         for r in results:
             total = sum(r.redis_calls_per_session.values())
@@ -1325,6 +1424,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quiet-wait", type=float, default=30.0, metavar="SECONDS",
                    help="before each run, wait at most this long for other processes to use "
                         "under 15 %% of a CPU (default 30; 0 = do not wait)")
+    p.add_argument("--scrape", type=float, nargs="+", default=[0.0], metavar="SECONDS",
+                   help="during each load run, fetch both /metrics (the HTTP service's and the "
+                        "component's own listener) every SECONDS, as Prometheus does; 0 = not "
+                        "at all (default). Several values: one run each, back to back "
+                        "(e.g. --scrape 0 5)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat the whole sequence of load runs this many times (default 1), "
+                        "e.g. --scrape 0 5 --rounds 2 runs 0, 5, 0, 5")
     p.add_argument("--prosody-config", type=Path, default=None, metavar="FILE",
                    help="for experiments: run Prosody with FILE instead of prosody/prosody.cfg.lua")
     p.add_argument("--keep-workdir", action="store_true",
@@ -1344,10 +1451,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--instances must be between 1 and 16")
     if args.prosody_config is not None and args.server != "prosody":
         p.error("--prosody-config needs --server prosody")
+    if any(sc < 0 or 0 < sc < 1 or sc > 60 for sc in args.scrape):
+        p.error("--scrape must be 0 or between 1 and 60 seconds")
+    if not 1 <= args.rounds <= 10:
+        p.error("--rounds must be between 1 and 10")
     if args.duration == 0:
         args.concurrency = []
+    runs = len(args.concurrency) * len(args.scrape) * args.rounds
     if args.sessions is None:
-        args.sessions = (math.ceil((args.warmup + args.duration) * RATE_CAP) * len(args.concurrency)
+        args.sessions = (math.ceil((args.warmup + args.duration) * RATE_CAP) * runs
                          + args.chats_for_memory + 200)
     return args
 
@@ -1367,7 +1479,7 @@ def main(argv: list[str] | None = None) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(need, soft)), hard))
     mem_agents = math.ceil(args.chats_for_memory / args.max_chats) if args.chats_for_memory else 0
     names = [f"agent{i:03d}" for i in range(max(args.agents, mem_agents, 2))]
-    planned = len(args.concurrency) * (args.warmup + args.duration)
+    planned = len(args.concurrency) * len(args.scrape) * args.rounds * (args.warmup + args.duration)
     t = time.perf_counter()
     tokens = mint_tokens(args.sessions, lifetime=int(900 + planned + args.chats_for_memory / 5),
                          processes=args.mint_processes)
@@ -1375,6 +1487,7 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[RunResult] = []
     memory: MemoryResult | None = None
+    per_scrape: dict[str, float] = {}
     code = code_line()  # before the run: the processes under test start from this code
     tmp = tempfile.mkdtemp(prefix="idchat-chatbench-")
     stack = Stack(Path(tmp), names, args.server, args.instances, args.prosody_config)
@@ -1402,16 +1515,23 @@ def main(argv: list[str] | None = None) -> int:
                       f"{args.max_chats} ...", file=log)
                 memory = await run_memory(stack, tokens, args.chats_for_memory,
                                           names[:mem_agents], args.max_chats, log)
-            for i, concurrency in enumerate(args.concurrency):
-                spy = args.py_spy if (args.py_spy and i == len(args.concurrency) - 1) else None
+            plan = [(c, sc) for _ in range(args.rounds) for c in args.concurrency
+                    for sc in args.scrape]
+            for i, (concurrency, scrape) in enumerate(plan):
+                spy = args.py_spy if (args.py_spy and i == len(plan) - 1) else None
                 await quiet()
                 print(f"load: {concurrency} citizens, {args.agents} agents × {args.max_chats}, "
-                      f"{args.warmup:g} s warm-up + {args.duration:g} s ...", file=log)
+                      f"{args.warmup:g} s warm-up + {args.duration:g} s"
+                      f"{f', /metrics scraped every {scrape:g} s' if scrape else ''} ...", file=log)
                 ref_before = reference_ms()
                 results.append(await run_load(stack, tokens, concurrency, names[:args.agents],
-                                              args.max_chats, args.warmup, args.duration, spy, log))
+                                              args.max_chats, args.warmup, args.duration, spy, log,
+                                              scrape))
                 results[-1].ref_ms_before, results[-1].ref_ms_after = ref_before, reference_ms()
                 stack.check_alive()
+            if any(args.scrape):
+                per_scrape.update(await scrape_cost(stack))
+                print(f"CPU per scrape: {per_scrape}", file=log)
 
         asyncio.run(runs())
     except KeyboardInterrupt:
@@ -1429,10 +1549,17 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(tmp, ignore_errors=True)
 
     table = markdown(results, memory, stack.server_label, stack.component_names)
+    if per_scrape:
+        every = min(x for x in args.scrape if x)
+        both = per_scrape["http"] + per_scrape["component"]
+        table += ("\n\nOne scrape, after the load runs (30 of each, 1.05 s apart, less the idle CPU "
+                  "of as long without scrapes): HTTP service "
+                  f"{per_scrape['http']:.2f} ms of CPU, component {per_scrape['component']:.2f} ms; "
+                  f"every {every:g} s that is {100 * both / 1000 / every:.3f} % of one CPU.")
     machine = machine_line(args.server, args.instances) + "; " + code
     payload = {"machine": machine, "server": args.server, "instances": args.instances,
                "results": [asdict(r) for r in results],
-               "memory": asdict(memory) if memory else None}
+               "memory": asdict(memory) if memory else None, "cpu_ms_per_scrape": per_scrape}
     if args.json is not None and str(args.json) == "-":
         print(json.dumps(payload, indent=2))
         return 0

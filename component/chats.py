@@ -216,7 +216,7 @@ class Chats:
         if available:
             await self.router.agent_available(agent.bare, agent.full, max_chats, nick, purposes)
         else:  # away: open chats go on, offers still out go to someone else
-            await self.router.agent_busy(agent.bare, agent.full, max_chats)
+            await self.router.agent_busy(agent.bare, agent.full, max_chats, nick)
             withdrawn, offers = await self.router.withdraw_offers_of(agent.bare)
             for oid in offers:
                 self.notify.revoke(agent, oid, "unavailable")
@@ -733,7 +733,7 @@ class Chats:
             if available:
                 await self.router.agent_available(bare, full, max_chats, nick, purposes)
             else:
-                await self.router.agent_busy(bare, full, max_chats)
+                await self.router.agent_busy(bare, full, max_chats, nick)
 
     async def reconcile(self) -> None:
         """Recount agents' load; those whose numbers were off hear their state again."""

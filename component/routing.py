@@ -545,10 +545,14 @@ class Router:
             await self.redis.hset(self.keys.agent(bare), "since", _now_ms())
         return bool(added)
 
-    async def agent_busy(self, bare: str, full: str, max_chats: int) -> None:
-        """Present but taking no new chats (away, dnd): open chats go on."""
+    async def agent_busy(self, bare: str, full: str, max_chats: int, nick: str = "") -> None:
+        """Present but taking no new chats (away, dnd): open chats go on. Their name is
+        kept too (supervisors' overview, protocol §9), an empty one leaves it as it was."""
+        mapping: dict[str, str | int] = {"full": full, "max": max_chats}
+        if nick:
+            mapping["nick"] = nick
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.agent(bare), mapping={"full": full, "max": max_chats})
+            pipe.hset(self.keys.agent(bare), mapping=mapping)
             pipe.srem(self.keys.agents(), bare)
             pipe.sadd(self.keys.agents_known(), bare)
             await pipe.execute()

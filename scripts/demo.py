@@ -169,7 +169,10 @@ def _wait_ready(procs: list[subprocess.Popen[bytes]], http_port: int, run: Path,
 
 def _banner(settings: Settings, passwords: dict[str, str], server: str, http_port: int,
             run: Path, provider: OidcProvider | None) -> None:
+    supervisors = set(settings.routing.supervisors)
     agents = "\n".join(f"    {name}@{settings.xmpp.agent_domain}   password: {pw}"
+                        + ("   (team lead: also the team overview)"
+                           if f"{name}@{settings.xmpp.agent_domain}" in supervisors else "")
                         for name, pw in passwords.items())
     if provider is not None:
         agents = (f"    through the demo OpenID Provider ({provider.issuer}); password = user name:\n"

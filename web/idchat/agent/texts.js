@@ -111,6 +111,42 @@ const nl = {
     message_label: 'Uw bericht aan de inwoner',
     message_placeholder: 'Typ hier uw bericht',
     send: 'Verstuur',
+    view_label: 'Weergave',
+    view_chats: 'Mijn chats',
+    view_overview: 'Teamoverzicht',
+    supervisor_only: 'Dit account neemt geen chats aan. U ziet het teamoverzicht.',
+    ov_title: 'Teamoverzicht',
+    ov_privacy: 'Alleen aantallen en tijden: geen gegevens van inwoners.',
+    ov_loading: 'Het overzicht wordt geladen…',
+    ov_failed: 'Het overzicht kon niet worden geladen. Probeer het over een minuut opnieuw.',
+    ov_updated: (clock) => `Bijgewerkt om ${clock}`,
+    ov_stale: (clock) => `Let op: het overzicht is sinds ${clock} niet bijgewerkt. De verbinding wordt hersteld.`,
+    ov_summary: (waiting, available) => `Wachtend: ${waiting}. Medewerkers beschikbaar: ${available}.`,
+    ov_nobody: 'Er wachten inwoners, maar er is geen medewerker beschikbaar.',
+    ov_queues: 'Wachtende inwoners per onderwerp',
+    ov_no_queues: 'Er heeft nog niemand een chat gestart.',
+    col_purpose: 'Onderwerp',
+    col_waiting: 'Wachtend',
+    col_longest: 'Langste wachttijd',
+    col_expected: 'Verwachte wachttijd voor een nieuwe inwoner',
+    ov_agents: 'Medewerkers',
+    ov_no_agents: 'Er heeft zich nog geen medewerker gemeld.',
+    col_agent: 'Medewerker',
+    col_availability: 'Beschikbaarheid',
+    col_chats: 'Chats open / maximaal',
+    col_idle: 'Laatste chat aangenomen',
+    is_available: 'Beschikbaar',
+    not_available: 'Niet beschikbaar',
+    chats_of: (open, most) => `${open} van ${most}`,
+    offers_out: (n) => `(${n} aangeboden)`,
+    ago: (span) => `${span} geleden`,
+    ov_today: 'Vandaag',
+    today_answered: 'Beantwoord',
+    today_abandoned: 'Afgebroken tijdens het wachten',
+    today_median: 'Mediane wachttijd',
+    today_level: (seconds) => `Servicegraad: aangenomen binnen ${seconds} s`,
+    not_known: 'nog onbekend',
+    none_yet: 'nog geen',
 };
 
 const en = {
@@ -217,6 +253,42 @@ const en = {
     message_label: 'Your message to the citizen',
     message_placeholder: 'Type your message here',
     send: 'Send',
+    view_label: 'View',
+    view_chats: 'My chats',
+    view_overview: 'Team overview',
+    supervisor_only: 'This account does not take chats. You see the team overview.',
+    ov_title: 'Team overview',
+    ov_privacy: 'Counts and times only: no details of citizens.',
+    ov_loading: 'Loading the overview…',
+    ov_failed: 'The overview could not be loaded. Please try again in a minute.',
+    ov_updated: (clock) => `Updated at ${clock}`,
+    ov_stale: (clock) => `Note: the overview has not been updated since ${clock}. Reconnecting.`,
+    ov_summary: (waiting, available) => `Waiting: ${waiting}. Agents available: ${available}.`,
+    ov_nobody: 'Citizens are waiting, but no agent is available.',
+    ov_queues: 'Citizens waiting per topic',
+    ov_no_queues: 'Nobody has started a chat yet.',
+    col_purpose: 'Topic',
+    col_waiting: 'Waiting',
+    col_longest: 'Longest wait',
+    col_expected: 'Expected wait for a new citizen',
+    ov_agents: 'Agents',
+    ov_no_agents: 'No agent has signed in yet.',
+    col_agent: 'Agent',
+    col_availability: 'Availability',
+    col_chats: 'Open chats / maximum',
+    col_idle: 'Last chat accepted',
+    is_available: 'Available',
+    not_available: 'Not available',
+    chats_of: (open, most) => `${open} of ${most}`,
+    offers_out: (n) => `(${n} offered)`,
+    ago: (span) => `${span} ago`,
+    ov_today: 'Today',
+    today_answered: 'Answered',
+    today_abandoned: 'Abandoned while waiting',
+    today_median: 'Median wait',
+    today_level: (seconds) => `Service level: accepted within ${seconds} s`,
+    not_known: 'not known yet',
+    none_yet: 'none yet',
 };
 
 function duration (seconds, lang = 'nl') {
@@ -234,4 +306,31 @@ export function texts (lang) {
 /** A purpose tag's label from the page configuration, else the tag itself. */
 export function purposeLabel (purposes, tag) {
     return purposes?.[tag] || tag;
+}
+
+/**
+ * A span of seconds as a team lead reads it: "45 s", "2 min 5 s", "1 u 10 min" ("1 h 10
+ * min" in English); whole seconds, never negative.
+ */
+export function span (seconds, lang = 'nl') {
+    const s = Math.max(0, Math.round(Number(seconds) || 0));
+    if (s < 60) return `${s} s`;
+    const minutes = Math.floor(s / 60);
+    if (minutes < 60) return s % 60 ? `${minutes} min ${s % 60} s` : `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    return `${hours} ${lang === 'en' ? 'h' : 'u'}${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+}
+
+/** A share (0–1) as a whole percentage in the language's own way ("78%"). */
+export function percent (share, lang = 'nl') {
+    return new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'nl-NL', { style: 'percent', maximumFractionDigits: 0 })
+        .format(share);
+}
+
+/** The time of day of an ISO timestamp, in the browser's zone ("09:41:07"); '' if unreadable. */
+export function clock (iso, lang = 'nl') {
+    const when = new Date(iso);
+    if (!iso || Number.isNaN(when.getTime())) return '';
+    return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'nl-NL',
+                                   { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(when);
 }
