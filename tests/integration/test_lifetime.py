@@ -75,10 +75,12 @@ async def test_a_hundred_idle_chats_end_with_everything_they_hold(stack: Stack) 
     for agent in (romeo, mercutio):
         await agent.available(max_chats=3)
     await asyncio.sleep(0.3)
-    # The test holds the sweeper lease while it sets up, so that no chat ends before all
-    # are counted on a slow machine; the component's sweeper takes over when it lets go.
+    # The test takes the sweeper lease while it sets up, so that no chat ends before all
+    # are counted on a slow machine: the component's renewal finds it is not its own and
+    # stops sweeping (component/lease.py), and takes it back when the test lets go.
     sweeper = router.keys.lease("sweeper")
-    await until(lambda: redis.set(sweeper, "test", px=120_000, nx=True), 10, "sweeper lease")
+    await redis.set(sweeper, "test", px=120_000)
+    await asyncio.sleep(1.5)  # a sweep that began before is over
     romeos: list[str] = []
     mercutios: list[str] = []
     accepting = asyncio.gather(accept_offers(romeo, 3, romeos), accept_offers(mercutio, 3, mercutios))
