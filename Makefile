@@ -5,6 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SERVER ?= prosody
 DEMO_ARGS ?=
+# pytest workers (pytest-xdist): each takes whole test files and starts its own servers.
+# Most of the suite waits on servers and timers, so two workers halve its time on 2 cores.
+# WORKERS=0 runs in one process.
+WORKERS ?= 2
 
 .PHONY: demo test test-js lint setup bench clean
 
@@ -20,7 +24,7 @@ demo: setup
 test: setup
 	@$(MAKE) --no-print-directory test-js; js=$$?; \
 	  $(MAKE) --no-print-directory lint; lint=$$?; \
-	  $(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  $(PY) -m pytest -n $(WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; rc=1; fi; \
 	  if [ $$js -ne 0 ]; then echo "make test: the JavaScript tests failed" >&2; rc=1; fi; \
 	  if [ $$lint -ne 0 ]; then echo "make test: ruff or mypy found problems (make lint)" >&2; rc=1; fi; \
