@@ -66,10 +66,14 @@ sys.path.insert(0, str(ROOT))
 import launcher  # noqa: E402
 from benchlib import (machine_busy_seconds, mint_chunk, minting_pool,  # noqa: E402
                       percentile, proc_cpu_seconds, wait_for_quiet)
-from chat_sessions import (AGENT_DOMAIN, AGENT_PASSWORD, CITIZEN_NICK,  # noqa: E402
-                           COMPONENT_DOMAIN, CONFIG_RE, GUEST_DOMAIN, MUC_DOMAIN, PURPOSE,
-                           Stack, StepError, close_client, code_line, http_session, join_room,
-                           machine_line, make_client, rss_kib, start_session)
+from chatbench.actors import http_session  # noqa: E402
+from chatbench.clients import (StepError, close_client, join_room, make_client,  # noqa: E402
+                               start_session)
+from chatbench.common import (AGENT_DOMAIN, AGENT_PASSWORD, CITIZEN_NICK,  # noqa: E402
+                              COMPONENT_DOMAIN, CONFIG_RE, GUEST_DOMAIN, MUC_DOMAIN, PURPOSE,
+                              rss_kib)
+from chatbench.report import code_line, machine_line  # noqa: E402
+from chatbench.stack import Stack  # noqa: E402
 
 PREFIX = "idchat"  # redis.key_prefix: the default, as the stack runs it
 # xmpp_plugin/store.py Keys: what exists once per chat (or per session), and the indexes
