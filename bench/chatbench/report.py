@@ -72,7 +72,9 @@ def markdown(results: list[RunResult], memory: MemoryResult | None, server_label
         for r in results:
             total = sum(r.redis_calls_per_session.values())
             top = ", ".join(f"{k} {v:.1f}" for k, v in list(r.redis_calls_per_session.items())[:12])
-            out.append(f"- {r.concurrency} citizens: {total:.1f} in all ({top})")
+            out.append(f"- {r.concurrency} citizens: {total:.1f} in all, of which "
+                       f"{fmt(r.redis_idle_per_session)} the idle rate's share "
+                       f"({fmt(r.redis_idle_per_s)}/s while no chat runs) ({top})")
         out += ["", "Stanzas per session (message, presence, IQ; counted in slixmpp where sent and "
                 "received; in / out):", ""]
         for r in results:
@@ -190,7 +192,7 @@ def comparison(raw: list[RunResult], idchat: list[RunResult], server_label: str)
     out = ["### Raw XMPP beside ID Chat (same server, same run)", "",
            "| citizens | | chats/s | setup p50 ms | setup p99 ms "
            f"| CPU ms per chat: {server_label} | component | HTTP | Redis | servers total "
-           "| Redis commands per chat | stanzas per chat, clients in / out "
+           "| Redis commands per chat (idle share) | stanzas per chat, clients in / out "
            "| component in / out |",
            "|---:|---|" + "---:|" * 11]
     by_c = {r.concurrency: r for r in idchat}
@@ -208,7 +210,9 @@ def comparison(raw: list[RunResult], idchat: list[RunResult], server_label: str)
             out.append(f"| {r.concurrency} | {label} | {r.sessions_per_s:.1f} "
                        f"| {fmt(r.setup_p50_ms)} | {fmt(r.setup_p99_ms)} | {' | '.join(cpu)} "
                        f"| {redis} | {fmt(servers_cpu_ms(r), 2)} "
-                       f"| {sum(r.redis_calls_per_session.values()):.1f} | {clients} "
+                       f"| {sum(r.redis_calls_per_session.values()):.1f}"
+                       f"{f' ({fmt(r.redis_idle_per_session)})' if r.kind == 'idchat' else ''} "
+                       f"| {clients} "
                        f"| {component} |")
         if b.concurrency in by_c:
             r = by_c[b.concurrency]

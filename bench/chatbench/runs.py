@@ -49,6 +49,10 @@ class RunResult:
     cpu_s_per_session: dict[str, float] = field(default_factory=dict)
     cpu_pct: dict[str, float] = field(default_factory=dict)
     redis_calls_per_session: dict[str, float] = field(default_factory=dict)
+    # commands/s while no chat runs (heartbeats, leases, sweeps), measured just before the
+    # load; per session: that rate × the window / sessions, included in the total above
+    redis_idle_per_s: float = math.nan
+    redis_idle_per_session: float = math.nan
     # message, presence and IQ stanzas per session, counted in slixmpp where they are sent
     # and received: "clients" (citizens, agents: this process), "component" (all instances)
     stanzas_per_session: dict[str, float] = field(default_factory=dict)
@@ -100,6 +104,7 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                 times.append(t)
                 window["last_end"] = max(window["last_end"], t.done)
 
+    result.redis_idle_per_s = await redis_idle_rate(stack.redis.port)
     async with http_session(concurrency + 2) as http:
         workers = [asyncio.ensure_future(worker(http)) for _ in range(concurrency)]
         try:
@@ -189,7 +194,16 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
         result.redis_calls_per_session = {k: round(v, 2) for k, v in
                                           sorted(calls.items(), key=lambda kv: -kv[1]) if v > 0}
         result.stanzas_per_session = stanzas_per_session(st0, st1, len(times))
+        result.redis_idle_per_session = round(result.redis_idle_per_s * elapsed / len(times), 2)
     return result
+
+
+async def redis_idle_rate(port: int, seconds: float = 2.0) -> float:
+    """Redis commands per second while nothing but the processes' own timers runs."""
+    before = sum(redis_commandstats(port).values())
+    await asyncio.sleep(seconds)
+    after = sum(redis_commandstats(port).values())
+    return max(0.0, (after - before - 1) / seconds)  # less our own INFO
 
 
 def stanzas_per_session(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]],
