@@ -40,7 +40,7 @@ from benchlib import ATTRS, machine_busy_seconds, percentile, proc_cpu_seconds
 from .clients import (Inbox, StepError, close_client, join_room, local_stanzas,
                       make_client, start_session)
 from .common import (AGENT_DOMAIN, AGENT_PASSWORD, COMPONENT_DOMAIN, GUEST_DOMAIN, MUC_DOMAIN,
-                     STEP_TIMEOUT, median, redis_commandstats)
+                     STEP_TIMEOUT, median, redis_commandstats, reference_ms)
 from .runs import RunResult, stanzas_per_session
 from .stack import Stack
 
@@ -424,8 +424,10 @@ async def baseline_runs(stack: Stack, agent_names: list[str], concurrencies: lis
             await before_each()
             print(f"baseline (raw XMPP): {concurrency} at once, {len(agents)} agents, "
                   f"{warmup:g} s warm-up + {duration:g} s ...", file=log)
+            ref_before = reference_ms()
             results.append(await run_baseline(stack, owner, agents, concurrency, warmup,
                                               duration))
+            results[-1].ref_ms_before, results[-1].ref_ms_after = ref_before, reference_ms()
     finally:
         await asyncio.gather(*(close_client(a.xmpp) for a in agents), return_exceptions=True)
         await owner.close()
