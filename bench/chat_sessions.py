@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chatbench.cli import main  # noqa: E402
+from chatbench.cli import main
 
 if __name__ == "__main__":
     try:

@@ -56,10 +56,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import launcher  # noqa: E402
-from benchlib import (machine_busy_seconds, mint_tokens, percentile,  # noqa: E402
-                      proc_cpu_seconds, wait_for_quiet)
-from chatbench.actors import (Citizen, Hub, close_agents, connect_agents,  # noqa: E402
-                              http_session)
+from benchlib import machine_busy_seconds, mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet  # noqa: E402
+from chatbench.actors import Citizen, Hub, close_agents, connect_agents, http_session  # noqa: E402
 from chatbench.clients import StepError, close_client, make_client, start_session  # noqa: E402
 from chatbench.common import COMPONENT_DOMAIN, GUEST_DOMAIN  # noqa: E402
 from chatbench.report import code_line, machine_line  # noqa: E402

@@ -52,10 +52,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
-from benchlib import (TEST_PRIVKEY, TEST_PUBKEY, machine_busy_seconds,  # noqa: E402
-                      mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet)
-
 import launcher  # noqa: E402
+from benchlib import (  # noqa: E402
+    TEST_PRIVKEY,
+    TEST_PUBKEY,
+    machine_busy_seconds,
+    mint_tokens,
+    percentile,
+    proc_cpu_seconds,
+    wait_for_quiet,
+)
 from redis_server import RedisServer, free_port, wait_for_port  # noqa: E402
 
 START_BODY = json.dumps({"purpose": "report_move"}).encode()

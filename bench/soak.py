@@ -57,21 +57,34 @@ import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
 
 import launcher  # noqa: E402
-from benchlib import (machine_busy_seconds, mint_chunk, minting_pool,  # noqa: E402
-                      percentile, proc_cpu_seconds, wait_for_quiet)
+from benchlib import (  # noqa: E402
+    machine_busy_seconds,
+    mint_chunk,
+    minting_pool,
+    percentile,
+    proc_cpu_seconds,
+    wait_for_quiet,
+)
 from chatbench.actors import http_session  # noqa: E402
-from chatbench.clients import (StepError, close_client, join_room, make_client,  # noqa: E402
-                               start_session)
-from chatbench.common import (AGENT_DOMAIN, AGENT_PASSWORD, CITIZEN_NICK,  # noqa: E402
-                              COMPONENT_DOMAIN, CONFIG_RE, GUEST_DOMAIN, MUC_DOMAIN, PURPOSE,
-                              rss_kib)
+from chatbench.clients import StepError, close_client, join_room, make_client, start_session  # noqa: E402
+from chatbench.common import (  # noqa: E402
+    AGENT_DOMAIN,
+    AGENT_PASSWORD,
+    CITIZEN_NICK,
+    COMPONENT_DOMAIN,
+    CONFIG_RE,
+    GUEST_DOMAIN,
+    MUC_DOMAIN,
+    PURPOSE,
+    rss_kib,
+)
 from chatbench.report import code_line, machine_line  # noqa: E402
 from chatbench.stack import Stack  # noqa: E402
 
@@ -421,7 +434,7 @@ class Citizen:
     async def _give_up(self, how: str) -> None:
         if how == "end":  # the page's "end chat" button
             iq = self.xmpp.make_iq(ito=COMPONENT_DOMAIN, itype="set")
-            iq["idchat_end"]  # noqa: B018 - creates the element
+            iq["idchat_end"]  # creates the element
             try:
                 await iq.send(timeout=WAIT)
             except Exception:  # noqa: BLE001 - an agent may have ended it just now

@@ -92,17 +92,19 @@ class Admission:
                 self._spawn(handler(iq), functools.partial(self._finished, bare))
             else:
                 reply_error(iq, BUSY)
-        self.xmpp.register_handler(Callback(f"idchat {name}", StanzaPath(path), admit))
+        self.xmpp.register_handler(Callback(f"idchat {name}", StanzaPath(path), admit))  # type: ignore[arg-type]
 
     # -- 3. room messages and presence ----------------------------------------------
 
-    def message(self, key: str, handler: Handler, *args: Any) -> bool:
-        """A room event that is never answered: charged to ``key`` (the room), run when
-        the room's budget allows, dropped otherwise. Returns whether it runs."""
-        if self.budget.charge(key, "room", answerable=False) is not Verdict.ADMIT \
-                or self.budget.start(key, "room", answerable=False) is not Verdict.ADMIT:
+    def message(self, key: str, side: str, handler: Handler, stanza: StanzaBase) -> bool:
+        """A room message, never answered, of which only the activity matters: charged to
+        ``key`` (the room) and dropped past the room's rate. Within it, one handler at a
+        time per room and side, the newest message waiting meanwhile (as presence does):
+        a message that arrives while the other side's, or an earlier one, is handled is
+        noted, not dropped. Returns whether it was taken."""
+        if self.budget.charge(key, "room", answerable=False) is not Verdict.ADMIT:
             return False
-        self._spawn(handler(*args), functools.partial(self._finished, key))
+        self.latest(f"{key} {side}", handler, stanza)
         return True
 
     def latest(self, key: str, handler: Handler, stanza: StanzaBase) -> None:

@@ -131,7 +131,7 @@ class Budget:
         return sender
 
     def _evict(self) -> None:
-        for key, sender in self._senders.items():  # least recently seen first
+        for key, sender in self._senders.items():  # noqa: B007 - least recently seen first; key is used below
             if sender.running == 0:
                 break
         else:  # pragma: no cover - impossible while senders > in_flight

@@ -10,41 +10,64 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from datetime import UTC, datetime
 
 from slixmpp import JID
 
 from xmpp_plugin import faults
-from xmpp_plugin.errors import Conflict, Forbidden, NotFound, Unauthorized
-from xmpp_plugin.i18n import purpose_label
+from xmpp_plugin.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    NotImplementedHere,
+    TooManyRequests,
+    Unauthorized,
+)
 from xmpp_plugin.models import Session, session_ref
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 
 from . import audit, metrics
+from .core import Core
 from .feedback import Feedback
+from .grants import Grants
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
-from .supervision import DayStats
 from .routing import Chat, Released, Router
+from .supervision import DayStats
 
 log = logging.getLogger(__name__)
 
 CITIZEN_NICK = "Inwoner"
 
 
+class TopicClosed(Exception):
+    """A claim outside the topic's opening hours (§1 ``<closed/>``): nothing was changed.
+    ``opens`` is when the topic opens next (None: not within a year)."""
+
+    def __init__(self, purpose: str, opens: datetime | None) -> None:
+        super().__init__("the topic is closed now")
+        self.purpose = purpose
+        self.opens = opens
+
+
 class Chats:
     def __init__(self, settings: Settings, store: SessionStore, router: Router, rooms: Rooms,
-                 notifier: Notifier, feedback: Feedback) -> None:
+                 notifier: Notifier, feedback: Feedback, core: Core | None = None) -> None:
         self.settings = settings
+        self.core = core
         self.store = store
         self.router = router
         self.rooms = rooms
         self.notify = notifier
         self.feedback = feedback
         self.day = DayStats(store.redis, store.keys, settings.routing.service_level_seconds)
+        self.grants = Grants(settings, store)
         self.marker: str | None = None  # the Redis incarnation this instance works with
-        # The last availability each agent told this instance: restored if Redis loses it.
-        self.duty_memory: dict[str, tuple[str, bool, int, str]] = {}
+        # The last availability each agent told this instance (and the purposes they
+        # serve): restored if Redis loses it.
+        self.duty_memory: dict[str, tuple[str, bool, int, str, str]] = {}
         self._checks = 0
         router.reoffer_pause_ms = settings.routing.reoffer_pause_seconds * 1000
         router.resume_ms = settings.routing.orphan_check_seconds * 1000
@@ -58,17 +81,15 @@ class Chats:
         return (jid.domain == self.settings.xmpp.agent_domain
                 or jid.bare in self.settings.routing.agents)
 
-    def _purposes_of(self, bare: str) -> str:
-        """'*' or a comma list, from routing.agent_purposes entries 'jid=p1|p2'."""
-        for entry in self.settings.routing.agent_purposes:
-            jid, _, purposes = entry.partition("=")
-            if jid.strip() == bare:
-                return ",".join(p.strip() for p in purposes.split("|") if p.strip())
-        return "*"
-
     def require_agent(self, jid: JID) -> None:
         if not self.is_agent(jid):
             raise Forbidden("only agents may do this")
+
+    async def require_agent_role(self, jid: JID) -> str:
+        """An agent, whose current credential (oidc) gives the agent role; returns the
+        purposes they serve ('*' or a comma list)."""
+        self.require_agent(jid)
+        return await self.grants.purposes_of_agent(jid)
 
     # -- §1 claim --------------------------------------------------------------
 
@@ -84,6 +105,8 @@ class Chats:
         if already is not None and already.decode() != sid:
             raise Conflict("this guest has already claimed another chat")
         session = await self.store.get(sid)  # item-not-found when the session has ended
+        if await self.store.chat_of(sid) is None:  # a new chat, not a rejoin
+            self._refuse_when_closed(session)
         if await self.store.redeem_ticket(ticket) != sid:
             raise Unauthorized("unknown, expired or already used ticket")  # used meanwhile
         cid = await self.store.chat_of(sid)
@@ -101,8 +124,20 @@ class Chats:
         metrics.claimed()
         return chat, position, interrupted
 
+    def _refuse_when_closed(self, session: Session) -> None:
+        """Opening hours (topics file): outside them no chat is opened, so no agent is offered
+        one; a chat that already exists goes on (a reload after closing time)."""
+        hours = self.settings.topics.catalogue().topic(session.purpose).hours
+        now = datetime.now(UTC)
+        if not hours.is_open(now):
+            log.info("claim for session %s outside the topic's opening hours", session_ref(session.id))
+            metrics.closed()
+            raise TopicClosed(session.purpose, hours.next_opening(now))
+
     async def after_claim(self, chat: Chat, position: int | None, interrupted: bool) -> None:
         """What the citizen hears once the claim is answered, then offers go out."""
+        if chat.auth_state == "requested":  # back from the core, or a reload before going
+            self.notify.auth(chat.citizen, chat.id, "requested", chat.auth_method, chat.auth_url)
         if chat.state == "assigned":
             self.notify.assigned(chat)
         elif await self.router.told_off_duty(chat.purpose):
@@ -168,19 +203,18 @@ class Chats:
 
     def _title(self, purpose: str) -> str:
         """The room's name as agents see it: the purpose label, never personal data."""
-        return purpose_label(purpose, self.settings.ui.default_language)
+        return self.settings.topics.catalogue().label(purpose, self.settings.ui.default_language)
 
     # -- §3 availability -------------------------------------------------------
 
     async def agent_presence(self, agent: JID, available: bool, max_chats: int, nick: str) -> None:
-        self.require_agent(agent)
+        purposes = await self.require_agent_role(agent)
         withdrawn: list[str] = []
-        self.duty_memory[agent.bare] = (agent.full, available, max_chats, nick)
+        self.duty_memory[agent.bare] = (agent.full, available, max_chats, nick, purposes)
         if available:
-            await self.router.agent_available(agent.bare, agent.full, max_chats, nick,
-                                              self._purposes_of(agent.bare))
+            await self.router.agent_available(agent.bare, agent.full, max_chats, nick, purposes)
         else:  # away: open chats go on, offers still out go to someone else
-            await self.router.agent_busy(agent.bare, agent.full, max_chats)
+            await self.router.agent_busy(agent.bare, agent.full, max_chats, nick)
             withdrawn, offers = await self.router.withdraw_offers_of(agent.bare)
             for oid in offers:
                 self.notify.revoke(agent, oid, "unavailable")
@@ -218,6 +252,26 @@ class Chats:
             log.info("chat %s back in the queue: its agent went offline", cid[:8])
         await self.dispatch()
 
+    async def end_lapsed_agents(self) -> None:
+        """oidc: an agent whose credential lapsed (signed out, a renewal refused, the role
+        taken away) is treated as gone offline: no new offers, and after the grace their
+        citizens go back to the queue. The XMPP server ends their session at the same
+        time; this is the second fence, run with the room sweep."""
+        if self.settings.agents.mode != "oidc":
+            return
+        keys = self.router.keys
+        for raw in await self.router.redis.smembers(keys.agents_known()):
+            bare = raw.decode()
+            if not self.grants.by_credential(JID(bare)) or await self.grants.current(bare):
+                continue
+            working = await self.router.redis.sismember(keys.agents(), bare) \
+                or await self.router.agent_chats(bare)
+            leaving = await self.router.redis.zscore(keys.agents_leaving(), bare)
+            info = await self.router.agent_info(bare)
+            if working and leaving is None and info.get("full"):
+                log.info("an agent's credential lapsed: treated as gone offline")
+                await self.agent_offline(JID(info["full"]))
+
     async def _agent_chats(self, bare: str) -> list[Chat]:
         chats = [await self.router.chat(cid) for cid in await self.router.agent_chats(bare)]
         return [c for c in chats if c is not None and c.state == "assigned"]
@@ -249,7 +303,7 @@ class Chats:
             await self._queue_moved(purpose)
 
     async def accept(self, agent: JID, oid: str) -> Chat:
-        self.require_agent(agent)
+        await self.require_agent_role(agent)
         cid = await self.router.chat_of_offer(oid)
         info = await self.router.agent_info(agent.bare)
         nick = info.get("nick") or agent.user
@@ -301,12 +355,12 @@ class Chats:
         stored = await self.store.attributes(chat.sid)
         await self.notify.attributes(JID(chat.agent_full), chat, stored)  # audited once sent
         audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
-                    names=stored.attributes if stored else (),
+                    names=self._shown_names(chat, stored),
                     status="pending" if stored is None else
                     ("verified" if stored.verified else "not_verified"))
 
     async def attributes_for(self, agent: JID, cid: str) -> tuple[Chat, object]:
-        self.require_agent(agent)
+        await self.require_agent_role(agent)
         chat = await self.router.chat(cid)
         if chat is None:
             raise NotFound("no such chat, or it has ended")
@@ -315,18 +369,143 @@ class Chats:
         stored = await self.store.attributes(chat.sid)
         return chat, stored
 
+    def _shown_names(self, chat: Chat, stored: object) -> list[str]:
+        """The attributes the agent got: the topic's (topics file), for the audit log."""
+        if stored is None:
+            return []
+        shown = self.settings.topics.catalogue().shown(chat.purpose, stored.attributes)  # type: ignore[attr-defined]
+        return [name for name, _ in shown]
+
     async def answer_with_attributes(self, reply: object, chat: Chat, stored: object) -> None:
         """Send the answer with the details; audit it once it is on its way."""
         await self.notify.send_now(reply)
         audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,
-                    names=stored.attributes if stored else (),  # type: ignore[attr-defined]
+                    names=self._shown_names(chat, stored),
                     on_request=True)
 
-    async def attributes_arrived(self, sid: str) -> None:
+    async def attributes_arrived(self, sid: str, auth: str = "", attr: str = "") -> None:
+        """Late attributes: pushed to the chat's agent. ``auth`` ('verified' or 'failed')
+        when they answer an authentication during the chat (§11), for its ``attr`` url."""
         cid = await self.store.chat_of(sid)
         chat = await self.router.chat(cid) if cid else None
-        if chat is not None and chat.state == "assigned":
+        if chat is None:
+            return
+        if auth:
+            ended = await self.router.auth_end(chat.id, attr)
+            await self._back_from_the_core(chat)
+            method = ended[0] if ended else chat.auth_method
+            if chat.citizen:
+                self.notify.auth(chat.citizen, chat.id, auth, method)
+            if chat.state == "assigned" and chat.agent_full:
+                self.notify.auth(chat.agent_full, chat.id, auth, method)
+            stored = await self.store.attributes(sid)
+            audit.event("authenticated-in-chat", sid=sid, chat=chat.id, agent=chat.agent,
+                        names=self._shown_names(chat, stored) if auth == "verified" else (),
+                        method=method, result=auth)
+        if chat.state == "assigned":
             await self.send_attributes(chat)
+
+    # -- §11 authentication during the chat -------------------------------------
+
+    def _core(self) -> Core:
+        if self.core is None:
+            raise NotImplementedHere("authentication during the chat is not configured "
+                                     "(auth.core_url)", slug="not-configured")
+        return self.core
+
+    async def _agents_chat(self, agent: JID, cid: str) -> Chat:
+        await self.require_agent_role(agent)
+        chat = await self.router.chat(cid) if cid else None
+        if chat is None or chat.state == "ending":
+            raise NotFound("no such chat, or it has ended")
+        if chat.state != "assigned" or chat.agent != agent.bare:
+            raise Forbidden("this chat is not yours")
+        return chat
+
+    async def auth_methods(self, agent: JID, cid: str) -> tuple[Chat, list[str]]:
+        chat = await self._agents_chat(agent, cid)
+        return chat, await self._core().methods(chat.purpose)
+
+    async def request_auth(self, agent: JID, cid: str, method: str) -> Chat:
+        """Ask the core to authenticate this chat's citizen; one request per chat at a time,
+        ``auth.agent_requests_per_minute`` per agent."""
+        chat = await self._agents_chat(agent, cid)
+        core = self._core()
+        if method not in await core.methods(chat.purpose):
+            raise InvalidRequest("the core does not allow this method for this chat's purpose")
+        await self._charge_auth_rate(agent.bare)
+        a = self.settings.auth
+        outcome = await self.router.auth_begin(cid, agent.bare, method,
+                                               int((time.time() + a.request_timeout_seconds) * 1000))
+        if outcome == "busy":
+            raise Conflict("an authentication request is already out for this chat")
+        if outcome != "ok":
+            raise Forbidden("this chat is not yours")
+        attr_id = ""
+        try:
+            attr_id = await self.store.open_chat_auth(chat.sid)
+            await self.router.update(cid, auth_attr=attr_id)
+            h = self.settings.http
+            url = await core.start(chat.purpose, method, f"{h.external_url}/s/{chat.sid}",
+                                   f"{h.internal_url}/attributes/{attr_id}")
+            if not await self.router.update(cid, auth_state="requested", auth_url=url):
+                raise NotFound("this chat has ended")
+        except BaseException:
+            await self.router.auth_end(cid)
+            if attr_id:
+                await self.store.drop_chat_auth(chat.sid, attr_id)
+            raise
+        self.notify.auth(chat.citizen, cid, "requested", method, url)
+        audit.event("authentication-requested", sid=chat.sid, chat=cid, agent=chat.agent,
+                    method=method)
+        log.info("chat %s: authentication requested (%s)", cid[:8], method)
+        return chat
+
+    async def _back_from_the_core(self, chat: Chat) -> None:
+        """The request is over; a citizen still away (logging in, on their way back) gets a
+        fresh routing.citizen_gone_seconds to come back, however long the login took."""
+        await self.router.grace_again(chat.id, self.settings.routing.citizen_gone_seconds)
+
+    async def _charge_auth_rate(self, bare: str) -> None:
+        key = self.store.keys.auth_rate(bare)
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 60, nx=True)
+            count, _ = await pipe.execute()
+        if count > self.settings.auth.agent_requests_per_minute:
+            raise TooManyRequests("too many authentication requests this minute; try again later")
+
+    async def cancel_auth(self, sender: JID, cid: str) -> None:
+        """The citizen refuses (or gives up), or the agent withdraws the request."""
+        if self.is_guest(sender):
+            sid = await self.store.redis.get(self.store.keys.guest(sender.bare))
+            cid = (await self.store.chat_of(sid.decode()) or "") if sid else ""
+            chat = await self.router.chat(cid) if cid else None
+            if chat is None or JID(chat.citizen).bare != sender.bare:
+                raise NotFound("no chat of yours")
+            state = "declined"
+        else:
+            chat = await self._agents_chat(sender, cid)
+            state = "cancelled"
+        if not await self._auth_over(chat, state):
+            raise NotFound("no authentication request is out for this chat")
+
+    async def _auth_over(self, chat: Chat, state: str) -> bool:
+        """The request ends without attributes: its attr_url goes, both sides are told."""
+        ended = await self.router.auth_end(chat.id)
+        if ended is None:
+            return False
+        method, attr_id = ended
+        if attr_id:
+            await self.store.drop_chat_auth(chat.sid, attr_id)
+        await self._back_from_the_core(chat)
+        if chat.citizen:
+            self.notify.auth(chat.citizen, chat.id, state, method)
+        if chat.state == "assigned" and chat.agent_full:
+            self.notify.auth(chat.agent_full, chat.id, state, method)
+        audit.event("authentication-" + state, sid=chat.sid, chat=chat.id, agent=chat.agent,
+                    method=method)
+        return True
 
     # -- §6 end ------------------------------------------------------------------
 
@@ -391,7 +570,7 @@ class Chats:
         if by == "citizen" and stored is not None:
             self.feedback.send(stored.session_url, "logout")
         audit.event("chat-ended", sid=chat.sid, chat=chat.id, agent=chat.agent, by=by,
-                    names=stored.attributes if stored and state == "assigned" else ())
+                    names=self._shown_names(chat, stored) if state == "assigned" else ())
         await self.router.finish(chat.id)
         await self._queue_moved(chat.purpose)
         await self.dispatch()  # the agent has room for the next citizen
@@ -450,6 +629,8 @@ class Chats:
             chat = await self.router.chat(cid)
             if chat is None:
                 await self.router.citizen_back(cid)
+            elif chat.auth_state and chat.auth_deadline_ms > time.time() * 1000:
+                continue  # logging in at the core (§11): away until the request expires
             else:
                 await self.end(chat, "timeout")
         await self.expire_idle()
@@ -531,12 +712,11 @@ class Chats:
 
     async def _restore_duty(self) -> None:
         """Agents on duty stay on duty: their last word to this instance is written again."""
-        for bare, (full, available, max_chats, nick) in list(self.duty_memory.items()):
+        for bare, (full, available, max_chats, nick, purposes) in list(self.duty_memory.items()):
             if available:
-                await self.router.agent_available(bare, full, max_chats, nick,
-                                                  self._purposes_of(bare))
+                await self.router.agent_available(bare, full, max_chats, nick, purposes)
             else:
-                await self.router.agent_busy(bare, full, max_chats)
+                await self.router.agent_busy(bare, full, max_chats, nick)
 
     async def reconcile(self) -> None:
         """Recount agents' load; those whose numbers were off hear their state again."""
@@ -566,6 +746,7 @@ class Chats:
     async def sweep_rooms(self) -> None:
         """Every chat in the lifetime index is checked: a lost record or an expired session
         ends it; the agents' load is recounted."""
+        await self.end_lapsed_agents()
         stale = set(await self.router.stale(self.settings.routing.orphan_check_seconds))
         for cid in await self.router.all_chats():
             chat = await self.router.chat(cid)
@@ -575,6 +756,8 @@ class Chats:
                 continue
             if chat.state == "ending":
                 continue  # wound up by whoever ends it, or by expire_idle when due
+            if chat.auth_state and chat.auth_deadline_ms <= time.time() * 1000:
+                await self._auth_over(chat, "expired")  # the citizen did not finish (§11)
             try:
                 await self.store.get(chat.sid)
             except NotFound:

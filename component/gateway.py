@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 import uuid
 from xml.etree import ElementTree as ET
 
@@ -27,6 +26,7 @@ from slixmpp.xmlstream import register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
+from xmpp_plugin import metrics as shared_metrics
 from xmpp_plugin.errors import IdChatError
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
@@ -35,16 +35,20 @@ from . import metrics
 from .admission import Admission
 from .budget import Budget
 from .chats import Chats
+from .core import Core
 from .feedback import Feedback
 from .handlers.agent import AgentHandlers
+from .handlers.auth import AuthHandlers
 from .handlers.claim import ClaimHandlers
 from .handlers.end import EndHandlers
+from .handlers.replies import ReplyHandlers
 from .handlers.room import RoomHandlers
 from .lease import Leases, LeaseState
 from .notifier import Notifier
 from .protocol import stanza
 from .rooms import Rooms
 from .routing import Router
+from .stateless import MUC_PLUGIN, forget_per_jid_state
 from .supervision import Supervision
 
 log = logging.getLogger(__name__)
@@ -58,10 +62,12 @@ EVENTS_GROUP = "component"
 class Gateway(ComponentXMPP):
     def __init__(self, settings: Settings, client: aioredis.Redis) -> None:
         x = settings.xmpp
-        super().__init__(x.component_domain, x.component_secret, x.component_host,
-                         x.component_port, plugin_config={"xep_0045": {"multi_from": True}},
+        super().__init__(x.component_domain, x.component_secret, x.component_host,  # type: ignore[no-untyped-call]
+                         x.component_port, plugin_config={MUC_PLUGIN: {"multi_from": True}},
                          fix_error_ns=True)
-        for plugin in ("xep_0004", "xep_0030", "xep_0045", "xep_0199"):
+        # No per-JID memory: a slim MUC plugin and a roster that forgets (stateless.py).
+        forget_per_jid_state(self)
+        for plugin in ("xep_0004", "xep_0030", MUC_PLUGIN, "xep_0199"):
             self.register_plugin(plugin)
         # Only the nickname element of XEP-0172: the plugin would pull in caps and PEP,
         # which work on every presence the component sees.
@@ -75,20 +81,23 @@ class Gateway(ComponentXMPP):
                              chat_ttl=settings.store.session_ttl_seconds)
         self.notifier = Notifier(self, settings)
         self.feedback = Feedback()
+        self.core = Core.from_settings(settings.auth)
         self.chats = Chats(settings, self.store, self.router, Rooms(self, x.muc_domain),
-                           self.notifier, self.feedback)
+                           self.notifier, self.feedback, self.core)
         self.leases = Leases.from_settings(settings, self.store.keys, self.instance)
         self.budget = Budget.from_settings(settings.budget)
         self.admission = Admission(self, settings, self.budget)
         ClaimHandlers(self)
+        ReplyHandlers(self)
         EndHandlers(self)
+        AuthHandlers(self)
         self.agents = AgentHandlers(self)
         self.room_events = RoomHandlers(self)
         self.supervision = Supervision(self)
         self.add_event_handler("presence", self.on_presence)
         for kind in ("result", "error"):
             self.register_handler(Callback(f"idchat forward iq {kind}",
-                                           StanzaPath(f"iq@type={kind}"), self._forward_reply))
+                                           StanzaPath(f"iq@type={kind}"), self._forward_reply))  # type: ignore[arg-type]
         self.add_event_handler("session_start", self.on_connected)
         self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("connection_failed", self.on_disconnected)
@@ -124,7 +133,7 @@ class Gateway(ComponentXMPP):
         if self._tasks:
             _, stuck = await asyncio.wait(self._tasks, timeout=5)
             for task in stuck:
-                log.warning("background task %s did not stop", task.get_coro().__qualname__)
+                log.warning("background task %s did not stop", task.get_coro().__qualname__)  # type: ignore[union-attr]
         await self.admission.close()
         await self.leases.mark_gone()
         # asyncio.wait, not wait_for: a disconnect that ignores cancellation cannot hang us.
@@ -135,6 +144,8 @@ class Gateway(ComponentXMPP):
             closing.cancel()
         self.abort()
         await self.feedback.close()
+        if self.core is not None:
+            await self.core.close()
         await self.leases.close()
 
     async def on_connected(self, _event: object) -> None:
@@ -278,7 +289,8 @@ class Gateway(ComponentXMPP):
                         for entry_id, fields in entries:
                             if fields.get(b"type") == b"attributes":
                                 await self._guarded(self.chats.attributes_arrived(
-                                    fields[b"sid"].decode()))
+                                    fields[b"sid"].decode(), fields.get(b"auth", b"").decode(),
+                                    fields.get(b"attr", b"").decode()))
                             # Handled: acknowledged and deleted (it names a session).
                             await redis.xack(stream, EVENTS_GROUP, entry_id)
                             await redis.xdel(stream, entry_id)
@@ -308,7 +320,7 @@ class Gateway(ComponentXMPP):
                     await pubsub.subscribe(self.store.keys.iq_forward(self.instance))
                     async for message in pubsub.listen():
                         if message["type"] == "message":
-                            self._spawn_event(ET.fromstring(message["data"]))
+                            self._spawn_event(ET.fromstring(message["data"]))  # noqa: S314 - our instances wrote it
             except RedisError:
                 log.warning("IQ forwarding: Redis unavailable; retrying")
                 await asyncio.sleep(1)
@@ -319,7 +331,7 @@ class Gateway(ComponentXMPP):
         except IdChatError as exc:
             log.warning("%s: %s", type(exc).__name__, exc.detail)
         except RedisError:
-            metrics.shared.REDIS_ERRORS.inc()
+            shared_metrics.REDIS_ERRORS.inc()
             log.warning("Redis unavailable")
         except Exception as exc:  # noqa: BLE001 - keep the component alive
             log.error("unhandled %s in background work", type(exc).__name__)

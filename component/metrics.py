@@ -23,7 +23,6 @@ from prometheus_client.registry import Collector
 from redis.exceptions import RedisError
 
 from xmpp_plugin import metrics as shared
-from xmpp_plugin.i18n import PURPOSES
 
 from . import overview
 from .overview import Overview
@@ -38,6 +37,8 @@ REGISTRY = CollectorRegistry()
 WAIT_BUCKETS = (5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600)
 CLAIMED = Counter("idchat_chats_claimed", "Claims answered (a chat opened or rejoined)",
                   registry=REGISTRY)
+CLOSED = Counter("idchat_claims_closed", "Claims answered 'closed': outside the topic's "
+                 "opening hours, no chat opened", registry=REGISTRY)
 OFFERED = Counter("idchat_chats_offered", "Offers made to agents", registry=REGISTRY)
 ACCEPTED = Counter("idchat_chats_accepted", "Offers accepted", registry=REGISTRY)
 DECLINED = Counter("idchat_offers_declined", "Offers declined by the agent", registry=REGISTRY)
@@ -64,6 +65,10 @@ SNAPSHOT_SECONDS = 1.0  # scrapes within this share one Redis read
 
 def claimed() -> None:
     CLAIMED.inc()
+
+
+def closed() -> None:
+    CLOSED.inc()
 
 
 def offered(count: int) -> None:
@@ -98,7 +103,7 @@ class PurposeLabels:
     TAG = re.compile(r"[a-z][a-z0-9]{0,15}(?:[_.-][a-z0-9]{1,16}){0,5}")
 
     def __init__(self, configured: Iterable[str] = (), limit: int = 20) -> None:
-        self.fixed = set(PURPOSES) | set(configured)
+        self.fixed = set(configured)
         self.limit = limit
         self.seen: set[str] = set()
 
@@ -184,7 +189,8 @@ class Exporter:
 
     def __init__(self, gw: "Gateway") -> None:
         self.gw = gw
-        self.label = PurposeLabels(_configured_purposes(gw.settings.routing.agent_purposes))
+        self.label = PurposeLabels({*gw.settings.topics.catalogue().topics,
+                                   *_configured_purposes(gw.settings.routing.agent_purposes)})
         self._cached: tuple[float, bytes] | None = None
         self._lock = asyncio.Lock()
 
@@ -245,7 +251,7 @@ async def serve(gw: "Gateway") -> None:
 
 
 def _configured_purposes(entries: Iterable[str]) -> set[str]:
-    out = set()
+    out: set[str] = set()
     for entry in entries:
         out.update(p.strip() for p in entry.partition("=")[2].split("|") if p.strip())
     return out

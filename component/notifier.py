@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from slixmpp import JID, ComponentXMPP, Message
 from slixmpp.exceptions import IqError, IqTimeout
 
-from xmpp_plugin.i18n import ATTRIBUTES, purpose_label
 from xmpp_plugin.models import StoredAttributes
 from xmpp_plugin.settings import Settings
 
@@ -95,12 +94,18 @@ class Notifier:
         msg = self._headline(chat.citizen)
         st = msg["idchat_status"]
         st["chat"], st["state"] = chat.id, "no-agent"
-        for lang, text in (("nl", self.settings.routing.alternative_nl),
-                           ("en", self.settings.routing.alternative_en)):
+        self.add_alternatives(st, chat.purpose)
+        msg.send()
+
+    def add_alternatives(self, el: Any, purpose: str) -> None:
+        """The topic's alternative (topics file), else routing.alternative_nl / _en, as
+        ``<alternative xml:lang/>`` children (§1 closed, §2 no-agent)."""
+        texts = self.settings.topics.catalogue().topic(purpose).alternative or {
+            "nl": self.settings.routing.alternative_nl, "en": self.settings.routing.alternative_en}
+        for lang, text in texts.items():
             alt = Alternative()
             alt["lang"], alt["text"] = lang, text
-            st.append(alt)
-        msg.send()
+            el.append(alt)
 
     def ended_citizen(self, citizen: JID, cid: str, by: str) -> None:
         msg = self._headline(citizen)
@@ -119,6 +124,8 @@ class Notifier:
             item["id"], item["purpose"] = chat.id, chat.purpose
             item["room"] = f"{chat.id}@{self.settings.xmpp.muc_domain}"
             item["since"] = _iso(chat.assigned_ms / 1000)
+            if chat.auth_state:  # a reloaded console shows the request to log in again (§11)
+                item["auth"], item["auth-method"] = "requested", chat.auth_method
             el.append(item)
         pres.send()
 
@@ -138,8 +145,21 @@ class Notifier:
     # §5
     async def attributes(self, agent: JID, chat: Chat, stored: StoredAttributes | None) -> None:
         msg = self._headline(agent)
-        fill_attributes(msg["idchat_attributes"], chat, stored, self.settings.ui.default_language)
+        fill_attributes(msg["idchat_attributes"], chat, stored, self.settings)
         await self.send_now(msg)
+
+    # §11
+    def auth(self, to: JID | str, cid: str, state: str, method: str = "", url: str = "") -> None:
+        """Where an authentication during the chat stands; ``url`` (the core's client_url)
+        goes to the citizen only."""
+        msg = self._headline(to)
+        el = msg["idchat_auth"]
+        el["chat"], el["state"] = cid, state
+        if method:
+            el["method"] = method
+        if url:
+            el["url"] = url
+        msg.send()
 
     # §6
     def ended_agent(self, agent: JID, cid: str, by: str) -> None:
@@ -155,13 +175,17 @@ class Notifier:
             full = (await router.agent_info(bare)).get("full")
             try:
                 await self.xmpp.plugin["xep_0199"].send_ping(JID(full), timeout=3,
-                                                          ifrom=self.xmpp.boundjid.bare)
+                                                          ifrom=JID(self.xmpp.boundjid.bare))
             except (IqError, IqTimeout, asyncio.TimeoutError, TypeError):
                 await chats.agent_gone(bare)
 
 
-def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lang: str) -> None:
-    """The XEP-0004 result form of §5; labels in the installation's language."""
+def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None,
+                    settings: Settings) -> None:
+    """The XEP-0004 result form of §5: the topic's attributes in its order (topics file),
+    labels in the installation's language."""
+    lang = settings.ui.default_language
+    catalogue = settings.topics.catalogue()
     el["chat"] = chat.id  # type: ignore[index]
     form = el["form"]  # type: ignore[index]
     form["type"] = "result"
@@ -170,7 +194,7 @@ def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lan
     form.add_field(var="purpose", label="Onderwerp" if nl else "Topic",
                    value=chat.purpose)
     form.add_field(var="purpose_label", label="Onderwerp" if nl else "Topic",
-                   value=purpose_label(chat.purpose, lang))
+                   value=catalogue.label(chat.purpose, lang))
     status = "pending" if stored is None else ("verified" if stored.verified else "not_verified")
     form.add_field(var="status", label="Status", value=status)
     if stored is None:
@@ -180,6 +204,6 @@ def fill_attributes(el: object, chat: Chat, stored: StoredAttributes | None, lan
     when = ("Geverifieerd op" if nl else "Verified at") if stored.verified else \
         ("Inlogpoging op" if nl else "Login attempt at")
     form.add_field(var="verified_at", label=when, value=_iso(stored.verified_at))
-    for name, value in stored.attributes.items():
-        label = ATTRIBUTES.get(name, {}).get(lang, name)
+    for name, value in catalogue.shown(chat.purpose, stored.attributes):
+        label = catalogue.attribute_label(name, lang)
         form.add_field(var=f"attr:{name}", label=label, value=value)

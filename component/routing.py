@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+
 import redis.asyncio as aioredis
 
 from xmpp_plugin.store import Keys
@@ -60,6 +61,13 @@ class Chat:
     ready: bool = False     # assigned, and the agent admitted to the room
     ended_from: str = ""    # while 'ending': the state it ended in, and by whom
     ended_by: str = ""
+    # An authentication during the chat (docs/protocol.md §11): 'starting' while the core
+    # is asked, 'requested' once the citizen has its client_url; until auth_deadline_ms.
+    auth_state: str = ""
+    auth_method: str = ""
+    auth_url: str = ""
+    auth_attr: str = ""
+    auth_deadline_ms: int = 0
 
 
 # KEYS: -. ARGV: prefixes (chat, queue, agent, declined, offer), agents set, purposes set,
@@ -284,6 +292,28 @@ return {back, withdrawn}
 """
 
 
+
+# One authentication request in flight per chat, only by its agent. KEYS: chat.
+# ARGV: agent bare, method, deadline ms. Returns 'ok', 'busy' or 'not-yours'.
+_AUTH_BEGIN = """
+local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'auth_state')
+if st[1] ~= 'assigned' or st[2] ~= ARGV[1] then return 'not-yours' end
+if st[3] then return 'busy' end
+redis.call('HSET', KEYS[1], 'auth_state', 'starting', 'auth_method', ARGV[2], 'auth_deadline', ARGV[3])
+return 'ok'
+"""
+
+# The request is over (done, refused, withdrawn, expired): exactly one caller wins.
+# KEYS: chat. ARGV: the attr id it must be for ('' any). Returns {method, attr id} or false.
+_AUTH_END = """
+local st = redis.call('HMGET', KEYS[1], 'auth_state', 'auth_method', 'auth_attr')
+if not st[1] then return false end
+if ARGV[1] ~= '' and st[3] ~= ARGV[1] then return false end
+redis.call('HDEL', KEYS[1], 'auth_state', 'auth_method', 'auth_url', 'auth_attr', 'auth_deadline')
+return {st[2] or '', st[3] or ''}
+"""
+
+
 class Router:
     """The routing state of all component instances, in Redis."""
 
@@ -307,6 +337,8 @@ class Router:
         self._withdraw = client.register_script(_WITHDRAW)
         self._release = client.register_script(_RELEASE)
         self._agent_gone = client.register_script(_AGENT_GONE)
+        self._auth_begin = client.register_script(_AUTH_BEGIN)
+        self._auth_end = client.register_script(_AUTH_END)
 
     # -- chats -------------------------------------------------------------
 
@@ -345,7 +377,10 @@ class Router:
                     assigned_ms=int(d.get("assigned_ms", 0) or 0),
                     present=d.get("present") == "1", offer=d.get("offer", ""),
                     offered_to=d.get("offered_to", ""), ready=d.get("ready") == "1",
-                    ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""))
+                    ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""),
+                    auth_state=d.get("auth_state", ""), auth_method=d.get("auth_method", ""),
+                    auth_url=d.get("auth_url", ""), auth_attr=d.get("auth_attr", ""),
+                    auth_deadline_ms=int(d.get("auth_deadline", 0) or 0))
 
     async def update(self, cid: str, **fields: str) -> bool:
         """Set fields of a chat that still exists; False when it has ended."""
@@ -471,10 +506,14 @@ class Router:
             await self.redis.hset(self.keys.agent(bare), "since", _now_ms())
         return bool(added)
 
-    async def agent_busy(self, bare: str, full: str, max_chats: int) -> None:
-        """Present but taking no new chats (away, dnd): open chats go on."""
+    async def agent_busy(self, bare: str, full: str, max_chats: int, nick: str = "") -> None:
+        """Present but taking no new chats (away, dnd): open chats go on. Their name is
+        kept too (supervisors' overview, protocol §9), an empty one leaves it as it was."""
+        mapping: dict[str, str | int] = {"full": full, "max": max_chats}
+        if nick:
+            mapping["nick"] = nick
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.agent(bare), mapping={"full": full, "max": max_chats})
+            pipe.hset(self.keys.agent(bare), mapping=mapping)
             pipe.srem(self.keys.agents(), bare)
             pipe.sadd(self.keys.agents_known(), bare)
             await pipe.execute()
@@ -607,10 +646,25 @@ class Router:
         value = await self.redis.hget(self.keys.chat(cid), "purpose")
         return value.decode() if value else ""
 
+    # -- authentication during the chat (docs/protocol.md §11) ---------------
+
+    async def auth_begin(self, cid: str, agent: str, method: str, deadline_ms: int) -> str:
+        out = await self._auth_begin(keys=[self.keys.chat(cid)], args=[agent, method, deadline_ms])
+        return str(out.decode())
+
+    async def auth_end(self, cid: str, attr: str = "") -> tuple[str, str] | None:
+        """(method, attr id) of the request that this call ended; None when none was out."""
+        out = await self._auth_end(keys=[self.keys.chat(cid)], args=[attr])
+        return (out[0].decode(), out[1].decode()) if out else None
+
     # -- citizens gone -----------------------------------------------------
 
     async def citizen_left(self, cid: str, grace_seconds: int) -> None:
         await self.redis.zadd(self.keys.gone(), {cid: _now_ms() + grace_seconds * 1000})
+
+    async def grace_again(self, cid: str, grace_seconds: int) -> None:
+        """A citizen who is away gets a fresh grace (only if away: nobody is marked gone)."""
+        await self.redis.zadd(self.keys.gone(), {cid: _now_ms() + grace_seconds * 1000}, xx=True)
 
     async def citizen_back(self, cid: str) -> None:
         await self.redis.zrem(self.keys.gone(), cid)

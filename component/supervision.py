@@ -14,7 +14,7 @@ import asyncio
 import logging
 import statistics
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
@@ -25,7 +25,6 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 from xmpp_plugin import metrics as shared
 from xmpp_plugin.errors import Forbidden, Unavailable
-from xmpp_plugin.i18n import purpose_label
 from xmpp_plugin.store import Keys
 
 from . import overview
@@ -113,20 +112,21 @@ class Supervision:
                 ("unwatch", "iq@type=set/idchat_unwatch", self.on_unwatch)):
             gw.register_handler(CoroutineCallback(f"idchat {name}", StanzaPath(path), handler))
 
-    def require_supervisor(self, jid: JID) -> None:
-        if jid.bare not in self.gw.settings.routing.supervisors:
+    async def require_supervisor(self, jid: JID) -> None:
+        """routing.supervisors, or (oidc) the supervisor role of the current credential."""
+        if not await self.gw.chats.grants.is_supervisor(jid):
             raise Forbidden("only supervisors may see the overview")
 
     @replies_errors
     async def on_overview(self, iq: Iq) -> None:
-        self.require_supervisor(iq["from"])
+        await self.require_supervisor(iq["from"])
         reply = iq.reply(clear=True)
         await self.fill(reply["idchat_overview"])
         reply.send()
 
     @replies_errors
     async def on_watch(self, iq: Iq) -> None:
-        self.require_supervisor(iq["from"])
+        await self.require_supervisor(iq["from"])
         redis, key, now = self.gw.store.redis, self.gw.store.keys.watchers(), _now_ms()
         async with redis.pipeline(transaction=True) as pipe:
             pipe.zremrangebyscore(key, "-inf", now)
@@ -143,7 +143,7 @@ class Supervision:
 
     @replies_errors
     async def on_unwatch(self, iq: Iq) -> None:
-        self.require_supervisor(iq["from"])
+        await self.require_supervisor(iq["from"])
         await self.gw.store.redis.zrem(self.gw.store.keys.watchers(), iq["from"].full)
         iq.reply(clear=True).send()
 
@@ -155,8 +155,8 @@ class Supervision:
             return
         for raw in watchers:
             jid = JID(raw.decode())
-            if jid.bare not in self.gw.settings.routing.supervisors:
-                await redis.zrem(key, raw)  # no longer a supervisor (settings changed)
+            if not await self.gw.chats.grants.is_supervisor(jid):
+                await redis.zrem(key, raw)  # no longer a supervisor (settings, credential)
                 continue
             msg = self.gw.make_message(mto=jid, mfrom=self.gw.boundjid.bare, mtype="headline")
             msg["no_store"]  # XEP-0334: never into archives or offline storage
@@ -166,12 +166,13 @@ class Supervision:
     async def fill(self, el: object) -> None:
         view, today = await self._read()
         lang = self.gw.settings.ui.default_language
-        el["at"] = datetime.fromtimestamp(view.taken_ms / 1000, timezone.utc).strftime(  # type: ignore[index]
+        catalogue = self.gw.settings.topics.catalogue()
+        el["at"] = datetime.fromtimestamp(view.taken_ms / 1000, UTC).strftime(  # type: ignore[index]
             "%Y-%m-%dT%H:%M:%SZ")
         el["service-level-seconds"] = str(self.gw.settings.routing.service_level_seconds)  # type: ignore[index]
         for q in view.queues:
             item = _append(el, stanza.QueueRow())
-            item["purpose"], item["label"] = q.purpose, purpose_label(q.purpose, lang)
+            item["purpose"], item["label"] = q.purpose, catalogue.label(q.purpose, lang)
             item["waiting"], item["longest"] = str(q.waiting), str(int(q.oldest_wait))
             if q.expected_wait is not None:
                 item["expected"] = str(int(q.expected_wait))

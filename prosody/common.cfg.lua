@@ -20,6 +20,11 @@
 --   IDCHAT_XMPP_HTTP_PORT          WebSocket/HTTP port (default: 15280)
 --   IDCHAT_HTTP_EXTERNAL_URL       public URL of the ID Chat web pages, its
 --                                  origin is allowed by CORS (default: http://127.0.0.1:8002)
+--   IDCHAT_AGENTS_MODE             how agents log in: xmpp-accounts (password accounts,
+--                                  the default) or oidc (the short-lived credential the
+--                                  HTTP service issues; prosody/modules/mod_auth_idchat_jwt.lua)
+--   IDCHAT_AGENTS_CREDENTIAL_KEY_FILE  oidc: the file with the credential key (or
+--                                  IDCHAT_AGENTS_CREDENTIAL_KEY), shared with the HTTP service
 --
 -- Flood limits (docs/deployment.md, "XMPP server hardening"; same names on ejabberd):
 --
@@ -96,6 +101,9 @@ local c2s_port = env_port("IDCHAT_XMPP_C2S_PORT", "15222");
 local component_port = env_port("IDCHAT_XMPP_COMPONENT_PORT", "15347");
 local http_port = env_port("IDCHAT_XMPP_HTTP_PORT", "15280");
 local external_url = env("IDCHAT_HTTP_EXTERNAL_URL", "http://127.0.0.1:8002");
+local agents_mode = env("IDCHAT_AGENTS_MODE", "xmpp-accounts");
+local agents_key_file = env("IDCHAT_AGENTS_CREDENTIAL_KEY_FILE", nil);
+local agents_key = env("IDCHAT_AGENTS_CREDENTIAL_KEY", nil);
 
 local guest_rate = env_integer("IDCHAT_LIMITS_GUEST_RATE", "16000", 1000, 1000000000);
 local agent_rate = env_integer("IDCHAT_LIMITS_AGENT_RATE", "512000", 1000, 1000000000);
@@ -107,6 +115,10 @@ local proxies = env_list("IDCHAT_LIMITS_TRUSTED_PROXIES", "127.0.0.1,::1");
 -- would let anyone act as our component (create rooms, read attributes).
 if secret_from_env == nil then
 	error("ID Chat: IDCHAT_XMPP_COMPONENT_SECRET is not set; refusing to start without a component secret", 0);
+end
+
+if agents_mode ~= "xmpp-accounts" and agents_mode ~= "oidc" then
+	error(("ID Chat: IDCHAT_AGENTS_MODE must be xmpp-accounts or oidc, got %q"):format(agents_mode), 0);
 end
 
 -- CORS compares the Origin header, which is scheme://host[:port] without a path.
@@ -356,10 +368,16 @@ BOUNCE=policy-violation (Vragen aan andere deelnemers staan uit. / Queries to ot
 
 ----------- Virtual hosts -----------
 
--- Agents (KCC employees) log in with accounts created by
--- `prosodyctl --config <profile file> register USER HOST PASSWORD`.
+-- Agents (KCC employees). In xmpp-accounts mode they log in with accounts
+-- created by `prosodyctl --config <profile file> register USER HOST PASSWORD`;
+-- in oidc mode there are no password accounts: the HTTP service signs them in
+-- with the OpenID Provider and issues a short-lived credential, which
+-- mod_auth_idchat_jwt (prosody/modules) checks, ending the session when it
+-- expires without renewal.
 VirtualHost (agent_domain)
-	authentication = "internal_hashed"; -- password accounts, stored hashed
+	authentication = agents_mode == "oidc" and "idchat_jwt" or "internal_hashed";
+	idchat_credential_key_file = agents_key_file; -- oidc only, shared with the HTTP service
+	idchat_credential_key = agents_key; -- ... or the key itself (environment)
 	-- The rooms and the component are not subdomains of this host: link them
 	-- so clients can discover them.
 	disco_items = {

@@ -10,6 +10,7 @@ which runs the node as the `ejabberd` user. Stdlib only.
 from __future__ import annotations
 
 import argparse
+import base64
 import ipaddress
 import json
 import os
@@ -23,11 +24,12 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import launcher  # noqa: E402
+import launcher
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "ejabberd"
 EJABBERDCTL = "ejabberdctl"
@@ -58,6 +60,11 @@ TRUSTED_PROXIES_DEFAULT = "127.0.0.1,::1"
 TLS_FILES = ("IDCHAT_XMPP_TLS_CERT_FILE", "IDCHAT_XMPP_TLS_KEY_FILE")
 PROFILES = {"demo": "ejabberd.yml", "production": "ejabberd.production.yml"}
 MODULE_SOURCE = TEMPLATE_DIR / "mod_idchat_guests.erl"
+MODULE_SOURCES = (MODULE_SOURCE, TEMPLATE_DIR / "mod_idchat_credential.erl")
+AGENTS_MODE = "IDCHAT_AGENTS_MODE"  # xmpp-accounts or oidc, as the HTTP service reads it
+CREDENTIAL_KEY = "IDCHAT_AGENTS_CREDENTIAL_KEY"  # (or ..._FILE) the agents' credential key
+CREDENTIAL_JWK = "credential.jwk"  # written into conf/ in oidc mode
+CREDENTIAL_TTL = "IDCHAT_AGENTS_CREDENTIAL_TTL_SECONDS"  # agents.credential_ttl_seconds
 
 _DOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$")
 _PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
@@ -67,14 +74,14 @@ class EjabberdError(RuntimeError):
     """ejabberd could not be configured, started, stopped or commanded."""
 
 
-def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, str | int | list[str]]:
+def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, Any]:
     """The config values from `env` (defaults filled in); all problems at once."""
     if profile not in PROFILES:
         raise EjabberdError(f"unknown profile {profile!r}; one of {sorted(PROFILES)}")
-    values: dict[str, str | int | list[str]] = {}
+    values: dict[str, Any] = {}
     problems = []
-    for name, default in DOMAIN_DEFAULTS.items():
-        domain = env.get(name) or default
+    for name, domain_default in DOMAIN_DEFAULTS.items():
+        domain = env.get(name) or domain_default
         if not _DOMAIN.match(domain):
             problems.append(f"{name}={domain!r} is not a lower-case domain name")
         values[name] = domain
@@ -116,12 +123,50 @@ def xmpp_settings(env: Mapping[str, str], profile: str = "demo") -> dict[str, st
             if not path or not Path(path).is_absolute():
                 problems.append(f"{name} must be the absolute path of a PEM file (production profile)")
             values[name] = path
+    mode = env.get(AGENTS_MODE) or "xmpp-accounts"
+    if mode not in ("xmpp-accounts", "oidc"):
+        problems.append(f"{AGENTS_MODE}={mode!r} is not xmpp-accounts or oidc")
+    elif mode == "oidc" and len(_credential_key(env)) < 32:
+        problems.append(f"{CREDENTIAL_KEY} (or {CREDENTIAL_KEY}_FILE) must hold at least 32 bytes "
+                        "with IDCHAT_AGENTS_MODE=oidc")
+    values[AGENTS_MODE] = mode
+    raw = env.get(CREDENTIAL_TTL) or "300"
+    ttl = int(raw) if raw.isdigit() else 0
+    if not 1 <= ttl <= 3600:  # the HTTP service holds it to 60..3600; the tests use seconds
+        problems.append(f"{CREDENTIAL_TTL}={raw!r} is not a whole number from 1 to 3600")
+    values[CREDENTIAL_TTL] = ttl
+    # The JWK's path is filled in where it is written (agent_auth).
+    values["IDCHAT_EJABBERD_AGENT_AUTH"] = (
+        {"auth_method": "jwt", "jwt_key": CREDENTIAL_JWK, "jwt_jid_field": "jid"}
+        if mode == "oidc" else {"auth_method": "internal"})
     if problems:
         raise EjabberdError("invalid ejabberd settings:\n  " + "\n  ".join(problems))
     return values
 
 
-def render(template: str, values: Mapping[str, str | int], quote) -> str:
+def _credential_key(env: Mapping[str, str]) -> bytes:
+    path = env.get(CREDENTIAL_KEY + "_FILE")
+    if path:
+        try:
+            return Path(path).read_bytes().strip()
+        except OSError:
+            return b""
+    return env.get(CREDENTIAL_KEY, "").encode()
+
+
+def agent_auth(env: Mapping[str, str], conf_dir: Path) -> dict[str, str]:
+    """The agent host's authentication: password accounts, or (oidc) ejabberd's native JWT
+    check of the agents' credential, whose key is written as a JWK into ``conf_dir``."""
+    if (env.get(AGENTS_MODE) or "xmpp-accounts") != "oidc":
+        return {"auth_method": "internal"}
+    jwk = Path(conf_dir) / CREDENTIAL_JWK
+    key = base64.urlsafe_b64encode(_credential_key(env)).rstrip(b"=").decode()
+    jwk.write_text(json.dumps({"kty": "oct", "use": "sig", "alg": "HS256", "k": key}))
+    jwk.chmod(0o600)
+    return {"auth_method": "jwt", "jwt_key": str(jwk), "jwt_jid_field": "jid"}
+
+
+def render(template: str, values: Mapping[str, Any], quote: Callable[[Any], str]) -> str:
     """Replace each @NAME@ in `template` by quote(values[NAME]) in one pass."""
     missing = sorted({name for name in _PLACEHOLDER.findall(template) if name not in values})
     if missing:
@@ -129,7 +174,7 @@ def render(template: str, values: Mapping[str, str | int], quote) -> str:
     return _PLACEHOLDER.sub(lambda m: quote(values[m.group(1)]), template)
 
 
-def _yaml_scalar(value: str | int | list[str]) -> str:
+def _yaml_scalar(value: str | int | list[str] | dict[str, str]) -> str:
     # JSON strings and arrays are YAML
     return str(value) if isinstance(value, int) else json.dumps(value)
 
@@ -141,23 +186,28 @@ def _shell_word(value: str | int) -> str:
 def render_config(conf_dir: Path, env: Mapping[str, str], profile: str = "demo") -> Path:
     """Render ejabberd.yml alone into conf_dir (a container image brings its own ejabberdctl.cfg)."""
     target = Path(conf_dir) / "ejabberd.yml"
-    text = render((TEMPLATE_DIR / PROFILES[profile]).read_text(), xmpp_settings(env, profile), _yaml_scalar)
+    values = {**xmpp_settings(env, profile), "IDCHAT_EJABBERD_AGENT_AUTH": agent_auth(env, conf_dir)}
+    text = render((TEMPLATE_DIR / PROFILES[profile]).read_text(), values, _yaml_scalar)
     target.write_text(text)
     target.chmod(0o600)  # holds the component secret
     return target
 
 
-def compile_module(target_dir: Path) -> Path:
-    """Compile ejabberd/mod_idchat_guests.erl into target_dir (erlc ships with ejabberd's Erlang)."""
+def compile_module(target_dir: Path) -> list[Path]:
+    """Compile our ejabberd modules (MODULE_SOURCES) into target_dir (erlc ships with
+    ejabberd's Erlang)."""
     if shutil.which("erlc") is None:
         raise EjabberdError("erlc not found: install the ejabberd package (it brings erlang-base)")
     Path(target_dir).mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(["erlc", "-o", str(target_dir), str(MODULE_SOURCE)],
-                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
-    beam = Path(target_dir) / (MODULE_SOURCE.stem + ".beam")
-    if result.returncode != 0 or not beam.is_file():
-        raise EjabberdError(f"erlc {MODULE_SOURCE.name} failed:\n{result.stdout}{result.stderr}")
-    return beam
+    beams = []
+    for source in MODULE_SOURCES:
+        result = subprocess.run(["erlc", "-o", str(target_dir), str(source)],
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        beam = Path(target_dir) / (source.stem + ".beam")
+        if result.returncode != 0 or not beam.is_file():
+            raise EjabberdError(f"erlc {source.name} failed:\n{result.stdout}{result.stderr}")
+        beams.append(beam)
+    return beams
 
 
 # the files copied from ejabberd/ into <workdir>/conf: (target, source, quoting rule)
@@ -176,13 +226,13 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 _pid_alive = launcher.pid_alive
 
 
-def _pids(predicate) -> set[int]:
+def _pids(predicate: Callable[[list[bytes]], bool]) -> set[int]:
     pids = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -311,7 +361,7 @@ class EjabberdServer:
     # -- internals ---------------------------------------------------------
 
     def _ports(self) -> list[int]:
-        return [int(self.settings[name]) for name in PORT_DEFAULTS]
+        return [int(str(self.settings[name])) for name in PORT_DEFAULTS]
 
     def _prepare_workdir(self) -> None:
         owner = pwd.getpwnam(SERVICE_USER)
@@ -320,16 +370,20 @@ class EjabberdServer:
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
             if os.geteuid() == 0:
                 os.chown(path, owner.pw_uid, owner.pw_gid)
-        beam = compile_module(self.ebin_dir)
-        if os.geteuid() == 0:
-            os.chown(beam, owner.pw_uid, owner.pw_gid)
+        for beam in compile_module(self.ebin_dir):
+            if os.geteuid() == 0:
+                os.chown(beam, owner.pw_uid, owner.pw_gid)
         values = {
             **self.settings,
             "ERLANG_NODE": self.node,
             "ERL_DIST_PORT": free_port(),
             "EJABBERD_PID_PATH": str(self.spool_dir / "ejabberd.pid"),
             "IDCHAT_EJABBERD_EBIN": str(self.ebin_dir),
+            "IDCHAT_EJABBERD_AGENT_AUTH": agent_auth(self.env, self.conf_dir),
         }
+        jwk = self.conf_dir / CREDENTIAL_JWK
+        if jwk.exists() and os.geteuid() == 0:
+            os.chown(jwk, owner.pw_uid, owner.pw_gid)
         templates = (("ejabberd.yml", PROFILES[self.profile], _yaml_scalar), *_TEMPLATES)
         for name, source, quote in templates:
             target = self.conf_dir / name

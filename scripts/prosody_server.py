@@ -22,17 +22,16 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
-import signal
 import socket
 import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, Mapping
+from typing import IO, Any, Mapping
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import launcher  # noqa: E402
+import launcher
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = PROJECT_ROOT / "prosody" / "prosody.cfg.lua"
@@ -197,7 +196,7 @@ class ProsodyServer:
                 parts.append(f"--- {path.name} ---\n{tail}")
         return "\n".join(parts) or "(no output)"
 
-    def _as_user(self) -> dict[str, object]:
+    def _as_user(self) -> dict[str, Any]:
         """Popen arguments that start the process as ``self.user`` (nothing when unset)."""
         if self.user is None:
             return {}

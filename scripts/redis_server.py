@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import shutil
 import signal
 import socket
@@ -32,8 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import launcher  # noqa: E402
-
+import launcher
 
 HTTP_USER = "idchat-http"
 COMPONENT_USER = "idchat-component"
@@ -63,6 +61,7 @@ def acl_rules(prefix: str) -> dict[str, str]:
     p = prefix
     return {
         HTTP_USER: f"~{p}:session:* ~{p}:attrurl:* ~{p}:token:* ~{p}:ticket:* ~{p}:events "
+                   f"~{p}:agentsession:* ~{p}:agentgrant:* "
                    f"%R~{p}:component:alive +@all -@dangerous",
         COMPONENT_USER: f"~{p}:* &{p}:* +@all -@dangerous",
     }

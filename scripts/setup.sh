@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 # brings erlang-base, whose erlc compiles ejabberd/mod_idchat_guests.erl.
 # prometheus: the monitoring test scrapes the test stack with Debian's real Prometheus.
 # redis-sentinel: the Redis failover tests run a primary, a replica and three Sentinels.
-packages=(redis-server redis-sentinel prosody prosody-modules ejabberd chromium prometheus)
+# tzdata: opening hours are Europe/Amsterdam wall-clock time (zoneinfo; priority required
+# on Debian 12, optional since Debian 13).
+packages=(redis-server redis-sentinel prosody prosody-modules ejabberd chromium prometheus tzdata)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 missing=()

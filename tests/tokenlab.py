@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwcrypto import jwe
 
 from xmpp_plugin.keys import PrivateKey, PublicKey, to_jwk
-from xmpp_plugin.simulator import auth_claims, mint_token  # noqa: F401  (re-exported)
+from xmpp_plugin.simulator import auth_claims, mint_token  # also re-exported
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"

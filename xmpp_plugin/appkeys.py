@@ -5,6 +5,8 @@ from __future__ import annotations
 import jinja2
 from aiohttp import web
 
+from .agent_store import AgentStore
+from .oidc import Provider
 from .settings import Settings
 from .store import SessionStore
 from .tokens import TokenVerifier
@@ -13,3 +15,5 @@ SETTINGS = web.AppKey("settings", Settings)
 STORE = web.AppKey("store", SessionStore)
 VERIFIER = web.AppKey("verifier", TokenVerifier)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
+AGENTS = web.AppKey("agents", AgentStore)
+OIDC = web.AppKey("oidc", Provider)

@@ -2,9 +2,11 @@
 
     IdChatError
     ├── InvalidRequest (400, bad-request)
-    │   └── InvalidToken (400, not-acceptable)
+    │   ├── InvalidToken (400, not-acceptable)
+    │   └── SignInError (400, not-authorized): an agent's OpenID Connect sign-in, oidc-*
     ├── Unauthorized (401, not-authorized)
     ├── Forbidden (403, forbidden)
+    │   └── NotAnAgent (403, forbidden): no agent or supervisor role from the provider
     ├── NotFound (404, item-not-found)
     ├── Conflict (409, conflict)
     ├── PayloadTooLarge (413, policy-violation)
@@ -12,7 +14,10 @@
     ├── UnsupportedMediaType (415, bad-request)
     ├── TooManyRequests (429, resource-constraint)
     ├── HeaderFieldsTooLarge (431, policy-violation)
+    ├── NotImplementedHere (501, feature-not-implemented)
+    ├── CoreRefused (502, not-acceptable)
     └── Unavailable (503, service-unavailable)
+        └── CoreUnavailable (504, remote-server-timeout)
 
 Domain code raises these; the HTTP middleware renders them as RFC 9457 problem
 documents and the component renders them as XMPP errors. A ``detail`` must never
@@ -57,12 +62,21 @@ class InvalidToken(InvalidRequest):
     slug, title, condition = "invalid-token", "Invalid token", "not-acceptable"
 
 
+class SignInError(InvalidRequest):
+    """A refused OpenID Connect sign-in (xmpp_plugin/oidc.py); each check has its own slug."""
+    slug, title, condition, xmpp_type = "oidc-sign-in", "Sign-in refused", "not-authorized", "auth"
+
+
 class Unauthorized(IdChatError):
     status, slug, title, condition, xmpp_type = 401, "unauthorized", "Unauthorized", "not-authorized", "auth"
 
 
 class Forbidden(IdChatError):
     status, slug, title, condition, xmpp_type = 403, "forbidden", "Forbidden", "forbidden", "auth"
+
+
+class NotAnAgent(Forbidden):
+    slug, title = "oidc-role", "Not an agent"
 
 
 class NotFound(IdChatError):
@@ -97,6 +111,21 @@ class TooManyRequests(IdChatError):
 class Unavailable(IdChatError):
     status, slug, title, condition, xmpp_type = 503, "unavailable", "Service unavailable", "service-unavailable", "wait"
     retry_after = 5  # a Redis failover takes a few seconds (docs/deployment.md)
+
+
+class NotImplementedHere(IdChatError):
+    """A feature this installation has switched off (e.g. authentication during the chat)."""
+    status, slug, title, condition, xmpp_type = 501, "not-configured", "Not configured", "feature-not-implemented", "cancel"
+
+
+class CoreRefused(IdChatError):
+    """The ID Contact core answered, but refused the request or answered nonsense."""
+    status, slug, title, condition, xmpp_type = 502, "core-refused", "Refused by the ID Contact core", "not-acceptable", "cancel"
+
+
+class CoreUnavailable(Unavailable):
+    """The ID Contact core did not answer (down, unreachable, too slow)."""
+    status, slug, title, condition, xmpp_type = 504, "core-unavailable", "ID Contact core unavailable", "remote-server-timeout", "wait"
 
 
 # Every slug a client may see, with a one-line explanation served at /problems/<slug>.
@@ -134,4 +163,21 @@ PROBLEM_TYPES: dict[str, str] = {
     "too-many-requests": "Too many requests from this sender; nothing was changed. Try again later.",
     "unavailable": "A service we depend on is unavailable; nothing was changed.",
     "method-not-allowed": "This method is not allowed on this resource.",
+    "oidc-sign-in": "The agent's sign-in with the identity provider was refused; each check has its own oidc-* type.",
+    "oidc-state": "The sign-in's state is unknown or too old, or the sign-in began in another browser.",
+    "oidc-provider": "The identity provider refused the sign-in or its renewal (e.g. the provider session ended).",
+    "oidc-algorithm": "The ID token's signature algorithm is not allowed (e.g. none or HS256).",
+    "oidc-signature": "The ID token's signature does not verify with the provider's published keys.",
+    "oidc-issuer": "The ID token comes from another issuer than the configured provider.",
+    "oidc-audience": "The ID token is meant for another client.",
+    "oidc-nonce": "The ID token's nonce is not the one this sign-in sent (a replayed or injected token).",
+    "oidc-expired": "The ID token has expired, or its iat or nbf lies in the future.",
+    "oidc-claims": "The ID token lacks a required claim, or a claim is of the wrong type.",
+    "oidc-acr": "The sign-in did not reach the required level (acr) or method (amr), e.g. no MFA.",
+    "oidc-role": "The identity provider gives this account neither the agent nor the supervisor role.",
+    "agent-signed-out": "The agent is not signed in, or the sign-in has ended; sign in again.",
+    "not-configured": "This feature is switched off in this installation.",
+    "core-refused": "The ID Contact core refused the request or gave an unusable answer; nothing was changed.",
+    "core-unavailable": "The ID Contact core did not answer in time; nothing was changed. Try again later.",
+    "request-signature": "The signed request (JWS) is malformed, its key id unknown or its signature wrong.",
 }

@@ -1,27 +1,11 @@
-"""Dutch-first texts: page language, purpose labels and attribute labels (nl, en)."""
+"""Dutch-first texts of the pages and the page language (nl, en). Topic and attribute labels
+are the municipality's: xmpp_plugin/topics.py."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
 LANGUAGES = ("nl", "en")
-
-PURPOSES: dict[str, dict[str, str]] = {
-    "report_move": {"nl": "Verhuizing doorgeven", "en": "Report a move"},
-    "request_permit": {"nl": "Vergunning aanvragen", "en": "Request a permit"},
-    "request_passport": {"nl": "Paspoort aanvragen", "en": "Request a passport"},
-    "notice_of_marriage": {"nl": "Melding voorgenomen huwelijk", "en": "Notice of marriage"},
-    "personal_question": {"nl": "Persoonlijke vraag", "en": "Personal question"},
-    "test_purpose": {"nl": "Testonderwerp", "en": "Test purpose"},
-}
-
-ATTRIBUTES: dict[str, dict[str, str]] = {
-    "fullname": {"nl": "Naam", "en": "Name"},
-    "email": {"nl": "E-mailadres", "en": "E-mail address"},
-    "city": {"nl": "Woonplaats", "en": "City"},
-    "bsn": {"nl": "BSN", "en": "Citizen service number (BSN)"},
-    "test_attribute": {"nl": "Testattribuut", "en": "Test attribute"},
-}
 
 
 def language(request: web.Request, default: str = "nl") -> str:
@@ -34,14 +18,6 @@ def language(request: web.Request, default: str = "nl") -> str:
         if tag in LANGUAGES:
             return tag
     return default
-
-
-def purpose_label(purpose: str, lang: str) -> str:
-    return PURPOSES.get(purpose, {}).get(lang, purpose)
-
-
-def attribute_label(name: str, lang: str) -> str:
-    return ATTRIBUTES.get(name, {}).get(lang, name)
 
 
 TEXT: dict[str, dict[str, str]] = {
@@ -70,6 +46,14 @@ TEXT: dict[str, dict[str, str]] = {
         "route_attr_url_late": "Via attr_url, enkele seconden nadat de burger de chat opent",
         "route_client_url": "Via ?result= in de chatlink",
         "test_keys": "Let op: deze simulator gebruikt de openbare testsleutels van ID Contact. Alleen voor demonstratie.",
+        "simauth_title": "Inloggen met {method} (gesimuleerd)",
+        "simauth_intro": "De medewerker vraagt u in te loggen. Dit is een demo: kies als wie u inlogt, of laat het inloggen mislukken.",
+        "simauth_person": "Inloggen als",
+        "simauth_choose": "Kies een persoon",
+        "simauth_login": "Inloggen",
+        "simauth_fail": "Inloggen laten mislukken",
+        "simauth_cancel": "Annuleren en terug naar de chat",
+        "simauth_gone": "Dit inlogverzoek bestaat niet (meer). Ga terug naar de chat.",
     },
     "en": {
         "skip": "Skip to content",
@@ -96,6 +80,14 @@ TEXT: dict[str, dict[str, str]] = {
         "route_attr_url_late": "Via attr_url, a few seconds after the citizen opens the chat",
         "route_client_url": "Via ?result= in the chat link",
         "test_keys": "Note: this simulator uses ID Contact's published test keys. For demonstration only.",
+        "simauth_title": "Log in with {method} (simulated)",
+        "simauth_intro": "The agent asks you to log in. This is a demo: choose who you log in as, or make the login fail.",
+        "simauth_person": "Log in as",
+        "simauth_choose": "Choose a person",
+        "simauth_login": "Log in",
+        "simauth_fail": "Make the login fail",
+        "simauth_cancel": "Cancel and go back to the chat",
+        "simauth_gone": "This login request does not exist (any more). Go back to the chat.",
     },
 }
 
@@ -173,8 +165,55 @@ _ERRORS: dict[str, dict[str, tuple[str, str, str]]] = {
 }
 
 
+# An agent's refused sign-in (xmpp_plugin/oidc.py): one heading and advice, and per check
+# what happened, in words an agent (and the service desk they call) understands.
+_SIGNIN: dict[str, dict[str, str]] = {
+    "nl": {
+        "heading": "Inloggen is niet gelukt",
+        "advice": "Log opnieuw in via de knop op de KCC-pagina. Lukt het dan nog niet? Neem "
+                  "contact op met de servicedesk en noem de foutcode hieronder.",
+        "oidc-state": "Deze inlogpoging is onbekend of verlopen, of in een andere browser begonnen.",
+        "oidc-provider": "De identiteitsprovider heeft de inlog geweigerd of afgebroken.",
+        "oidc-algorithm": "Het ID-token is ondertekend met een methode die niet is toegestaan.",
+        "oidc-signature": "De handtekening van het ID-token klopt niet met de sleutels van de identiteitsprovider.",
+        "oidc-issuer": "Het ID-token komt van een andere identiteitsprovider dan ingesteld.",
+        "oidc-audience": "Het ID-token is bedoeld voor een andere toepassing.",
+        "oidc-nonce": "Het ID-token hoort niet bij deze inlogpoging.",
+        "oidc-expired": "Het ID-token is verlopen of nog niet geldig (klopt de klok?).",
+        "oidc-claims": "Het ID-token mist gegevens die nodig zijn.",
+        "oidc-acr": "U bent niet sterk genoeg ingelogd: deze toepassing vraagt om inloggen met "
+                    "een tweede factor (MFA).",
+        "oidc-role": "Uw account heeft geen rol als medewerker of supervisor van het KCC-chatkanaal.",
+        "agent-signed-out": "U bent niet (meer) ingelogd.",
+        "oidc-sign-in": "De inlog kon niet worden gecontroleerd.",
+    },
+    "en": {
+        "heading": "Signing in did not work",
+        "advice": "Sign in again with the button on the KCC page. Still not working? Contact the "
+                  "service desk and mention the error code below.",
+        "oidc-state": "This sign-in is unknown or has expired, or began in another browser.",
+        "oidc-provider": "The identity provider refused or cancelled the sign-in.",
+        "oidc-algorithm": "The ID token is signed with a method that is not allowed.",
+        "oidc-signature": "The ID token's signature does not match the identity provider's keys.",
+        "oidc-issuer": "The ID token comes from another identity provider than the one configured.",
+        "oidc-audience": "The ID token is meant for another application.",
+        "oidc-nonce": "The ID token does not belong to this sign-in.",
+        "oidc-expired": "The ID token has expired or is not valid yet (is the clock right?).",
+        "oidc-claims": "The ID token lacks details that are needed.",
+        "oidc-acr": "Your sign-in is not strong enough: this application asks for a second "
+                    "factor (MFA).",
+        "oidc-role": "Your account has no role as an agent or supervisor of the KCC chat.",
+        "agent-signed-out": "You are not signed in (any more).",
+        "oidc-sign-in": "The sign-in could not be checked.",
+    },
+}
+
+
 def error_text(slug: str, lang: str) -> tuple[str, str, str]:
     """(heading, what happened, what to do) for a problem type, in ``lang``."""
+    if slug.startswith("oidc-") or slug == "agent-signed-out":
+        words = _SIGNIN.get(lang, _SIGNIN["nl"])
+        return words["heading"], words.get(slug, words["oidc-sign-in"]), words["advice"]
     table = _ERRORS.get(lang, _ERRORS["nl"])
     if slug.startswith("token-") or slug == "invalid-token":
         slug = "token"

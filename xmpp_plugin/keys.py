@@ -71,7 +71,7 @@ def published_test_keys(settings: Settings) -> list[str]:
     for name, loader, cfg in (("tokens.decryption_privkey", load_private_key, settings.tokens.decryption_privkey),
                               ("tokens.signature_pubkey", load_public_key, settings.tokens.signature_pubkey)):
         try:
-            key = loader(cfg)  # type: ignore[operator]
+            key = loader(cfg)
         except (ValueError, TypeError, OSError) as exc:  # the PEM's text is never quoted
             problems.append(f"{name}: unusable key ({type(exc).__name__}: {exc})")
             continue

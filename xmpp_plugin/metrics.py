@@ -13,8 +13,16 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from aiohttp import web
-from prometheus_client import (CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, Counter, GCCollector,
-                               Histogram, PlatformCollector, ProcessCollector, generate_latest)
+from prometheus_client import (
+    CONTENT_TYPE_PLAIN_0_0_4,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 
 from .errors import PROBLEM_TYPES
 

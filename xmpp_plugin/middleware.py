@@ -9,10 +9,15 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from .errors import (HeaderFieldsTooLarge, IdChatError, PayloadTooLarge, UnsupportedMediaType,
-                     UriTooLong)
 from . import metrics
 from .appkeys import SETTINGS, TEMPLATES
+from .errors import (
+    HeaderFieldsTooLarge,
+    IdChatError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    UriTooLong,
+)
 from .i18n import error_text, language
 from .store import redis_budget
 
@@ -85,9 +90,14 @@ def render_problem(request: web.Request, exc: IdChatError,
         ui = request.app[SETTINGS].ui
         lang = language(request, ui.default_language)
         heading, what, advice = error_text(exc.slug, lang)
+        # A refused sign-in's language links lead to the console, not to a callback whose
+        # state was used up.
+        path = "/agent" if exc.slug.startswith("oidc-") else request.path
         body = env.get_template("error.html").render(
-            lang=lang, ui=ui, path=request.path, status=exc.status, heading=heading, what=what,
-            advice=advice, retry=exc.status == 503)
+            lang=lang, ui=ui, path=path, status=exc.status, heading=heading, what=what,
+            advice=advice, retry=exc.status == 503,
+            # An agent's refused sign-in names its check, for the service desk.
+            code=exc.slug if exc.slug.startswith("oidc-") else "")
         return web.Response(status=exc.status, text=body, content_type="text/html",
                             headers=extra)
     instance = None if isinstance(exc, UriTooLong) else request.path  # never echo a huge path

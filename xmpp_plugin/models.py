@@ -21,6 +21,7 @@ class Source(str, Enum):
     AUTH_RESULT = "auth_result"
     ATTR_URL = "attr_url"
     CLIENT_URL = "client_url"
+    IN_CHAT = "in_chat"  # the agent asked during the chat (docs/protocol.md §11)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,26 @@ def document(settings: Settings) -> dict[str, Any]:
                      "requestBody": {"content": {"application/x-www-form-urlencoded": {}}},
                      "responses": {"303": {"description": "To the chat, as the core would"},
                                    **_problems(400)}}}
+        # The core's side of an authentication during the chat (docs/protocol.md §11).
+        paths["/demo/core/session_options/{purpose}"] = {"get": {
+            "operationId": "get_session_options", "tags": ["demo"],
+            "parameters": [_path_param("purpose")],
+            "responses": {"200": {"description": "The allowed auth_methods"}, **_problems(404)}}}
+        paths["/demo/core/start"] = {"post": {
+            "operationId": "post_start", "tags": ["demo"],
+            "requestBody": {"content": {"application/jwt": {}}},
+            "responses": {"200": {"description": "The client_url of the login"},
+                          **_problems(400, 415)}}}
+        paths["/demo/core/login/{login}"] = {
+            "get": {"operationId": "get_login", "tags": ["demo"],
+                    "parameters": [_path_param("login")],
+                    "responses": {"200": {"description": "The simulated login page"},
+                                  **_problems(404)}},
+            "post": {"operationId": "post_login", "tags": ["demo"],
+                     "parameters": [_path_param("login")],
+                     "requestBody": {"content": {"application/x-www-form-urlencoded": {}}},
+                     "responses": {"303": {"description": "Back to the chat (comm_url)"},
+                                   **_problems(400, 404)}}}
     for item in paths.values():
         for operation in item.values():  # the size limits hold for every request
             operation["responses"].update(_problems(414, 431))

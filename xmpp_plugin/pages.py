@@ -6,13 +6,14 @@ import hashlib
 import json
 import logging
 import secrets
+from collections.abc import Mapping
 
 from aiohttp import web
 
 from . import metrics
 from .appkeys import SETTINGS, STORE, TEMPLATES, VERIFIER
 from .errors import PROBLEM_TYPES, Forbidden, IdChatError, NotFound, Unavailable
-from .i18n import PURPOSES, language, purpose_label
+from .i18n import language
 from .middleware import render_problem
 from .models import Source
 
@@ -43,7 +44,7 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
         "details": session.status.value,
     }
     body = request.app[TEMPLATES].get_template("citizen.html").render(
-        lang=lang, ui=settings.ui, purpose=purpose_label(session.purpose, lang),
+        lang=lang, ui=settings.ui, purpose=settings.topics.catalogue().label(session.purpose, lang),
         status=session.status.value, config_json=_script_json(client_config),
         path=request.path)
     response = web.Response(text=body, content_type="text/html")
@@ -130,13 +131,19 @@ def _hash(token: str) -> str:
 async def get_agent_console(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     lang = language(request, settings.ui.default_language)
+    catalogue = settings.topics.catalogue()
     client_config = {
         "lang": lang,
         "websocket_url": settings.xmpp.websocket_url,
         "agent_domain": settings.xmpp.agent_domain,
         "muc_domain": settings.xmpp.muc_domain,
         "component_domain": settings.xmpp.component_domain,
-        "purposes": {tag: purpose_label(tag, lang) for tag in PURPOSES},
+        "purposes": {tag: labels[lang] for tag, labels in catalogue.purposes.items()},
+        "attribute_labels": catalogue.attribute_labels(lang),
+        # oidc: the console signs in through /agent/signin and its credential
+        # (xmpp_plugin/api/agent_signin.py) instead of a password form.
+        "signin": "oidc" if settings.agents.mode == "oidc" else "password",
+        "auth_in_chat": settings.auth.enabled,
     }
     body = request.app[TEMPLATES].get_template("agent.html").render(
         lang=lang, ui=settings.ui, config_json=_script_json(client_config), path=request.path)
@@ -183,6 +190,6 @@ async def get_openapi(request: web.Request) -> web.Response:
     return web.json_response(document(request.app[SETTINGS]))
 
 
-def _script_json(data: dict[str, object]) -> str:
+def _script_json(data: Mapping[str, object]) -> str:
     """JSON safe inside <script type="application/json">: no '<' can close the element."""
     return json.dumps(data).replace("<", "\\u003c")

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import topics
+
 ENV_PREFIX = "IDCHAT_"
 CONFIG_ENV = "IDCHAT_CONFIG"
 ROLES = ("http", "component")
@@ -33,7 +35,14 @@ ROLE_ONLY: dict[str, str] = {
     "tokens.signature_pubkey": "http",
     "demo": "http",
     "xmpp.component_secret": "component",
+    "agents.client_secret": "http",
+    "agents.client_secret_file": "http",
+    "agents.credential_key": "http",
+    "agents.credential_key_file": "http",
+    "auth.request_privkey": "component",
 }
+AGENT_MODES = ("xmpp-accounts", "oidc")
+MIN_CREDENTIAL_KEY_BYTES = 32
 MAX_LEEWAY_SECONDS = 300
 
 
@@ -110,8 +119,27 @@ class TokenSettings:
 
 
 @dataclass(frozen=True)
+class AuthSettings:
+    """Authentication during the chat (docs/protocol.md §11): an agent asks, the component
+    asks the ID Contact core (``POST <core_url>/start``), the citizen logs in there."""
+
+    core_url: str = ""
+    requestor: str = ""
+    request_privkey: KeyConfig = KeyConfig()
+    request_timeout_seconds: int = 300
+    agent_requests_per_minute: int = 10
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.core_url)
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     session_ttl_seconds: int = 3600
+    # A session that never got a chat (the citizen never arrived, or the claim failed)
+    # lives this long after its last sign of life, not the hour of a chat.
+    unclaimed_ttl_seconds: int = 900
     ticket_ttl_seconds: int = 120
     attributes_key: str = field(default="", repr=False)
 
@@ -153,6 +181,62 @@ class RoutingSettings:
 
 
 @dataclass(frozen=True)
+class AgentSettings:
+    """How agents sign in (docs/deployment.md, "Agents: OpenID Connect or XMPP accounts"):
+    ``xmpp-accounts`` (password accounts on the XMPP server) or ``oidc`` (the municipality's
+    OpenID Provider, then a short-lived XMPP credential signed with ``credential_key``)."""
+
+    mode: str = "xmpp-accounts"
+    issuer: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    client_secret_file: str = ""
+    scopes: tuple[str, ...] = ("openid", "profile")
+    id_token_algorithms: tuple[str, ...] = ("RS256", "PS256", "ES256")
+    username_claim: str = "sub"
+    role_claim: str = "roles"
+    agent_role: str = "agent"
+    supervisor_role: str = "supervisor"
+    groups_claim: str = "groups"
+    group_purposes: tuple[str, ...] = ()
+    required_acr: tuple[str, ...] = ()
+    required_amr: tuple[str, ...] = ()
+    leeway_seconds: int = 30
+    session_idle_seconds: int = 900
+    session_max_seconds: int = 36000
+    credential_ttl_seconds: int = 300
+    provider_check_seconds: int = 60
+    credential_key: str = field(default="", repr=False)
+    credential_key_file: str = ""
+
+    def secret(self) -> str:
+        """The client secret (the file is read here)."""
+        if self.client_secret_file:
+            return Path(self.client_secret_file).read_text().strip()
+        return self.client_secret
+
+    def credential_key_bytes(self) -> bytes:
+        """The HS256 key the XMPP server checks agent credentials with (the file is read here)."""
+        if self.credential_key_file:
+            return Path(self.credential_key_file).read_bytes().strip()
+        return self.credential_key.encode()
+
+    def purposes_for(self, groups: list[str]) -> tuple[str, ...] | None:
+        """The purposes ``groups`` serve by ``group_purposes`` (``group=p1|p2``, ``*``: all);
+        None: every purpose."""
+        out: list[str] = []
+        for entry in self.group_purposes:
+            group, _, purposes = entry.partition("=")
+            if group.strip() in groups:
+                for purpose in purposes.split("|"):
+                    if purpose.strip() == "*":
+                        return None
+                    if purpose.strip() and purpose.strip() not in out:
+                        out.append(purpose.strip())
+        return tuple(out)
+
+
+@dataclass(frozen=True)
 class BudgetSettings:
     """The component's per-sender budget (component/budget.py): stanzas per second, the
     burst a sender may send at once, and how many of its stanzas are handled at a time."""
@@ -171,6 +255,16 @@ class BudgetSettings:
 
 
 @dataclass(frozen=True)
+class TopicSettings:
+    """The municipality's topics, labels, opening hours and canned replies (xmpp_plugin/topics.py)."""
+
+    file: str = ""
+
+    def catalogue(self) -> "topics.Catalogue":
+        return topics.catalogue(self.file)
+
+
+@dataclass(frozen=True)
 class UiSettings:
     municipality: str = "Gemeente Voorbeeld"
     logo_url: str = ""
@@ -185,6 +279,7 @@ class DemoSettings:
     core_simulator: bool = False
     encryption_pubkey: KeyConfig = KeyConfig()
     signing_privkey: KeyConfig = KeyConfig()
+    requestor_pubkey: KeyConfig = KeyConfig()
 
 
 @dataclass(frozen=True)
@@ -207,9 +302,12 @@ class Settings:
     http: HttpSettings = HttpSettings()
     redis: RedisSettings = RedisSettings()
     tokens: TokenSettings = TokenSettings()
+    auth: AuthSettings = AuthSettings()
     store: StoreSettings = StoreSettings()
     xmpp: XmppSettings = XmppSettings()
     routing: RoutingSettings = RoutingSettings()
+    agents: AgentSettings = AgentSettings()
+    topics: TopicSettings = TopicSettings()
     budget: BudgetSettings = BudgetSettings()
     ui: UiSettings = UiSettings()
     demo: DemoSettings = DemoSettings()
@@ -239,7 +337,7 @@ def load_settings(
             data = tomllib.loads(Path(path).read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             problems.append(f"config file {path}: {exc}")
-    settings = _build(Settings, data, (), environ, problems, skip)
+    settings: Settings = _build(Settings, data, (), environ, problems, skip)
     _check(settings, problems, role)
     if problems:
         raise SettingsError(problems)
@@ -278,7 +376,7 @@ def _build(cls: type, data: Any, prefix: tuple[str, ...], environ: Mapping[str, 
         dotted = ".".join(prefix + (f.name,))
         if dotted in skip:
             continue  # another role's setting: never read here
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             values[f.name] = _build(tp, data.get(f.name, {}), prefix + (f.name,), environ,
                                     problems, skip)
             continue
@@ -339,6 +437,7 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
             problems.append("store.attributes_key is not valid base64")
     for name, value in (("tokens.leeway_seconds", s.tokens.leeway_seconds),
                         ("store.session_ttl_seconds", s.store.session_ttl_seconds - 1),
+                        ("store.unclaimed_ttl_seconds", s.store.unclaimed_ttl_seconds - 1),
                         ("store.ticket_ttl_seconds", s.store.ticket_ttl_seconds - 1),
                         ("http.max_body_bytes", s.http.max_body_bytes - 1)):
         if value < 0:
@@ -352,6 +451,7 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
         problems.append(f"tokens.leeway_seconds must be at most {MAX_LEEWAY_SECONDS} (a few seconds of clock skew)")
     if role in (None, "component"):
         _check_budget(s, problems)
+    _check_auth(s.auth, problems, role)
     for name, url in (("http.external_url", s.http.external_url),
                       ("http.internal_url", s.http.internal_url)):
         if not url.startswith(("http://", "https://")) or url.endswith("/"):
@@ -365,6 +465,7 @@ def _check(s: Settings, problems: list[str], role: str | None) -> None:
         problems.append("ui.home_url must be an http(s) address, e.g. https://www.gemeente.nl/contact")
     if s.ui.default_language not in {"nl", "en"}:
         problems.append("ui.default_language must be nl or en")
+    problems.extend(topics.check(s.topics.file))
 
 
 def _check_http(s: Settings, problems: list[str]) -> None:
@@ -383,6 +484,72 @@ def _check_http(s: Settings, problems: list[str]) -> None:
     if s.demo.core_simulator and not (s.demo.encryption_pubkey.configured
                                       and s.demo.signing_privkey.configured):
         problems.append("demo.core_simulator needs demo.encryption_pubkey and demo.signing_privkey")
+    if s.demo.core_simulator and s.auth.core_url and not s.demo.requestor_pubkey.configured:
+        problems.append("demo.core_simulator plays the core's /start with auth.core_url set: it needs "
+                        "demo.requestor_pubkey, the public half of auth.request_privkey")
+    _check_agents(s.agents, problems)
+
+
+def _check_auth(a: AuthSettings, problems: list[str], role: str | None) -> None:
+    if not a.core_url:
+        return  # authentication during the chat is off
+    if not re.fullmatch(r"https?://[^\s\"'<>]+", a.core_url) or a.core_url.endswith("/"):
+        problems.append("auth.core_url must be an http(s) URL without a trailing slash")
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", a.requestor):
+        problems.append("auth.requestor is required with auth.core_url: our requestor name at the "
+                        "core (the JWS kid), letters, digits, '.', '_' or '-'")
+    if a.request_timeout_seconds < 30 or a.agent_requests_per_minute < 1:
+        problems.append("auth.request_timeout_seconds must be at least 30 and "
+                        "auth.agent_requests_per_minute at least 1")
+    if role not in (None, "component"):
+        return
+    key = a.request_privkey
+    if not key.configured:
+        problems.append("auth.request_privkey is required with auth.core_url ({type, key} or "
+                        "{type, file}): the component signs its /start requests with it")
+    elif key.type not in {"RSA", "EC"}:
+        problems.append("auth.request_privkey.type must be RSA or EC")
+    elif key.file and not Path(key.file).is_file():
+        problems.append(f"auth.request_privkey.file: no such file {key.file}")
+
+
+def _check_agents(a: AgentSettings, problems: list[str]) -> None:
+    if a.mode not in AGENT_MODES:
+        problems.append(f"agents.mode must be one of {', '.join(AGENT_MODES)}")
+    if a.mode != "oidc":
+        return
+    if not re.fullmatch(r"https?://[^\s?#]+", a.issuer) or a.issuer.endswith("/"):
+        problems.append("agents.issuer must be the provider's http(s) issuer URL, without a trailing slash")
+    if not a.client_id:
+        problems.append("agents.client_id is required with agents.mode = oidc")
+    for name, value, path in (("client_secret", a.client_secret, a.client_secret_file),
+                              ("credential_key", a.credential_key, a.credential_key_file)):
+        if value and path:
+            problems.append(f"give agents.{name} or agents.{name}_file, not both")
+        elif path and not Path(path).is_file():
+            problems.append(f"agents.{name}_file: no such file {path}")
+        elif not (value or path):
+            problems.append(f"agents.{name} (or agents.{name}_file) is required with agents.mode = oidc")
+    if (a.credential_key or a.credential_key_file) and not any(
+            p.startswith("agents.credential_key") for p in problems) \
+            and len(a.credential_key_bytes()) < MIN_CREDENTIAL_KEY_BYTES:
+        problems.append(f"agents.credential_key must be at least {MIN_CREDENTIAL_KEY_BYTES} bytes")
+    if "openid" not in a.scopes:
+        problems.append("agents.scopes must include openid")
+    bad = [alg for alg in a.id_token_algorithms if alg.lower() == "none" or alg.startswith("HS")]
+    if bad or not a.id_token_algorithms:
+        problems.append("agents.id_token_algorithms: asymmetric algorithms only (e.g. RS256, ES256), never none or HS*")
+    for entry in a.group_purposes:
+        if "=" not in entry or not entry.partition("=")[0].strip():
+            problems.append(f"agents.group_purposes: {entry!r} is not group=purpose1|purpose2")
+    if not 0 <= a.leeway_seconds <= MAX_LEEWAY_SECONDS:
+        problems.append(f"agents.leeway_seconds must be from 0 to {MAX_LEEWAY_SECONDS}")
+    if not 60 <= a.credential_ttl_seconds <= 3600:
+        problems.append("agents.credential_ttl_seconds must be from 60 to 3600 (minutes, not hours)")
+    if not 0 <= a.provider_check_seconds < a.credential_ttl_seconds:
+        problems.append("agents.provider_check_seconds must be from 0 to below agents.credential_ttl_seconds")
+    if not a.credential_ttl_seconds <= a.session_idle_seconds <= a.session_max_seconds:
+        problems.append("agents: credential_ttl_seconds <= session_idle_seconds <= session_max_seconds")
 
 
 def _check_redis(r: RedisSettings, problems: list[str]) -> None:

@@ -32,8 +32,8 @@ from redis.exceptions import RedisError
 
 from . import faults, metrics
 from .errors import Conflict, NotFound, Unavailable
-from .settings import Settings
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +230,10 @@ class Keys:
     def attr_url(self, attr_id: str) -> str:
         return f"{self.prefix}:attrurl:{attr_id}"
 
+    def auth_rate(self, bare: str) -> str:
+        """An agent's authentication requests this minute (docs/protocol.md §11)."""
+        return f"{self.prefix}:authrate:{bare}"
+
     def token(self, fingerprint: str) -> str:
         return f"{self.prefix}:token:{fingerprint}"
 
@@ -327,6 +331,16 @@ class Keys:
         """A stream: the HTTP service adds, the component instances consume as one group."""
         return f"{self.prefix}:events"
 
+    # Agents signed in with OpenID Connect (xmpp_plugin/agent_store.py).
+    def agent_session(self, cookie_hash: str) -> str:
+        """A signed-in console (sealed): who, roles, topics, the provider's refresh token."""
+        return f"{self.prefix}:agentsession:{cookie_hash}"
+
+    def agent_grant(self, bare: str) -> str:
+        """What the agent's current XMPP credential allows (roles, topics), until it expires;
+        the component's source of truth for an agent's role (component/routing.py)."""
+        return f"{self.prefix}:agentgrant:{bare}"
+
 
 class Sealer:
     """AES-256-GCM with a random 96-bit nonce; the session id is the associated data."""
@@ -384,16 +398,56 @@ redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', '
 return 'ok'
 """
 
+# A fresh attr_url for an authentication during the chat. KEYS: session, attr-url.
+# ARGV: sid, attr id, ttl, attr-url prefix. The session names it (auth_attr_id): purge and touch find it.
+_OPEN_CHAT_AUTH = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local old = redis.call('HGET', KEYS[1], 'auth_attr_id')
+if old then redis.call('DEL', ARGV[4] .. old) end
+redis.call('HSET', KEYS[1], 'auth_attr_id', ARGV[2])
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+return 1
+"""
+
+# Attributes posted to a chat's own attr_url (§11). KEYS: session, token, attr-url, events.
+# ARGV: sid, status, sealed, fingerprint, token ttl, attr id. Only while the session still
+# waits for exactly this attr_url (the component drops it when the request is refused,
+# withdrawn or expires, and the chat's end purges the session); a failed login never
+# replaces verified details. The component hears it in the same step.
+_DELIVER_IN_CHAT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-session' end
+if redis.call('GET', KEYS[3]) ~= ARGV[1] or redis.call('HGET', KEYS[1], 'auth_attr_id') ~= ARGV[6] then
+  return 'no-attr-url'
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'replayed' end
+local result = 'failed'
+if ARGV[2] == 'verified' then result = 'verified' end
+if result == 'verified' or redis.call('HGET', KEYS[1], 'status') ~= 'verified' then
+  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'sealed', ARGV[3], 'fingerprint', ARGV[4])
+end
+redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
+redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[1], 'auth_attr_id')
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', 'sid', ARGV[1],
+           'auth', result, 'attr', ARGV[6])
+return 'ok'
+"""
+
 _BIND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 redis.call('HSETNX', KEYS[1], 'browser', ARGV[1])
 return redis.call('HGET', KEYS[1], 'browser')
 """
 
+# A session with a chat lives ARGV[1] after its last activity, one without ARGV[3].
 _TOUCH = """
-if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
-local attr = redis.call('HGET', KEYS[1], 'attr_id')
-if attr then redis.call('EXPIRE', ARGV[2] .. attr, ARGV[1]) end
+local ttl = ARGV[3]
+if redis.call('HEXISTS', KEYS[1], 'chat') == 1 then ttl = ARGV[1] end
+if redis.call('EXPIRE', KEYS[1], ttl) == 0 then return 0 end
+for _, field in ipairs({'attr_id', 'auth_attr_id'}) do
+  local attr = redis.call('HGET', KEYS[1], field)
+  if attr then redis.call('EXPIRE', ARGV[2] .. attr, ttl) end
+end
 return 1
 """
 
@@ -403,11 +457,14 @@ class SessionStore:
 
     def __init__(self, client: aioredis.Redis, *, prefix: str, attributes_key: bytes,
                  ttl: int, ticket_ttl: int = 120, token_leeway: int = 0,
+                 unclaimed_ttl: int | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.redis = client
         self.keys = Keys(prefix)
         self._sealer = Sealer(attributes_key)
-        self.ttl = ttl
+        self.ttl = ttl  # a session with a chat, after its last activity
+        # ... and one without (never claimed): never longer than a chat's
+        self.unclaimed_ttl = min(ttl, unclaimed_ttl if unclaimed_ttl is not None else ttl)
         self.ticket_ttl = ticket_ttl
         self._token_leeway = token_leeway
         self._clock = clock
@@ -416,6 +473,8 @@ class SessionStore:
         self._deliver = client.register_script(_DELIVER)
         self._touch = client.register_script(_TOUCH)
         self._bind = client.register_script(_BIND)
+        self._open_chat_auth = client.register_script(_OPEN_CHAT_AUTH)
+        self._deliver_in_chat = client.register_script(_DELIVER_IN_CHAT)
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> SessionStore:
@@ -423,7 +482,8 @@ class SessionStore:
                    attributes_key=settings.store.attributes_key_bytes(),
                    ttl=settings.store.session_ttl_seconds,
                    ticket_ttl=settings.store.ticket_ttl_seconds,
-                   token_leeway=settings.tokens.leeway_seconds)
+                   token_leeway=settings.tokens.leeway_seconds,
+                   unclaimed_ttl=settings.store.unclaimed_ttl_seconds)
 
     @_redis_errors
     async def ping(self) -> bool:
@@ -451,13 +511,13 @@ class SessionStore:
             attr_id = secrets.token_urlsafe(32)
             await self._create(keys=[self.keys.session(sid), self.keys.attr_url(attr_id)],
                                args=[purpose, now, AttributeStatus.PENDING.value, attr_id,
-                                     self.ttl, sid])
+                                     self.unclaimed_ttl, sid])
             return Session(sid, purpose, now, AttributeStatus.PENDING, attr_id)
         status = _status(auth)
         outcome = await self._create_with_token(
             keys=[self.keys.session(sid), self.keys.token(auth.fingerprint)],
             args=[purpose, now, status.value, self._seal(sid, auth, Source.AUTH_RESULT),
-                  auth.fingerprint, self.ttl, sid, self._token_ttl(auth)])
+                  auth.fingerprint, self.unclaimed_ttl, sid, self._token_ttl(auth)])
         if outcome == b"replayed":
             raise Conflict("this token was already accepted for another session",
                            slug="token-replayed")
@@ -476,6 +536,8 @@ class SessionStore:
                       *, via_attr_id: str | None = None) -> bool:
         """Store ``auth`` for a pending session. Returns False when this same token was
         already stored for this session (a harmless repeat)."""
+        if via_attr_id and await self._chat_auth_id(sid) == via_attr_id:
+            return await self._deliver_to_chat(sid, auth, via_attr_id)
         attr_key = self.keys.attr_url(via_attr_id) if via_attr_id else \
             self.keys.attr_url(await self._attr_id(sid) or "-")
         outcome = (await self._deliver(
@@ -498,6 +560,43 @@ class SessionStore:
                            slug="token-replayed")
         raise Conflict("this session already holds attributes from another token",
                        slug="attributes-present")
+
+    async def _deliver_to_chat(self, sid: str, auth: AuthResult, attr_id: str) -> bool:
+        outcome = (await self._deliver_in_chat(
+            keys=[self.keys.session(sid), self.keys.token(auth.fingerprint),
+                  self.keys.attr_url(attr_id), self.keys.events()],
+            args=[sid, _status(auth).value, self._seal(sid, auth, Source.IN_CHAT),
+                  auth.fingerprint, self._token_ttl(auth), attr_id])).decode()
+        if outcome == "ok":
+            _log_delivery(sid, auth, Source.IN_CHAT)
+            return True
+        if outcome == "replayed":
+            raise Conflict("this token was already accepted", slug="token-replayed")
+        if outcome == "no-session":
+            raise NotFound("no such session", slug="unknown-session")
+        raise NotFound("unknown or already used attr_url", slug="unknown-attr-url")
+
+    async def _chat_auth_id(self, sid: str) -> str | None:
+        value = await self.redis.hget(self.keys.session(sid), "auth_attr_id")
+        return value.decode() if value else None
+
+    @_redis_errors
+    async def open_chat_auth(self, sid: str) -> str:
+        """A fresh, single-use attr_url id bound to this session's chat (§11); an earlier
+        one of the session is dropped."""
+        attr_id = secrets.token_urlsafe(32)
+        if not await self._open_chat_auth(keys=[self.keys.session(sid), self.keys.attr_url(attr_id)],
+                                          args=[sid, attr_id, self.ttl, self.keys.attr_url("")]):
+            raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+        return attr_id
+
+    @_redis_errors
+    async def drop_chat_auth(self, sid: str, attr_id: str) -> None:
+        """The chat's attr_url is no longer wanted (refused, withdrawn, expired)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.keys.attr_url(attr_id))
+            pipe.hdel(self.keys.session(sid), "auth_attr_id")
+            await pipe.execute()
 
     async def _attr_id(self, sid: str) -> str | None:
         value = await self.redis.hget(self.keys.session(sid), "attr_id")
@@ -532,14 +631,16 @@ class SessionStore:
     async def touch(self, sid: str) -> bool:
         """Extend the idle timeout on activity; False when the session is gone."""
         return bool(await self._touch(keys=[self.keys.session(sid)],
-                                      args=[self.ttl, self.keys.attr_url("")]))
+                                      args=[self.ttl, self.keys.attr_url(""),
+                                            self.unclaimed_ttl]))
 
     @_redis_errors
     async def purge(self, sid: str) -> None:
         """Delete the session and its attributes now (the accepted-token memory stays)."""
-        attr_id = await self._attr_id(sid)
-        keys = [self.keys.session(sid)] + ([self.keys.attr_url(attr_id)] if attr_id else [])
-        await self.redis.delete(*keys)
+        ids = await self.redis.hmget(self.keys.session(sid), ["attr_id", "auth_attr_id"])
+        keys = [self.keys.session(sid), self.keys.active_throttle(sid),
+                self.keys.active_throttle(f"{sid}:agent")]
+        await self.redis.delete(*keys, *(self.keys.attr_url(i.decode()) for i in ids if i))
 
     @_redis_errors
     async def bind_browser(self, sid: str, browser_hash: str) -> bool:

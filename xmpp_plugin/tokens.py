@@ -44,7 +44,8 @@ class TokenVerifier:
         self._jwe_alg = "RSA-OAEP" if isinstance(decryption_key, rsa.RSAPrivateKey) else "ECDH-ES"
         self._signature_key = signature_key
         self._jws_alg = "RS256" if isinstance(signature_key, rsa.RSAPublicKey) else "ES256"
-        assert isinstance(signature_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey))
+        if not isinstance(signature_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+            raise TypeError("the signature key must be an RSA or EC public key")
         self._leeway = leeway
         self._clock = clock
 
@@ -162,4 +163,5 @@ def _njwt(plaintext: bytes) -> str:
                            slug="token-malformed") from exc
     if not isinstance(wrapper, dict) or not isinstance(wrapper.get("njwt"), str):
         raise InvalidToken('the JWE payload lacks the string member "njwt"', slug="token-claims")
-    return wrapper["njwt"]
+    njwt: str = wrapper["njwt"]
+    return njwt

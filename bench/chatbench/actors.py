@@ -12,8 +12,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .clients import Inbox, StepError, close_client, join_room, make_client, start_session
-from .common import (AGENT_DOMAIN, AGENT_PASSWORD, CITIZEN_NICK, COMPONENT_DOMAIN, CONFIG_RE,
-                     GUEST_DOMAIN, MUC_DOMAIN, PURPOSE, STEP_TIMEOUT)
+from .common import (
+    AGENT_DOMAIN,
+    AGENT_PASSWORD,
+    CITIZEN_NICK,
+    COMPONENT_DOMAIN,
+    CONFIG_RE,
+    GUEST_DOMAIN,
+    MUC_DOMAIN,
+    PURPOSE,
+    STEP_TIMEOUT,
+)
 
 
 @dataclass

@@ -37,10 +37,26 @@ from xml.etree import ElementTree as ET
 
 from benchlib import ATTRS, machine_busy_seconds, percentile, proc_cpu_seconds
 
-from .clients import (Inbox, StepError, close_client, join_room, local_stanzas,
-                      make_client, start_session)
-from .common import (AGENT_DOMAIN, AGENT_PASSWORD, COMPONENT_DOMAIN, GUEST_DOMAIN, MUC_DOMAIN,
-                     STEP_TIMEOUT, median, redis_commandstats, reference_ms)
+from .clients import (
+    Inbox,
+    StepError,
+    close_client,
+    join_room,
+    local_stanzas,
+    make_client,
+    start_session,
+)
+from .common import (
+    AGENT_DOMAIN,
+    AGENT_PASSWORD,
+    COMPONENT_DOMAIN,
+    GUEST_DOMAIN,
+    MUC_DOMAIN,
+    STEP_TIMEOUT,
+    median,
+    redis_commandstats,
+    reference_ms,
+)
 from .runs import RunResult, stanzas_per_session
 from .stack import Stack
 
@@ -74,8 +90,10 @@ class Owner:
     async def connect(self) -> None:
         loop = asyncio.get_running_loop()
         started: asyncio.Future[None] = loop.create_future()
-        self.xmpp.add_event_handler("session_start",
-                                    lambda _e: started.done() or started.set_result(None))
+        def on_start(_event: Any) -> None:
+            if not started.done():
+                started.set_result(None)
+        self.xmpp.add_event_handler("session_start", on_start)
         self.xmpp.connect()
         try:
             await asyncio.wait_for(started, 15)
@@ -293,7 +311,7 @@ async def raw_session(owner: Owner, agent: RawAgent, guest: RawGuest
     try:
         await owner.invite(room, agent.xmpp.boundjid)
         t_attrs = await taking
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         taking.cancel()
         await asyncio.gather(taking, return_exceptions=True)
         if isinstance(exc, StepError):

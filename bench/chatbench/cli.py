@@ -52,6 +52,11 @@ Runs, in this order:
     .venv/bin/python bench/chat_sessions.py --concurrency 1 20 --json result.json
     .venv/bin/python bench/chat_sessions.py --server ejabberd --instances 2 --chats-for-memory 0
     .venv/bin/python bench/chat_sessions.py --baseline --concurrency 1 20 --chats-for-memory 0
+    .venv/bin/python bench/chat_sessions.py --concurrency 20 --chats-for-memory 0 --scrape 0 5 --rounds 2
+
+``--scrape SECONDS`` fetches both /metrics (the HTTP service's and the component's own
+listener, which is on in every run) every SECONDS during each load run, as Prometheus does;
+several values (``--scrape 0 5``) and ``--rounds N`` run the variants back to back.
 
 ``--py-spy FILE`` samples the component with py-spy during the last load run (raw
 collapsed stacks; py-spy must be installed in the venv).
@@ -72,14 +77,15 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import launcher
+from benchlib import mint_tokens, wait_for_quiet
+
 from .baseline import baseline_runs
 from .common import MAX_CHATS_LIMIT, RATE_CAP, reference_ms
 from .report import code_line, comparison, machine_line, markdown
-from .runs import MemoryResult, RunResult, run_load, run_memory
+from .runs import MemoryResult, RunResult, run_load, run_memory, scrape_cost
 from .stack import Stack
 
-import launcher  # noqa: E402,I100 - scripts/, on the path through the package
-from benchlib import mint_tokens, wait_for_quiet  # noqa: E402
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -117,6 +123,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quiet-wait", type=float, default=30.0, metavar="SECONDS",
                    help="before each run, wait at most this long for other processes to use "
                         "under 15 %% of a CPU (default 30; 0 = do not wait)")
+    p.add_argument("--scrape", type=float, nargs="+", default=[0.0], metavar="SECONDS",
+                   help="during each load run, fetch both /metrics (the HTTP service's and the "
+                        "component's own listener) every SECONDS, as Prometheus does; 0 = not "
+                        "at all (default). Several values: one run each, back to back "
+                        "(e.g. --scrape 0 5)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="repeat the whole sequence of load runs this many times (default 1), "
+                        "e.g. --scrape 0 5 --rounds 2 runs 0, 5, 0, 5")
     p.add_argument("--prosody-config", type=Path, default=None, metavar="FILE",
                    help="for experiments: run Prosody with FILE instead of prosody/prosody.cfg.lua")
     p.add_argument("--baseline", action="store_true",
@@ -140,10 +154,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--instances must be between 1 and 16")
     if args.prosody_config is not None and args.server != "prosody":
         p.error("--prosody-config needs --server prosody")
+    if any(sc < 0 or 0 < sc < 1 or sc > 60 for sc in args.scrape):
+        p.error("--scrape must be 0 or between 1 and 60 seconds")
+    if not 1 <= args.rounds <= 10:
+        p.error("--rounds must be between 1 and 10")
     if args.duration == 0:
         args.concurrency = []
+    runs = len(args.concurrency) * (len(args.scrape) * args.rounds + (1 if args.baseline else 0))
     if args.sessions is None:
-        args.sessions = (math.ceil((args.warmup + args.duration) * RATE_CAP) * len(args.concurrency)
+        args.sessions = (math.ceil((args.warmup + args.duration) * RATE_CAP) * runs
                          + args.chats_for_memory + 200)
     return args
 
@@ -163,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(need, soft)), hard))
     mem_agents = math.ceil(args.chats_for_memory / args.max_chats) if args.chats_for_memory else 0
     names = [f"agent{i:03d}" for i in range(max(args.agents, mem_agents, 2))]
-    planned = len(args.concurrency) * (args.warmup + args.duration) * (2 if args.baseline else 1)
+    planned = (len(args.concurrency) * (len(args.scrape) * args.rounds + (1 if args.baseline else 0))
+               * (args.warmup + args.duration))
     t = time.perf_counter()
     tokens = mint_tokens(args.sessions, lifetime=int(900 + planned + args.chats_for_memory / 5),
                          processes=args.mint_processes)
@@ -172,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[RunResult] = []
     raw: list[RunResult] = []
     memory: MemoryResult | None = None
+    per_scrape: dict[str, float] = {}
     code = code_line()  # before the run: the processes under test start from this code
     tmp = tempfile.mkdtemp(prefix="idchat-chatbench-")
     stack = Stack(Path(tmp), names, args.server, args.instances, args.prosody_config)
@@ -203,16 +224,23 @@ def main(argv: list[str] | None = None) -> int:
                       f"{args.max_chats} ...", file=log)
                 memory = await run_memory(stack, tokens, args.chats_for_memory,
                                           names[:mem_agents], args.max_chats, log)
-            for i, concurrency in enumerate(args.concurrency):
-                spy = args.py_spy if (args.py_spy and i == len(args.concurrency) - 1) else None
+            plan = [(c, sc) for _ in range(args.rounds) for c in args.concurrency
+                    for sc in args.scrape]
+            for i, (concurrency, scrape) in enumerate(plan):
+                spy = args.py_spy if (args.py_spy and i == len(plan) - 1) else None
                 await quiet()
                 print(f"load: {concurrency} citizens, {args.agents} agents × {args.max_chats}, "
-                      f"{args.warmup:g} s warm-up + {args.duration:g} s ...", file=log)
+                      f"{args.warmup:g} s warm-up + {args.duration:g} s"
+                      f"{f', /metrics scraped every {scrape:g} s' if scrape else ''} ...", file=log)
                 ref_before = reference_ms()
                 results.append(await run_load(stack, tokens, concurrency, names[:args.agents],
-                                              args.max_chats, args.warmup, args.duration, spy, log))
+                                              args.max_chats, args.warmup, args.duration, spy, log,
+                                              scrape))
                 results[-1].ref_ms_before, results[-1].ref_ms_after = ref_before, reference_ms()
                 stack.check_alive()
+            if any(args.scrape):
+                per_scrape.update(await scrape_cost(stack))
+                print(f"CPU per scrape: {per_scrape}", file=log)
 
         asyncio.run(runs())
     except KeyboardInterrupt:
@@ -232,10 +260,17 @@ def main(argv: list[str] | None = None) -> int:
     table = markdown(results, memory, stack.server_label, stack.component_names)
     if raw:
         table = comparison(raw, results, stack.server_label) + "\n\n" + table
+    if per_scrape:
+        every = min(x for x in args.scrape if x)
+        both = per_scrape["http"] + per_scrape["component"]
+        table += ("\n\nOne scrape, after the load runs (30 of each, 1.05 s apart, less the idle CPU "
+                  "of as long without scrapes): HTTP service "
+                  f"{per_scrape['http']:.2f} ms of CPU, component {per_scrape['component']:.2f} ms; "
+                  f"every {every:g} s that is {100 * both / 1000 / every:.3f} % of one CPU.")
     machine = machine_line(args.server, args.instances) + "; " + code
     payload = {"machine": machine, "server": args.server, "instances": args.instances,
                "results": [asdict(r) for r in results], "baseline": [asdict(r) for r in raw],
-               "memory": asdict(memory) if memory else None}
+               "memory": asdict(memory) if memory else None, "cpu_ms_per_scrape": per_scrape}
     if args.json is not None and str(args.json) == "-":
         print(json.dumps(payload, indent=2))
         return 0

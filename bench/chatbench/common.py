@@ -20,7 +20,7 @@ MUC_DOMAIN = "rooms.idchat.localhost"
 COMPONENT_DOMAIN = "component.idchat.localhost"
 CITIZEN_NICK = "Inwoner"  # component/chats.py CITIZEN_NICK
 try:  # the most max-chats the component accepts in an agent's presence
-    from component.handlers.agent import MAX_CHATS_LIMIT
+    from component.handlers.agent import MAX_CHATS_LIMIT as MAX_CHATS_LIMIT
 except (ImportError, AttributeError):  # pragma: no cover - older or reorganised component
     MAX_CHATS_LIMIT = 20
 STEP_TIMEOUT = 15.0       # any single wait of a session

@@ -68,6 +68,25 @@ def markdown(results: list[RunResult], memory: MemoryResult | None, server_label
                 out.append(f"| {r.concurrency} | {r.connected} of {r.instances} | " + " | ".join(
                     f"{fmt(1000 * r.cpu_s_per_session.get(n, math.nan), 2)} "
                     f"({fmt(r.cpu_pct.get(n, math.nan), 0)} %)" for n in component_names) + " |")
+        if any(r.scrape_s for r in results) or len({r.scrape_s for r in results}) > 1:
+            out += ["", "### The cost of metrics: both /metrics scraped during the run", "",
+                    "| citizens | scraped every s | sessions/s | setup p50 ms | setup p99 ms "
+                    "| HTTP service ms CPU/session | component ms CPU/session | scrapes (HTTP / "
+                    "component) | scrape p50 ms (HTTP / component) | answer KiB (HTTP / component) |",
+                    "|" + "---:|" * 10]
+            comp = "components" if multi else "component"
+            for r in results:
+                both = ("http", "component")
+                out.append(
+                    f"| {r.concurrency} | {fmt(r.scrape_s, 0) if r.scrape_s else 'never'} "
+                    f"| {r.sessions_per_s:.1f} | {fmt(r.setup_p50_ms)} | {fmt(r.setup_p99_ms)} "
+                    f"| {fmt(1000 * r.cpu_s_per_session.get('http', math.nan), 2)} "
+                    f"| {fmt(1000 * r.cpu_s_per_session.get(comp, math.nan), 2)} "
+                    + ("| " + " / ".join(str(r.scrapes.get(n, 0)) for n in both)
+                       + " | " + " / ".join(fmt(r.scrape_p50_ms.get(n, math.nan)) for n in both)
+                       + " | " + " / ".join(fmt(r.scrape_kib.get(n, math.nan)) for n in both)
+                       + (f" ({r.scrape_errors} failed)" if r.scrape_errors else "") + " |"
+                       if r.scrape_s else "| – | – | – |"))
         out += ["", "Redis commands per session (HTTP service and component together):", ""]
         for r in results:
             total = sum(r.redis_calls_per_session.values())

@@ -12,14 +12,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .actors import Citizen, Hub, close_agents, connect_agents, http_session
-from .actors import SessionTimes  # noqa: F401 - re-exported for soak and flood
+import launcher
+from benchlib import machine_busy_seconds, percentile, proc_cpu_seconds
+
+from .actors import (
+    Citizen,
+    Hub,
+    SessionTimes,
+    close_agents,
+    connect_agents,
+    http_session,
+)
 from .clients import StepError, local_stanzas
 from .common import STEP_TIMEOUT, median, redis_commandstats, rss_kib
 from .stack import Stack
 
-import launcher  # noqa: E402,I100 - scripts/, on the path through the package
-from benchlib import machine_busy_seconds, percentile, proc_cpu_seconds  # noqa: E402
 
 @dataclass
 class RunResult:
@@ -53,6 +60,12 @@ class RunResult:
     # load; per session: that rate × the window / sessions, included in the total above
     redis_idle_per_s: float = math.nan
     redis_idle_per_session: float = math.nan
+    # --scrape: both /metrics fetched every scrape_s seconds during warm-up and window
+    scrape_s: float = 0.0
+    scrapes: dict[str, int] = field(default_factory=dict)  # per target, in the window
+    scrape_errors: int = 0
+    scrape_p50_ms: dict[str, float] = field(default_factory=dict)
+    scrape_kib: dict[str, float] = field(default_factory=dict)  # size of the last answer
     # message, presence and IQ stanzas per session, counted in slixmpp where they are sent
     # and received: "clients" (citizens, agents: this process), "component" (all instances)
     stanzas_per_session: dict[str, float] = field(default_factory=dict)
@@ -67,11 +80,11 @@ STEPS = ("start_communication", "client_url page", "guest login", "claim", "join
 
 async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_names: list[str],
                    max_chats: int, warmup: float, duration: float, py_spy: Path | None,
-                   log: Any) -> RunResult:
+                   log: Any, scrape: float = 0.0) -> RunResult:
     hub = Hub()
     result = RunResult(concurrency=concurrency, kind="idchat", server=stack.server_kind,
                        instances=len(stack.components), connected=0, agents=len(agent_names),
-                       max_chats=max_chats, warmup_s=warmup, planned_s=duration)
+                       max_chats=max_chats, warmup_s=warmup, planned_s=duration, scrape_s=scrape)
     agents = await connect_agents(hub, agent_names, stack.c2s_port, max_chats)
     times: list[SessionTimes] = []
     errors: dict[str, int] = {}
@@ -104,9 +117,36 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                 times.append(t)
                 window["last_end"] = max(window["last_end"], t.done)
 
+    scraped: dict[str, list[float]] = {name: [] for name in stack.metrics_urls}
+
+    async def scraper() -> None:
+        """As Prometheus does: every `scrape` seconds both targets, at the same time, on a
+        connection of its own (keep-alive), each answer read to the end."""
+        import aiohttp
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=scrape)) as client:
+            async def one(name: str, url: str) -> None:
+                t = time.perf_counter()
+                try:
+                    async with client.get(url) as resp:
+                        body = await resp.read()
+                        if resp.status != 200 or b"idchat_" not in body:
+                            raise RuntimeError(f"{url}: {resp.status}")
+                except Exception:  # noqa: BLE001 - counted, the run goes on
+                    result.scrape_errors += 1
+                    return
+                if t >= window["start"]:
+                    scraped[name].append((time.perf_counter() - t) * 1000)
+                result.scrape_kib[name] = len(body) / 1024
+            next_at = time.perf_counter()
+            while not window["stopping"]:
+                await asyncio.gather(*(one(n, u) for n, u in stack.metrics_urls.items()))
+                next_at += scrape
+                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
     result.redis_idle_per_s = await redis_idle_rate(stack.redis.port)
     async with http_session(concurrency + 2) as http:
         workers = [asyncio.ensure_future(worker(http)) for _ in range(concurrency)]
+        scraping = asyncio.ensure_future(scraper()) if scrape > 0 else None
         try:
             await asyncio.sleep(warmup)
             pids = stack.pids()
@@ -145,6 +185,9 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
             window["stopping"] = True
             for w in workers:
                 w.cancel()
+            if scraping is not None:
+                scraping.cancel()
+                await asyncio.gather(scraping, return_exceptions=True)
             await asyncio.gather(*workers, *list(logouts), return_exceptions=True)
             if spy is not None:
                 try:
@@ -155,6 +198,9 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
             await close_agents(agents)
 
     elapsed = end - window["start"]
+    for name, took in scraped.items():
+        result.scrapes[name] = len(took)
+        result.scrape_p50_ms[name] = median(took) if took else math.nan
     setup = sorted((t.attrs - t.t0) * 1000 for t in times)
     whole = sorted((t.done - t.t0) * 1000 for t in times)
     result.measured_s = elapsed
@@ -265,6 +311,32 @@ class MemoryResult:
     # per slice of the opening: [chats open before, after, chats/s, XMPP server ms CPU per
     # chat, component ms CPU per chat (all instances)]
     open_slices: list[list[float]] = field(default_factory=list)
+
+
+async def scrape_cost(stack: Stack, times: int = 30, gap: float = 1.05) -> dict[str, float]:
+    """ms of CPU one scrape costs the process scraped: `times` scrapes of each /metrics,
+    `gap` seconds apart (the component reads Redis at most once a second for its gauges, so
+    closer scrapes would be cheaper than real ones), after the load runs (every metric
+    family has its series). Robust on a shared machine, where the sessions/s of one run
+    move more with the neighbours than with the scrapes."""
+    import aiohttp
+    pids = {"http": stack.http.pid, "component": stack.components[0].pid}
+    async with aiohttp.ClientSession() as client:
+        async def one(url: str) -> None:
+            async with client.get(url) as resp:
+                await resp.read()
+        await asyncio.gather(*(one(u) for u in stack.metrics_urls.values()))  # connections open
+        await asyncio.sleep(gap)
+        before = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+        for _ in range(times):
+            await asyncio.gather(*(one(u) for u in stack.metrics_urls.values()))
+            await asyncio.sleep(gap)
+        # idle cost over the same time is in it too (timers, the sweeper): measured apart
+        middle = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+        await asyncio.sleep(times * gap)
+        after = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+    return {name: 1000 * max(0.0, (middle[name] - before[name]) - (after[name] - middle[name])) / times
+            for name in pids}
 
 
 async def settle(seconds: float) -> None:

@@ -15,16 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import ROOT
+import launcher  # scripts/: on the path through the package (chatbench/__init__.py)
+from benchlib import TEST_PRIVKEY, TEST_PUBKEY
+from prosody_server import ProsodyServer
+from redis_server import RedisServer, free_port, wait_for_port
 
-PROBE = Path(__file__).resolve().parent / "probe"  # sitecustomize.py: the stanza counter
+from . import ROOT
 from .clients import read_stanza_counts
 from .common import AGENT_DOMAIN, AGENT_PASSWORD
 
-import launcher  # noqa: E402,I100 - scripts/, on the path through the package
-from benchlib import TEST_PRIVKEY, TEST_PUBKEY  # noqa: E402
-from prosody_server import ProsodyServer  # noqa: E402
-from redis_server import RedisServer, free_port, wait_for_port  # noqa: E402
+PROBE = Path(__file__).resolve().parent / "probe"  # sitecustomize.py: the stanza counter
 
 
 class Stack:
@@ -40,6 +40,7 @@ class Stack:
         self.redis = RedisServer(workdir / "redis")
         self.http_port = free_port()
         self.base = f"http://127.0.0.1:{self.http_port}"
+        self.metrics_port = free_port()
         self.xmpp_env = {
             "IDCHAT_XMPP_COMPONENT_SECRET": secrets.token_urlsafe(24),
             "IDCHAT_XMPP_C2S_PORT": str(free_port()),
@@ -79,6 +80,9 @@ class Stack:
             "IDCHAT_XMPP_SERVER": server,
             "IDCHAT_LOG_LEVEL": "WARNING",
             "IDCHAT_LOG_AUDIT_FILE": str(workdir / "audit.log"),
+            # The component's own /metrics listener, on in every run (scraped or not): an
+            # idle listener is part of a production deployment.
+            "IDCHAT_METRICS_COMPONENT_PORT": str(self.metrics_port),
         })
         self.env = env
         self.http = service("http-service", "xmpp_plugin", env, workdir)
@@ -89,6 +93,12 @@ class Stack:
                            for n in self.component_names]
         # On Prosody one instance (the lease holder) connects, the others stand by.
         self.expected_connections = instances if server == "ejabberd" else 1
+
+    @property
+    def metrics_urls(self) -> dict[str, str]:
+        """What Prometheus scrapes: the HTTP service's and the component's /metrics."""
+        return {"http": f"{self.base}/metrics",
+                "component": f"http://127.0.0.1:{self.metrics_port}/metrics"}
 
     @property
     def c2s_port(self) -> int:
@@ -197,8 +207,9 @@ class Stack:
                 raise RuntimeError(f"{name} is not running")
 
     def log_tails(self) -> str:
+        server_tail: str = self.xmpp.log_tail(15)
         return (self.http.log_tail() + "".join(c.log_tail() for c in self.components)
-                + self.xmpp.log_tail(15) + "\n")
+                + server_tail + "\n")
 
     def stop(self) -> None:
         steps = [c.stop for c in self.components] + [self.http.stop, self.xmpp.stop,

@@ -83,7 +83,7 @@ class AgentHandlers:
         chat, stored = await self.gw.chats.attributes_for(iq["from"], iq["idchat_attributes"]["chat"])
         reply = iq.reply(clear=True)
         fill_attributes(reply["idchat_attributes"], chat, stored,  # type: ignore[arg-type]
-                        self.gw.settings.ui.default_language)
+                        self.gw.settings)
         await self.gw.chats.answer_with_attributes(reply, chat, stored)
 
 

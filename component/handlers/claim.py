@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from slixmpp import Iq
 
 from .. import metrics
-from ..chats import CITIZEN_NICK
+from ..chats import CITIZEN_NICK, TopicClosed
 from ..xmpp_errors import replies_errors
 
 if TYPE_CHECKING:
@@ -23,7 +23,11 @@ class ClaimHandlers:
     @replies_errors
     async def on_claim(self, iq: Iq) -> None:
         started = time.perf_counter()
-        chat, position, interrupted = await self.gw.chats.claim(iq["from"], iq["idchat_claim"]["ticket"])
+        try:
+            chat, position, interrupted = await self.gw.chats.claim(iq["from"], iq["idchat_claim"]["ticket"])
+        except TopicClosed as closed:
+            self._closed(iq, closed)
+            return
         reply = iq.reply(clear=True)
         el = reply["idchat_claimed"]
         el["chat"], el["room"] = chat.id, f"{chat.id}@{self.gw.settings.xmpp.muc_domain}"
@@ -42,3 +46,13 @@ class ClaimHandlers:
         reply.send()
         metrics.SETUP.observe(time.perf_counter() - started)
         await self.gw.chats.after_claim(chat, position, interrupted)
+
+    def _closed(self, iq: Iq, closed: TopicClosed) -> None:
+        """§1 outside opening hours: when the topic opens again, and the alternative."""
+        reply = iq.reply(clear=True)
+        el = reply["idchat_closed"]
+        el["purpose"] = closed.purpose
+        if closed.opens is not None:
+            el["opens"] = closed.opens.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.gw.notifier.add_alternatives(el, closed.purpose)
+        reply.send()

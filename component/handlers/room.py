@@ -30,7 +30,8 @@ class RoomHandlers:
         cid = pres["from"].user
         present = pres["type"] not in ("unavailable", "error")
         if real.bare != self.gw.boundjid.bare:
-            self.gw.chats.rooms.saw(cid, real, present)
+            if present or cid in self.gw.chats.rooms.known:
+                self.gw.chats.rooms.saw(cid, real, present)  # a leave never adds a room
         elif not present:
             self.gw.chats.rooms.known.pop(cid, None)  # destroyed (by another instance, say)
         if pres["from"].resource != CITIZEN_NICK or pres["type"] == "error":
@@ -49,11 +50,14 @@ class RoomHandlers:
         budget are left alone: they still reach the others through the room."""
         if msg["from"].domain != self.gw.settings.xmpp.muc_domain or not msg["body"]:
             return
-        nick, room, cid = msg["from"].resource, msg["from"].bare, msg["from"].user
+        nick, room = msg["from"].resource, msg["from"].bare
         if nick == CITIZEN_NICK:
-            self.gw.admission.message(room, self.gw.chats.citizen_wrote, cid)
+            self.gw.admission.message(room, "citizen", self._citizen_wrote, msg)
         elif nick and nick != OWN_NICK:
-            self.gw.admission.message(room, self._agent_wrote, cid)
+            self.gw.admission.message(room, "agent", self._agent_wrote, msg)
 
-    async def _agent_wrote(self, cid: str) -> None:
-        await self.gw.chats.activity(cid, citizen=False)
+    async def _citizen_wrote(self, msg: Message) -> None:
+        await self.gw.chats.citizen_wrote(msg["from"].user)
+
+    async def _agent_wrote(self, msg: Message) -> None:
+        await self.gw.chats.activity(msg["from"].user, citizen=False)

@@ -26,6 +26,12 @@ class Claimed(ElementBase):
     interfaces = {"room", "nick", "purpose", "state", "position", "wait", "chat"}
 
 
+class Closed(ElementBase):
+    """§1 answer outside the topic's opening hours: nothing was claimed or created."""
+    name, namespace, plugin_attrib = "closed", NS, "idchat_closed"
+    interfaces = {"purpose", "opens"}
+
+
 class Status(ElementBase):
     """§2 component → citizen: queued, assigned, no-agent or ended."""
     name, namespace, plugin_attrib = "status", NS, "idchat_status"
@@ -38,10 +44,10 @@ class Alternative(ElementBase):
     interfaces = {"lang", "text"}
     lang_interfaces = set()
 
-    def get_lang(self) -> str:
+    def get_lang(self) -> str:  # type: ignore[override]  # our "lang" interface, not xml:lang lookup
         return self.xml.get("{http://www.w3.org/XML/1998/namespace}lang", "")
 
-    def set_lang(self, value: str) -> None:
+    def set_lang(self, value: str) -> None:  # type: ignore[override]
         self.xml.set("{http://www.w3.org/XML/1998/namespace}lang", value)
 
     def get_text(self) -> str:
@@ -58,10 +64,23 @@ class Agent(ElementBase):
 
 
 class ChatItem(ElementBase):
-    """§3 one open chat of an agent, in the confirmation presence."""
+    """§3 one open chat of an agent, in the confirmation presence (with §11's request, if out)."""
     name, namespace, plugin_attrib = "chat", NS, "chat"
     plugin_multi_attrib = "chats"
-    interfaces = {"id", "room", "purpose", "since"}
+    interfaces = {"id", "room", "purpose", "since", "auth", "auth-method"}
+
+
+class Replies(ElementBase):
+    """§3a agent → component (get) and its result: the canned replies of the topics file."""
+    name, namespace, plugin_attrib = "replies", NS, "idchat_replies"
+    interfaces = set()
+
+
+class Reply(Alternative):
+    """§3a one canned reply: its text, in ``xml:lang``; ``purpose`` absent for every topic."""
+    name, namespace, plugin_attrib = "reply", NS, "reply"
+    plugin_multi_attrib = "replies"
+    interfaces = {"key", "purpose", "lang", "text"}
 
 
 class Offer(ElementBase):
@@ -108,10 +127,41 @@ class Ended(ElementBase):
     interfaces = {"chat", "by"}
 
 
+class AuthMethods(ElementBase):
+    """§11 agent → component (get): which methods the core allows for this chat's purpose."""
+    name, namespace, plugin_attrib = "auth-methods", NS, "idchat_auth_methods"
+    interfaces = {"chat"}
+
+
+class AuthMethod(ElementBase):
+    """§11 one allowed method in the answer."""
+    name, namespace, plugin_attrib = "method", NS, "method"
+    plugin_multi_attrib = "methods"
+    interfaces = {"tag"}
+
+
+class Authenticate(ElementBase):
+    """§11 agent → component (set): ask the citizen to log in with ``method``."""
+    name, namespace, plugin_attrib = "authenticate", NS, "idchat_authenticate"
+    interfaces = {"chat", "method"}
+
+
+class AuthCancel(ElementBase):
+    """§11 citizen (refuses) or agent (withdraws) → component."""
+    name, namespace, plugin_attrib = "auth-cancel", NS, "idchat_auth_cancel"
+    interfaces = {"chat"}
+
+
+class Auth(ElementBase):
+    """§11 component → citizen and agent: where the request stands."""
+    name, namespace, plugin_attrib = "auth", NS, "idchat_auth"
+    interfaces = {"chat", "state", "method", "url"}
+
+
 class NoStore(ElementBase):
     """XEP-0334 §4: keep the message out of archives, history and offline storage."""
     name, namespace, plugin_attrib = "no-store", HINTS_NS, "no_store"
-    interfaces: set[str] = set()
+    interfaces = set()
 
 
 class Overview(ElementBase):
@@ -149,7 +199,7 @@ class Watch(ElementBase):
 class Unwatch(ElementBase):
     """§9 supervisor → component: stop pushing."""
     name, namespace, plugin_attrib = "unwatch", NS, "idchat_unwatch"
-    interfaces: set[str] = set()
+    interfaces = set()
 
 
 def register() -> None:
@@ -158,11 +208,17 @@ def register() -> None:
                            (Message, Status), (Message, Offer), (Message, Revoke),
                            (Message, Attributes), (Message, Ended), (Message, NoStore),
                            (Presence, Agent), (Iq, Overview), (Message, Overview),
-                           (Iq, Watch), (Iq, Unwatch)):
+                           (Iq, Watch), (Iq, Unwatch), (Iq, AuthMethods), (Iq, Authenticate),
+                           (Iq, AuthCancel), (Message, Auth)):
         register_stanza_plugin(parent, plugin)
     register_stanza_plugin(Status, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Closed)
+    register_stanza_plugin(Closed, Alternative, iterable=True)
+    register_stanza_plugin(Iq, Replies)
+    register_stanza_plugin(Replies, Reply, iterable=True)
     register_stanza_plugin(Agent, ChatItem, iterable=True)
     register_stanza_plugin(Overview, QueueRow, iterable=True)
     register_stanza_plugin(Overview, MemberRow, iterable=True)
     register_stanza_plugin(Overview, Today)
     register_stanza_plugin(Attributes, Form)
+    register_stanza_plugin(AuthMethods, AuthMethod, iterable=True)

@@ -39,8 +39,20 @@ from playwright.async_api import Browser, async_playwright
 from ejabberd_server import EjabberdServer
 from prosody_server import ProsodyServer
 from redis_server import RedisServer, free_port, wait_for_port
-from webstack import (AGENT_DOMAIN, AGENT_PASSWORD, AGENTS, AXE, CHROMIUM, CHROMIUM_ARGS, CONVERSE,
-                      TEST_PRIVKEY, TEST_PUBKEY, Stack, spawn, stop)
+from webstack import (
+    AGENT_DOMAIN,
+    AGENT_PASSWORD,
+    AGENTS,
+    AXE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONVERSE,
+    TEST_PRIVKEY,
+    TEST_PUBKEY,
+    Stack,
+    spawn,
+    stop,
+)
 
 
 def _missing() -> str | None:
@@ -136,7 +148,8 @@ def _wait_ready(url: str, procs: list[subprocess.Popen[bytes]], timeout: float =
 
 
 @pytest.fixture
-def stack(xmpp_side: XmppSide, redis_server: RedisServer, tmp_path: Path) -> Iterator[Stack]:
+def stack(xmpp_side: XmppSide, redis_server: RedisServer, tmp_path: Path,
+          request: pytest.FixtureRequest) -> Iterator[Stack]:
     port = xmpp_side.http_port
     env = {name: value for name, value in os.environ.items() if not name.startswith("IDCHAT_")}
     env.update(xmpp_side.env)
@@ -156,6 +169,9 @@ def stack(xmpp_side: XmppSide, redis_server: RedisServer, tmp_path: Path) -> Ite
         "IDCHAT_ROUTING_NO_AGENT_TIMEOUT_SECONDS": "3",
         "IDCHAT_LOG_LEVEL": "INFO",
     })
+    extra = request.node.get_closest_marker("stack_env")
+    if extra:
+        env.update({k: v.replace("{base}", f"http://127.0.0.1:{port}") for k, v in extra.kwargs.items()})
     logs = {"http": tmp_path / "http.log", "component": tmp_path / "component.log"}
     st = Stack(f"http://127.0.0.1:{port}", xmpp_side.env["IDCHAT_XMPP_WEBSOCKET_URL"], env, logs)
     st.processes.append(spawn("xmpp_plugin", env, logs["http"]))

@@ -25,8 +25,15 @@ _LAYOUT = r"""(scope) => {
   const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
       [...el.classList].slice(0, 2).map((c) => '.' + c).join('') +
       (el.textContent.trim() ? ' "' + el.textContent.trim().slice(0, 30) + '"' : '');
+  // Visually hidden by the usual pattern (an absolute box clipped to nothing), whatever its class.
+  const clipped = (el) => {
+    for (let a = el; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).clip === 'rect(0px, 0px, 0px, 0px)') return true;
+    }
+    return false;
+  };
   const hidden = (el) => el.closest('.idchat-visually-hidden, .visually-hidden, .skip-link, [hidden]')
-      || el.getClientRects().length === 0;
+      || el.getClientRects().length === 0 || clipped(el);
   if (document.documentElement.scrollWidth > vw + 1) {
     problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px in a ${vw} px window`);
   }

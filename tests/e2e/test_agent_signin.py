@@ -8,8 +8,16 @@ import pytest
 from playwright.async_api import expect
 
 from integration.xmpp_clients import close, connect_agent
-from webstack import (AGENT_DOMAIN, AGENT_PASSWORD, ATTRS, agent_credentials, assert_accessible, login_agent,
-                      new_page, screenshot)
+from webstack import (
+    AGENT_DOMAIN,
+    AGENT_PASSWORD,
+    ATTRS,
+    agent_credentials,
+    assert_accessible,
+    login_agent,
+    new_page,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Page, Request, expect
 
-from webstack import ATTRS, ARTIFACTS, assert_accessible, login_agent, new_page, say, screenshot
-
+from webstack import ARTIFACTS, ATTRS, assert_accessible, login_agent, new_page, say, screenshot
 
 pytestmark = pytest.mark.e2e
 

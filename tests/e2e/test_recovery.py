@@ -7,8 +7,15 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from webstack import (ATTRS, assert_accessible, citizen_in_chat, login_agent,
-                      new_page, say, screenshot)
+from webstack import (
+    ATTRS,
+    assert_accessible,
+    citizen_in_chat,
+    login_agent,
+    new_page,
+    say,
+    screenshot,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 import tempfile
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -17,15 +18,15 @@ from slixmpp.xmlstream.matcher import StanzaPath
 
 from component.gateway import Gateway
 from component.protocol import stanza
+from ejabberd_server import EjabberdServer
+from prosody_server import ProsodyServer
+from redis_server import free_port
 from tokenlab import ATTRS, token
 from xmpp_clients import close, connect_agent, connect_guest, join_room
+from xmpp_plugin.keys import load_private_key, load_public_key
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 from xmpp_plugin.tokens import TokenVerifier
-from xmpp_plugin.keys import load_private_key, load_public_key
-from redis_server import free_port
-from ejabberd_server import EjabberdServer
-from prosody_server import ProsodyServer
 
 AGENTS = ("romeo", "mercutio", "benvolio", "tybalt", "paris")
 AGENT_PASSWORD = "test-only-password"
@@ -151,9 +152,14 @@ class Agent(Actor):
         finally:
             self.xmpp.del_event_handler("presence", on_presence)
 
-    async def available(self, max_chats: int = 1, show: str | None = None) -> None:
+    async def available(self, max_chats: int = 1, show: str | None = None,
+                        nick: str | None = None) -> None:
         pres = self.xmpp.make_presence(pto=self.component, pshow=show)
         pres["idchat_agent"]["max-chats"] = str(max_chats)
+        if nick is not None:  # XEP-0172, as the console sends it
+            name = ET.Element("{http://jabber.org/protocol/nick}nick")
+            name.text = nick
+            pres.append(name)
         pres.send()
 
     async def accept(self, offer: Any) -> str:

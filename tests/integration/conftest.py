@@ -21,12 +21,10 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from actors import HA_ADMIN, HA_PREFIX, Stack, start_server  # noqa: E402
-from prosody_server import ProsodyServer  # noqa: E402
-from redis_server import (COMPONENT_USER, HTTP_USER, REPLICA_USER, SENTINEL_USER,  # noqa: E402
-                          RedisHA)
-
 from component import audit  # noqa: E402
 from component.gateway import Gateway  # noqa: E402
+from prosody_server import ProsodyServer  # noqa: E402
+from redis_server import COMPONENT_USER, HTTP_USER, REPLICA_USER, SENTINEL_USER, RedisHA  # noqa: E402
 from xmpp_plugin.settings import Settings  # noqa: E402
 from xmpp_plugin.store import SessionStore, connect  # noqa: E402
 

@@ -81,7 +81,7 @@ async def _session(xmpp: ClientXMPP | ComponentXMPP, port: int, timeout: float) 
             outcome.set_result(result)
 
     def on_stream_error(error: ElementBase) -> None:
-        conditions = [c.tag.split("}", 1)[1] for c in error.xml if c.tag.startswith("{%s}" % STREAM_ERROR_NS)]
+        conditions = [c.tag.split("}", 1)[1] for c in error.xml if c.tag.startswith(f"{{{STREAM_ERROR_NS}}}")]
         settle("stream error: " + ",".join(c for c in conditions if c != "text"))
 
     xmpp.add_event_handler("session_start", lambda _: settle(None))

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from actors import Stack, form_values
-from xmpp_plugin.errors import NotFound
 from tokenlab import ATTRS
+from xmpp_plugin.errors import NotFound
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

@@ -16,7 +16,7 @@ import os
 import secrets
 import signal
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator
 
 import aiohttp
 import pytest
@@ -29,7 +29,7 @@ from prosody_server import ProsodyServer
 from redis_server import free_port
 from tokenlab import ATTRS, TEST_PRIVKEY, TEST_PUBKEY, token
 from xmpp_clients import join_room
-from xmpp_plugin.settings import Settings, load_settings
+from xmpp_plugin.settings import load_settings
 from xmpp_plugin.store import SessionStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]

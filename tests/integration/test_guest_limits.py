@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import shutil
 import tempfile
 import time
@@ -20,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slixmpp import JID
 
 from actors import AGENT_PASSWORD, xmpp_env
 from ejabberd_server import EjabberdServer

@@ -25,8 +25,16 @@ from redis.exceptions import AuthenticationError, NoPermissionError
 
 import launcher
 from actors import AGENT_PASSWORD, Agent, Citizen, form_values
-from redis_server import (COMPONENT_USER, HTTP_USER, REPLICA_USER, SENTINEL_USER, RedisServer,
-                          acl_file, free_port, wait_for_port)
+from redis_server import (
+    COMPONENT_USER,
+    HTTP_USER,
+    REPLICA_USER,
+    SENTINEL_USER,
+    RedisServer,
+    acl_file,
+    free_port,
+    wait_for_port,
+)
 from tokenlab import ATTRS, ROOT, TEST_PRIVKEY, TEST_PUBKEY, token
 from xmpp_clients import connect_agent, connect_guest
 from xmpp_plugin.settings import XmppSettings, load_settings

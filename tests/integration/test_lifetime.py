@@ -14,6 +14,7 @@ from slixmpp.exceptions import IqError
 
 from actors import Agent, Stack, error_condition
 from xmpp_plugin.settings import Settings
+from xmpp_plugin.store import SessionStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
@@ -92,6 +93,7 @@ async def test_a_hundred_idle_chats_end_with_everything_they_hold(stack: Stack) 
     assert await redis.zcard(router.keys.queue("report_move")) == 94
     assert await rooms.exists(cids[0]) and await rooms.exists(accepted[0])
     assert (await router.agent_info("romeo@agents.idchat.localhost"))["load"] == "3"
+    assert set(cids) <= set(rooms.known)             # the component's own memory of rooms
     await redis.delete(sweeper)
 
     async def all_gone() -> bool:
@@ -107,6 +109,10 @@ async def test_a_hundred_idle_chats_end_with_everything_they_hold(stack: Stack) 
         assert (info["load"], info["pending"]) == ("0", "0"), bare
         assert await router.agent_chats(bare) == []
     assert not any([await rooms.exists(cid) for cid in cids])
+    # Nor in the component's memory: its rooms, and what slixmpp would keep for every JID
+    # that sent it presence (every room, every agent: bench/soak.py saw it grow per chat).
+    assert not set(cids) & set(rooms.known)
+    assert list(stack.gateway.roster) == [] and not stack.gateway.plugin.enabled("xep_0115")
     for agent, theirs in ((romeo, romeos), (mercutio, mercutios)):
         ended = [m["idchat_ended"] for m in agent.headlines if m["idchat_ended"]["chat"]]
         assert sorted(e["chat"] for e in ended) == sorted(theirs)     # both sides are told
@@ -264,3 +270,39 @@ async def test_nobody_on_duty_is_told_at_once_and_undone_when_someone_comes(stac
     later = await citizen.wait_for("idchat_status", lambda s: s["state"] != "offered",
                                    after=mark, timeout=3)
     assert later["state"] == "no-agent"
+
+
+async def test_a_session_without_a_chat_lives_briefly_and_activity_marks_end_with_the_chat(
+        stack: Stack) -> None:
+    """A session nobody claimed (the citizen never came, or the claim failed) lives
+    ``store.unclaimed_ttl_seconds``, not a chat's idle timeout; the once-a-minute activity
+    marks go with the chat, not a minute later."""
+    redis, keys_ = stack.store.redis, stack.store.keys
+    short = SessionStore(redis, prefix=stack.settings.redis.key_prefix,
+                         attributes_key=stack.settings.store.attributes_key_bytes(),
+                         ttl=600, unclaimed_ttl=60)
+    unclaimed = await short.create("report_move")
+    assert 0 < await redis.ttl(keys_.session(unclaimed.id)) <= 60
+    assert 0 < await redis.ttl(keys_.attr_url(unclaimed.attr_id or "")) <= 60
+    assert await short.touch(unclaimed.id)               # a page load: still without a chat
+    assert 0 < await redis.ttl(keys_.session(unclaimed.id)) <= 60
+    await short.link_chat(unclaimed.id, "c" * 32)
+    assert await short.touch(unclaimed.id)               # claimed: a chat's idle timeout
+    assert 60 < await redis.ttl(keys_.session(unclaimed.id)) <= 600
+    await short.purge(unclaimed.id)
+
+    sid = await stack.session()
+    citizen, romeo = await stack.citizen(), await stack.agent("romeo")
+    claimed = await citizen.claim_and_join(await stack.store.issue_ticket(sid))
+    await romeo.available(max_chats=1)
+    room = await romeo.accept(await romeo.wait_for("idchat_offer"))
+    await citizen.say(room, "Hallo")
+    await romeo.say(room, "Goedemiddag")
+    marks = [keys_.active_throttle(sid), keys_.active_throttle(f"{sid}:agent")]
+
+    async def both_marked() -> bool:
+        return await redis.exists(*marks) == 2
+    await until(both_marked, 5, "the activity marks of both sides")   # positive control
+    await romeo.iq("idchat_end", chat=claimed["chat"])
+    await citizen.wait_for("idchat_status", lambda s: s["state"] == "ended")
+    assert await redis.exists(keys_.session(sid), *marks) == 0

@@ -15,7 +15,6 @@ import base64
 import datetime
 import os
 import pwd
-import secrets
 import shutil
 import ssl
 import tempfile
@@ -32,8 +31,16 @@ from cryptography.x509.oid import NameOID
 
 from actors import AGENT_PASSWORD, xmpp_env
 from ejabberd_server import EjabberdServer
-from hostile import (Inbox, SessionRefused, auth_without_tls, connect_tls, listening_ports,
-                     process_uid, refused, stream_features)
+from hostile import (
+    Inbox,
+    SessionRefused,
+    auth_without_tls,
+    connect_tls,
+    listening_ports,
+    process_uid,
+    refused,
+    stream_features,
+)
 from prosody_server import ProsodyError, ProsodyServer
 from xmpp_clients import XMPPConnectError, close, connect_agent
 
@@ -48,7 +55,7 @@ def make_certificate(folder: Path, owner: str) -> tuple[Path, Path]:
     """A self-signed certificate for the agent and guest domains, and its key (PEM files)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, AGENT_DOMAIN)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder()
             .subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from slixmpp.exceptions import IqError
 
 from actors import Stack, error_condition, form_values
-from slixmpp.exceptions import IqError
+from component.stateless import MUC_PLUGIN
 from tokenlab import ATTRS, token
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
@@ -122,7 +123,7 @@ async def test_reload_keeps_the_chat_and_moves_membership(stack: Stack) -> None:
     after = await stack.citizen()                            # the reloaded page: a new guest JID
     second = await after.claim_and_join(await stack.store.issue_ticket(sid))
     assert second["room"] == first["room"] and second["chat"] == first["chat"]
-    members = await stack.gateway.plugin["xep_0045"].get_affiliation_list(
+    members = await stack.gateway.plugin[MUC_PLUGIN].get_affiliation_list(
         first["room"], "member", ifrom=stack.gateway.chats.rooms.me)
     assert members == [after.jid.bare]
 

@@ -142,7 +142,7 @@ def wait_for_output(demo: Demo, text: str, timeout: float = 10) -> None:
 
 def assert_all_gone(demo: Demo, server: str) -> None:
     # Positive control: the scan saw every part of the demo while it ran.
-    for part in ("redis-server", "-m xmpp_plugin", "-m component",
+    for part in ("redis-server", "-m xmpp_plugin", "-m component", "oidc_provider.mjs",
                  "prosody" if server == "prosody" else "beam.smp"):
         assert part in demo.commands, f"{part} not among the demo's processes: {demo.commands}"
     try:

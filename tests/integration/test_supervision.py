@@ -50,6 +50,7 @@ async def test_supervisor_sees_queue_agents_and_today_live(stack: Stack) -> None
 
     watch = await boss.iq("idchat_watch")
     assert watch["idchat_watch"]["seconds"] == "600"
+    await boss.available(max_chats=2, show="away", nick="Mercutio")  # an agent too, not on duty
     agent = await stack.agent("romeo")
     await agent.available(max_chats=2)
     offer = await agent.wait_for("idchat_offer")
@@ -64,6 +65,8 @@ async def test_supervisor_sees_queue_agents_and_today_live(stack: Stack) -> None
     romeo = member(pushed, ROMEO)
     assert romeo["nick"] == "romeo" and romeo["capacity"] == "2"   # no nick sent: the local part
     assert 0 <= int(romeo["idle"]) <= 3                              # accepted just now
+    away = member(pushed, SUPERVISOR)                                # named while away too
+    assert away["nick"] == "Mercutio" and away["available"] == "false" and away["capacity"] == "2"
     assert pushed["today"]["service-level"] and 0 <= float(pushed["today"]["service-level"]) <= 1
     assert pushed["today"]["median-wait"] != ""
     for headline in boss.headlines:

@@ -8,7 +8,6 @@ tables and examples); none relies on a list kept by hand in this file.
 from __future__ import annotations
 
 import ast
-import dataclasses
 import inspect
 import re
 from pathlib import Path
@@ -166,8 +165,8 @@ def _code_elements() -> dict[tuple[str, str], set[str]]:
     for _, cls in inspect.getmembers(stanza, inspect.isclass):
         if cls.__module__ == stanza.__name__ and getattr(cls, "namespace", "") in (stanza.NS, stanza.HINTS_NS):
             interfaces = set(cls.interfaces)
-            if cls is stanza.Alternative:  # xml:lang and the text content
-                interfaces = {XML_LANG if i == "lang" else "#text" for i in interfaces}
+            if issubclass(cls, stanza.Alternative):  # xml:lang and the text content
+                interfaces = {{"lang": XML_LANG, "text": "#text"}.get(i, i) for i in interfaces}
             out[(cls.namespace, cls.name)] = interfaces
     return out
 

@@ -107,7 +107,7 @@ def test_no_label_carries_an_id_and_label_names_are_few() -> None:
 
 
 def test_purpose_labels_are_bounded() -> None:
-    label = cm.PurposeLabels(configured={"parking"}, limit=5)
+    label = cm.PurposeLabels(configured={"report_move", "parking"}, limit=5)  # topics + agents
     many = [f"topic_{i}" for i in range(100)]
     text = component_text(busy_view(["report_move", "parking", *many]), label)
     purposes = {lab["purpose"] for n, lab, _ in samples(text) if n == "idchat_queue_length"}

@@ -20,9 +20,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from ejabberd_server import (LIMIT_DEFAULTS, PROFILES, TEMPLATE_DIR, TRUSTED_PROXIES,  # noqa: E402
-                             TRUSTED_PROXIES_DEFAULT, EjabberdError, _yaml_scalar, render,
-                             xmpp_settings)
+from ejabberd_server import (  # noqa: E402
+    LIMIT_DEFAULTS,
+    PROFILES,
+    TEMPLATE_DIR,
+    TRUSTED_PROXIES,
+    TRUSTED_PROXIES_DEFAULT,
+    EjabberdError,
+    _yaml_scalar,
+    render,
+    xmpp_settings,
+)
 
 PROSODY = ROOT / "prosody"
 ENV = {"IDCHAT_XMPP_COMPONENT_SECRET": "profile-test-secret",

@@ -10,7 +10,13 @@ import pytest
 
 from tokenlab import ROOT, TEST_PRIVKEY, TEST_PUBKEY, ec_key, other_rsa_key, pem_private, pem_public
 from xmpp_plugin.app import create_app
-from xmpp_plugin.settings import DemoSettings, KeyConfig, SettingsError, load_settings, setting_names
+from xmpp_plugin.settings import (
+    DemoSettings,
+    KeyConfig,
+    SettingsError,
+    load_settings,
+    setting_names,
+)
 
 KEY = base64.b64encode(b"k" * 32).decode()
 TOML = f"""
@@ -165,6 +171,7 @@ def test_redis_credentials_given_twice_or_missing_are_refused(env: dict[str, str
 def test_sentinels_as_a_list_and_the_client_that_asks_them(tmp_path: Path) -> None:
     from redis.asyncio import BlockingConnectionPool
     from redis.asyncio.sentinel import SentinelConnectionPool
+
     from xmpp_plugin.store import connect
 
     s = load_settings(environ={**COMMON, **TOKEN_KEYS, "IDCHAT_REDIS_USERNAME": "idchat-http",
@@ -256,3 +263,50 @@ def test_an_unusable_key_file_is_a_settings_error(tmp_path: Path) -> None:
         create_app(load_settings(environ=env, role="http"))
     assert info.value.problems[0].startswith("tokens.decryption_privkey: unusable key")
     assert "not a key" not in str(info.value)
+
+
+def test_oidc_agents_need_their_settings_and_only_the_http_service_reads_the_secrets(
+        tmp_path: Path) -> None:
+    base = {"IDCHAT_STORE_ATTRIBUTES_KEY": base64.b64encode(b"k" * 32).decode(),
+            "IDCHAT_AGENTS_MODE": "oidc",
+            "IDCHAT_XMPP_COMPONENT_SECRET": "s"}
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ={**base, "IDCHAT_AGENTS_ID_TOKEN_ALGORITHMS": "RS256,none",
+                               "IDCHAT_AGENTS_CREDENTIAL_KEY": "short",
+                               "IDCHAT_AGENTS_GROUP_PURPOSES": "no-equals-sign"}, role="http")
+    text = "\n".join(refused.value.problems)
+    for needed in ("agents.issuer", "agents.client_id", "agents.client_secret",
+                   "agents.credential_key must be at least 32 bytes", "never none or HS*",
+                   "agents.group_purposes"):
+        assert needed in text, text
+    # The component reads agents.mode, never the client secret or the credential key: a
+    # secret file that is not there stops the HTTP service and not the component.
+    missing = {**base, "IDCHAT_AGENTS_CLIENT_SECRET_FILE": str(tmp_path / "absent"),
+               "IDCHAT_AGENTS_CREDENTIAL_KEY_FILE": str(tmp_path / "absent")}
+    settings = load_settings(environ=missing, role="component")
+    assert settings.agents.mode == "oidc" and settings.agents.client_secret_file == ""
+    with pytest.raises(SettingsError) as refused:
+        load_settings(environ=missing, role="http")
+    assert "agents.client_secret_file: no such file" in "\n".join(refused.value.problems)
+
+
+# -- authentication during the chat (docs/protocol.md §11) -----------------------------------
+
+
+def test_only_the_component_reads_the_request_signing_key() -> None:
+    auth = {"IDCHAT_AUTH_CORE_URL": "https://core.example.nl", "IDCHAT_AUTH_REQUESTOR": "idchat",
+            "IDCHAT_AUTH_REQUEST_PRIVKEY_TYPE": "RSA", "IDCHAT_AUTH_REQUEST_PRIVKEY_FILE": str(TEST_PRIVKEY)}
+    component = load_settings(environ={**COMMON, **auth, "IDCHAT_XMPP_COMPONENT_SECRET": "s"}, role="component")
+    assert component.auth.request_privkey.file == str(TEST_PRIVKEY) and component.auth.enabled
+    http = load_settings(environ={**COMMON, **TOKEN_KEYS, **auth,
+                                  "IDCHAT_AUTH_REQUEST_PRIVKEY_FILE": "/nonexistent/key.pem"}, role="http")
+    assert http.auth.request_privkey == KeyConfig() and http.auth.core_url == "https://core.example.nl"
+    with pytest.raises(SettingsError) as info:          # the component needs it, and a usable one
+        load_settings(environ={**COMMON, "IDCHAT_XMPP_COMPONENT_SECRET": "s",
+                               "IDCHAT_AUTH_CORE_URL": "https://core.example.nl/", "IDCHAT_AUTH_REQUESTOR": "a b"},
+                      role="component")
+    problems = " | ".join(info.value.problems)
+    assert "auth.core_url must be an http(s) URL without a trailing slash" in problems
+    assert "auth.requestor is required" in problems and "auth.request_privkey is required" in problems
+    off = load_settings(environ={**COMMON, "IDCHAT_XMPP_COMPONENT_SECRET": "s"}, role="component")
+    assert not off.auth.enabled                          # off by default: nothing required

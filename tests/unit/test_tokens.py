@@ -8,12 +8,18 @@ import time
 
 import jwt
 import pytest
-
-from tokenlab import DATA
-from tokenlab import (ATTRS, ec_key, jwe_of, other_rsa_key, idc_private_key, idc_public_key,
-                      token)
 from jwcrypto import jwe
 
+from tokenlab import (
+    ATTRS,
+    DATA,
+    ec_key,
+    idc_private_key,
+    idc_public_key,
+    jwe_of,
+    other_rsa_key,
+    token,
+)
 from xmpp_plugin.errors import InvalidToken
 from xmpp_plugin.tokens import TokenVerifier
 

@@ -31,4 +31,7 @@ converse.initialize({
     idchat_agent_domain: config.agent_domain,
     idchat_lang: config.lang,
     idchat_purposes: config.purposes ?? {},
+    idchat_signin: config.signin ?? 'password',
+    idchat_attribute_labels: config.attribute_labels ?? {},
+    idchat_auth_in_chat: config.auth_in_chat === true,
 });

@@ -7,8 +7,8 @@ import logging
 
 from aiohttp import web
 
-from ..appkeys import SETTINGS, STORE, VERIFIER
 from .. import metrics
+from ..appkeys import SETTINGS, STORE, VERIFIER
 from ..errors import InvalidRequest
 from ..middleware import require_content_type
 from ..models import session_ref
@@ -23,6 +23,7 @@ async def post_start_communication(request: web.Request) -> web.Response:
     purpose, auth_result = _parse(await request.read())
     auth = request.app[VERIFIER].check(auth_result) if auth_result is not None else None
     session = await request.app[STORE].create(purpose, auth)
+    request.app[SETTINGS].topics.catalogue().warn_unknown(purpose)  # served all the same
     settings = request.app[SETTINGS].http
     metrics.session_started(auth is not None)
     body = {"client_url": f"{settings.external_url}/s/{session.id}"}

@@ -1,11 +1,11 @@
 /**
- * The agent's side of the protocol (docs/protocol.md §3–§6): availability presence,
- * accept/decline, asking for attributes, ending a chat. No page DOM; `api` is Converse's
- * private API of the plugin.
+ * The agent's side of the protocol (docs/protocol.md §3–§6, §9): availability presence,
+ * accept/decline, asking for attributes, ending a chat; a supervisor's overview. No page
+ * DOM; `api` is Converse's private API of the plugin.
  */
 import { stx } from '../converse.js';
 import { NS, errorCondition } from '../shared/protocol.js';
-import { parseAccepted, parseAttributes } from './parsers.js';
+import { parseAccepted, parseAttributes, parseAuthMethods, parseOverview, parseWatch } from './parsers.js';
 
 const IQ_TIMEOUT_MS = 10000;
 
@@ -62,4 +62,45 @@ export async function fetchAttributes (api, component, chat) {
 export async function sendEnd (api, component, chat) {
     await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <end xmlns="${NS}" chat="${chat}"/></iq>`);
+}
+
+/** §9 the overview once; a ProtocolError('forbidden') for anyone who is not a supervisor. */
+export async function fetchOverview (api, component) {
+    const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
+        <overview xmlns="${NS}"/></iq>`);
+    const overview = parseOverview(answer);
+    if (!overview) throw new ProtocolError('bad-answer');
+    return overview;
+}
+
+/** §9 follow the overview live; resolves with the seconds the pushes keep coming. */
+export async function sendWatch (api, component) {
+    const answer = await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <watch xmlns="${NS}"/></iq>`);
+    return parseWatch(answer) ?? 0;
+}
+
+/** §9 stop the pushes. */
+export async function sendUnwatch (api, component) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <unwatch xmlns="${NS}"/></iq>`);
+}
+
+/** §11 the login methods the core allows for this chat's topic (tags). */
+export async function fetchAuthMethods (api, component, chat) {
+    const answer = await request(api, stx`<iq type="get" to="${component}" xmlns="jabber:client">
+        <auth-methods xmlns="${NS}" chat="${chat}"/></iq>`);
+    return parseAuthMethods(answer);
+}
+
+/** §11 ask the citizen to log in with `method`. */
+export async function sendAuthenticate (api, component, chat, method) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <authenticate xmlns="${NS}" chat="${chat}" method="${method}"/></iq>`);
+}
+
+/** §11 withdraw the request. */
+export async function sendAuthCancel (api, component, chat) {
+    await request(api, stx`<iq type="set" to="${component}" xmlns="jabber:client">
+        <auth-cancel xmlns="${NS}" chat="${chat}"/></iq>`);
 }

@@ -4,7 +4,9 @@
  * changes availability. It updates the models in state.js; the elements only render them.
  */
 import { NS } from '../shared/protocol.js';
-import { fetchAttributes, sendAccept, sendAvailability, sendDecline, sendEnd } from './api.js';
+import { parseAuth } from '../shared/auth.js';
+import { fetchAttributes, fetchAuthMethods, sendAccept, sendAuthCancel, sendAuthenticate, sendAvailability,
+         sendDecline, sendEnd } from './api.js';
 import { parseAgentPresence, parseAttributes, parseEnded, parseOffer, parseRevoke } from './parsers.js';
 import { cards, chatOfRoom, desk, ended, offers, savePreferences } from './state.js';
 import { purposeLabel, texts } from './texts.js';
@@ -132,9 +134,10 @@ export class AgentConsole {
     }
 
     /** After a reload: the component's list brings the chat, its room and its card back. */
-    async restoreChat ({ chat, room, purpose }) {
+    async restoreChat ({ chat, room, purpose, auth, auth_method: method }) {
         const card = this.cardFor(chat, room);
         card.set({ purpose, purpose_label: card.get('purpose_label') || this.label(purpose) });
+        if (auth === 'requested' && !card.get('auth')) card.set({ auth: { state: 'requested', method } });
         if (!(await this.api.rooms.get(room))) await this.openRoom(room, purpose);
         if (card.get('status') !== 'waiting') return;
         try {
@@ -161,6 +164,37 @@ export class AgentConsole {
         if (attrs) return this.applyAttributes(attrs);
         const ended = parseEnded(stanza);
         if (ended) return this.closeChat(ended.chat, ended.by);
+        const auth = parseAuth(stanza);
+        if (auth) return cards.get(auth.chat)?.set({ auth: { state: auth.state, method: auth.method } });
+    }
+
+    /** §11: the methods the core allows for this chat, for the agent to choose from. */
+    async askAuthMethods (card) {
+        card.set({ auth: { state: 'busy' } });
+        try {
+            card.set({ auth: { state: 'choosing', methods: await fetchAuthMethods(this.api, this.component, card.id) } });
+        } catch (e) {
+            card.set({ auth: { state: 'error', error: e.condition } });
+        }
+    }
+
+    async requestAuth (card, method) {
+        card.set({ auth: { state: 'busy', method } });
+        try {
+            await sendAuthenticate(this.api, this.component, card.id, method);
+            // A verdict may already have come (a very fast login): keep it.
+            if (card.get('auth')?.state === 'busy') card.set({ auth: { state: 'requested', method } });
+        } catch (e) {
+            card.set({ auth: { state: 'error', error: e.condition, method } });
+        }
+    }
+
+    async withdrawAuth (card) {
+        const { method } = card.get('auth') ?? {};
+        try {
+            await sendAuthCancel(this.api, this.component, card.id);
+        } catch { /* over meanwhile: its outcome arrives as a headline */ }
+        if (card.get('auth')?.state === 'requested') card.set({ auth: { state: 'cancelled', method } });
     }
 
     onOffer (offer) {

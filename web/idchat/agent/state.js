@@ -1,7 +1,8 @@
 /**
  * What the agent's console shows, as models the plugin updates and the elements render:
  * the desk (sign-in, connection, availability, capacity), the standing offers, one
- * identity card per open chat, and the ended chats the agent has not closed yet.
+ * identity card per open chat, the ended chats the agent has not closed yet, and a
+ * supervisor's team overview (counts and times only).
  * Attribute values live here only while their chat is open; ended chats keep only their
  * messages, in page memory.
  */
@@ -11,6 +12,7 @@ const PREFERENCES = 'idchat-agent-desk';
 const ACCOUNT = 'idchat-agent-account';
 
 export const desk = new Model({
+    oidc: false, // signing in with the identity provider (agents.mode = "oidc")
     signin: 'out', // out | signing-in | resuming | in
     signin_error: '', // '' | credentials | connection | timeout | expired
     me: '',
@@ -23,7 +25,17 @@ export const desk = new Model({
     forbidden: false,
     notice: '',
     selected: '', // the chat id on screen
+    supervisor: 'unknown', // unknown | yes | no: what the component answered to <overview/>
+    view: 'chats', // chats | overview (supervisors only)
+    auth_in_chat: false, // the service can ask the citizen to log in (docs/protocol.md §11)
 });
+
+/**
+ * A supervisor's overview (docs/protocol.md §9) as parsers.js reads it: `figures` (null
+ * before the first answer), `received_ms` (local clock), `failed` when the component
+ * did not answer, `stale` when the pushes stopped coming.
+ */
+export const overview = new Model({ figures: null, received_ms: 0, failed: false, stale: false });
 
 /** Offers waiting for this agent's answer; `deadline` is a local clock time in ms. */
 export const offers = new Collection();
@@ -45,13 +57,14 @@ export function loadPreferences () {
         desk.set({
             available: saved.available === true,
             max_chats: Number.isInteger(saved.max_chats) ? saved.max_chats : desk.get('max_chats'),
+            view: saved.view === 'overview' ? 'overview' : 'chats',
         });
     } catch { /* a damaged entry just means the defaults */ }
 }
 
 export function savePreferences () {
     sessionStorage.setItem(PREFERENCES, JSON.stringify({
-        available: desk.get('available'), max_chats: desk.get('max_chats') }));
+        available: desk.get('available'), max_chats: desk.get('max_chats'), view: desk.get('view') }));
 }
 
 /**

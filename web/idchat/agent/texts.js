@@ -37,11 +37,39 @@ const nl = {
         waiting: 'De gegevens zijn nog niet binnen. Ze verschijnen hier zodra ze aankomen.',
     },
     source: 'Bron',
-    sources: { auth_result: 'bij het starten van de chat', attr_url: 'door het inlogmiddel, na het starten van de chat', client_url: 'via de chatlink' },
+    sources: { auth_result: 'bij het starten van de chat', attr_url: 'door het inlogmiddel, na het starten van de chat', client_url: 'via de chatlink', in_chat: 'ingelogd tijdens de chat, op uw verzoek' },
+    auth_ask: 'Inwoner laten inloggen',
+    auth_ask_again: 'Opnieuw laten inloggen',
+    auth_choose: 'Met welk inlogmiddel?',
+    auth_send: 'Verzoek versturen',
+    auth_none: 'Voor dit onderwerp is geen inlogmiddel beschikbaar.',
+    auth_busy: 'Even geduld…',
+    auth_waiting: (method) => `De inwoner is gevraagd in te loggen met ${method}. Wacht tot de inwoner terug is…`,
+    auth_withdraw: 'Verzoek intrekken',
+    auth_cancel: 'Annuleren',
+    auth_outcome: {
+        verified: (method) => `De inwoner is ingelogd met ${method}. De gegevens hierboven zijn geverifieerd.`,
+        failed: (method) => `Inloggen met ${method} is mislukt. De inwoner is niet (opnieuw) geverifieerd.`,
+        declined: () => 'De inwoner wil nu niet inloggen.',
+        cancelled: () => 'U heeft het verzoek om in te loggen ingetrokken.',
+        expired: () => 'De inwoner heeft het inloggen niet afgemaakt. U kunt het opnieuw vragen.',
+    },
+    auth_errors: {
+        'remote-server-timeout': 'ID Contact antwoordt niet. Probeer het over een paar minuten opnieuw.',
+        'not-acceptable': 'ID Contact weigert het verzoek. Neem contact op met de beheerder als dit blijft gebeuren.',
+        'conflict': 'Er loopt al een verzoek om in te loggen voor deze chat.',
+        'resource-constraint': 'U heeft veel verzoeken achter elkaar gedaan. Wacht een minuut en probeer het opnieuw.',
+        'feature-not-implemented': 'Inloggen tijdens de chat is niet ingesteld voor deze omgeving.',
+        'bad-request': 'Dit inlogmiddel is niet toegestaan voor dit onderwerp.',
+        'other': 'Het verzoek om in te loggen is niet gelukt. Probeer het opnieuw.',
+    },
     verified_at: 'Geverifieerd op',
     checked_at: 'Gecontroleerd op',
     no_attributes: 'Geen gegevens gedeeld.',
-    attribute_labels: { fullname: 'Naam', email: 'E-mailadres', city: 'Woonplaats', bsn: 'BSN' },
+    attribute_labels: {}, // the municipality's, from the console configuration (topics file)
+    canned_label: 'Standaardantwoorden',
+    canned_button: 'Standaardantwoord',
+    canned_found: (n) => `${n} ${n === 1 ? 'standaardantwoord' : 'standaardantwoorden'}. Kies met de pijltjestoetsen; Enter of Tab voegt in, Escape sluit.`,
     end: 'Chat beëindigen',
     end_confirm: 'Chat echt beëindigen? De inwoner krijgt daarvan bericht.',
     end_yes: 'Ja, beëindigen',
@@ -52,6 +80,8 @@ const nl = {
     username: 'Gebruikersnaam',
     password: 'Wachtwoord',
     login: 'Inloggen',
+    login_oidc: 'Inloggen via de gemeente',
+    login_oidc_hint: 'U logt in met uw account van de gemeente (met de tweede factor als die gevraagd wordt).',
     logging_in: 'Bezig met inloggen…',
     resuming: 'U wordt weer ingelogd…',
     login_failed: {
@@ -76,11 +106,47 @@ const nl = {
     transcript_empty: 'Er zijn in dit gesprek geen berichten verstuurd.',
     empty_main: 'Er is geen chat open. Nieuwe chats verschijnen links onder "Nieuwe chats".',
     citizen_nick: 'Inwoner',
-    citizen_reloaded: 'De inwoner heeft de pagina opnieuw geladen (bijvoorbeeld om de taal te wisselen). Het gesprek gaat gewoon door.',
+    citizen_reloaded: 'De inwoner heeft de pagina opnieuw geladen (bijvoorbeeld om de taal te wisselen, of na het inloggen). Het gesprek gaat gewoon door.',
     messages_label: 'Berichten in dit gesprek',
     message_label: 'Uw bericht aan de inwoner',
     message_placeholder: 'Typ hier uw bericht',
     send: 'Verstuur',
+    view_label: 'Weergave',
+    view_chats: 'Mijn chats',
+    view_overview: 'Teamoverzicht',
+    supervisor_only: 'Dit account neemt geen chats aan. U ziet het teamoverzicht.',
+    ov_title: 'Teamoverzicht',
+    ov_privacy: 'Alleen aantallen en tijden: geen gegevens van inwoners.',
+    ov_loading: 'Het overzicht wordt geladen…',
+    ov_failed: 'Het overzicht kon niet worden geladen. Probeer het over een minuut opnieuw.',
+    ov_updated: (clock) => `Bijgewerkt om ${clock}`,
+    ov_stale: (clock) => `Let op: het overzicht is sinds ${clock} niet bijgewerkt. De verbinding wordt hersteld.`,
+    ov_summary: (waiting, available) => `Wachtend: ${waiting}. Medewerkers beschikbaar: ${available}.`,
+    ov_nobody: 'Er wachten inwoners, maar er is geen medewerker beschikbaar.',
+    ov_queues: 'Wachtende inwoners per onderwerp',
+    ov_no_queues: 'Er heeft nog niemand een chat gestart.',
+    col_purpose: 'Onderwerp',
+    col_waiting: 'Wachtend',
+    col_longest: 'Langste wachttijd',
+    col_expected: 'Verwachte wachttijd voor een nieuwe inwoner',
+    ov_agents: 'Medewerkers',
+    ov_no_agents: 'Er heeft zich nog geen medewerker gemeld.',
+    col_agent: 'Medewerker',
+    col_availability: 'Beschikbaarheid',
+    col_chats: 'Chats open / maximaal',
+    col_idle: 'Laatste chat aangenomen',
+    is_available: 'Beschikbaar',
+    not_available: 'Niet beschikbaar',
+    chats_of: (open, most) => `${open} van ${most}`,
+    offers_out: (n) => `(${n} aangeboden)`,
+    ago: (span) => `${span} geleden`,
+    ov_today: 'Vandaag',
+    today_answered: 'Beantwoord',
+    today_abandoned: 'Afgebroken tijdens het wachten',
+    today_median: 'Mediane wachttijd',
+    today_level: (seconds) => `Servicegraad: aangenomen binnen ${seconds} s`,
+    not_known: 'nog onbekend',
+    none_yet: 'nog geen',
 };
 
 const en = {
@@ -113,11 +179,39 @@ const en = {
         waiting: 'The details have not arrived yet. They appear here as soon as they do.',
     },
     source: 'Source',
-    sources: { auth_result: 'with the start of the chat', attr_url: 'from the authentication method, after the chat started', client_url: 'via the chat link' },
+    sources: { auth_result: 'with the start of the chat', attr_url: 'from the authentication method, after the chat started', client_url: 'via the chat link', in_chat: 'logged in during the chat, at your request' },
+    auth_ask: 'Ask the citizen to log in',
+    auth_ask_again: 'Ask to log in again',
+    auth_choose: 'With which method?',
+    auth_send: 'Send request',
+    auth_none: 'No login method is available for this topic.',
+    auth_busy: 'One moment…',
+    auth_waiting: (method) => `The citizen was asked to log in with ${method}. Wait until the citizen is back…`,
+    auth_withdraw: 'Withdraw request',
+    auth_cancel: 'Cancel',
+    auth_outcome: {
+        verified: (method) => `The citizen logged in with ${method}. The details above are verified.`,
+        failed: (method) => `Logging in with ${method} failed. The citizen is not (newly) verified.`,
+        declined: () => 'The citizen does not want to log in now.',
+        cancelled: () => 'You withdrew the request to log in.',
+        expired: () => 'The citizen did not finish logging in. You can ask again.',
+    },
+    auth_errors: {
+        'remote-server-timeout': 'ID Contact does not answer. Try again in a few minutes.',
+        'not-acceptable': 'ID Contact refuses the request. Contact the administrator if this keeps happening.',
+        'conflict': 'A request to log in is already out for this chat.',
+        'resource-constraint': 'You made many requests in a row. Wait a minute and try again.',
+        'feature-not-implemented': 'Logging in during the chat is not set up here.',
+        'bad-request': 'This login method is not allowed for this topic.',
+        'other': 'The request to log in did not succeed. Please try again.',
+    },
     verified_at: 'Verified at',
     checked_at: 'Checked at',
     no_attributes: 'No details shared.',
-    attribute_labels: { fullname: 'Name', email: 'E-mail address', city: 'City', bsn: 'BSN' },
+    attribute_labels: {}, // the municipality's, from the console configuration (topics file)
+    canned_label: 'Canned replies',
+    canned_button: 'Canned reply',
+    canned_found: (n) => `${n} canned ${n === 1 ? 'reply' : 'replies'}. Choose with the arrow keys; Enter or Tab inserts, Escape closes.`,
     end: 'End chat',
     end_confirm: 'Really end the chat? The citizen will be told.',
     end_yes: 'Yes, end it',
@@ -128,6 +222,8 @@ const en = {
     username: 'User name',
     password: 'Password',
     login: 'Log in',
+    login_oidc: 'Log in with the municipality',
+    login_oidc_hint: 'You log in with your municipality account (with the second factor when asked).',
     logging_in: 'Logging in…',
     resuming: 'Logging you in again…',
     login_failed: {
@@ -152,11 +248,47 @@ const en = {
     transcript_empty: 'No messages were sent in this conversation.',
     empty_main: 'No chat is open. New chats appear on the left under "New chats".',
     citizen_nick: 'Citizen',
-    citizen_reloaded: 'The citizen reloaded the page (for example to change the language). The conversation goes on.',
+    citizen_reloaded: 'The citizen reloaded the page (for example to change the language, or after logging in). The conversation goes on.',
     messages_label: 'Messages in this conversation',
     message_label: 'Your message to the citizen',
     message_placeholder: 'Type your message here',
     send: 'Send',
+    view_label: 'View',
+    view_chats: 'My chats',
+    view_overview: 'Team overview',
+    supervisor_only: 'This account does not take chats. You see the team overview.',
+    ov_title: 'Team overview',
+    ov_privacy: 'Counts and times only: no details of citizens.',
+    ov_loading: 'Loading the overview…',
+    ov_failed: 'The overview could not be loaded. Please try again in a minute.',
+    ov_updated: (clock) => `Updated at ${clock}`,
+    ov_stale: (clock) => `Note: the overview has not been updated since ${clock}. Reconnecting.`,
+    ov_summary: (waiting, available) => `Waiting: ${waiting}. Agents available: ${available}.`,
+    ov_nobody: 'Citizens are waiting, but no agent is available.',
+    ov_queues: 'Citizens waiting per topic',
+    ov_no_queues: 'Nobody has started a chat yet.',
+    col_purpose: 'Topic',
+    col_waiting: 'Waiting',
+    col_longest: 'Longest wait',
+    col_expected: 'Expected wait for a new citizen',
+    ov_agents: 'Agents',
+    ov_no_agents: 'No agent has signed in yet.',
+    col_agent: 'Agent',
+    col_availability: 'Availability',
+    col_chats: 'Open chats / maximum',
+    col_idle: 'Last chat accepted',
+    is_available: 'Available',
+    not_available: 'Not available',
+    chats_of: (open, most) => `${open} of ${most}`,
+    offers_out: (n) => `(${n} offered)`,
+    ago: (span) => `${span} ago`,
+    ov_today: 'Today',
+    today_answered: 'Answered',
+    today_abandoned: 'Abandoned while waiting',
+    today_median: 'Median wait',
+    today_level: (seconds) => `Service level: accepted within ${seconds} s`,
+    not_known: 'not known yet',
+    none_yet: 'none yet',
 };
 
 function duration (seconds, lang = 'nl') {
@@ -174,4 +306,31 @@ export function texts (lang) {
 /** A purpose tag's label from the page configuration, else the tag itself. */
 export function purposeLabel (purposes, tag) {
     return purposes?.[tag] || tag;
+}
+
+/**
+ * A span of seconds as a team lead reads it: "45 s", "2 min 5 s", "1 u 10 min" ("1 h 10
+ * min" in English); whole seconds, never negative.
+ */
+export function span (seconds, lang = 'nl') {
+    const s = Math.max(0, Math.round(Number(seconds) || 0));
+    if (s < 60) return `${s} s`;
+    const minutes = Math.floor(s / 60);
+    if (minutes < 60) return s % 60 ? `${minutes} min ${s % 60} s` : `${minutes} min`;
+    const hours = Math.floor(minutes / 60);
+    return `${hours} ${lang === 'en' ? 'h' : 'u'}${minutes % 60 ? ` ${minutes % 60} min` : ''}`;
+}
+
+/** A share (0–1) as a whole percentage in the language's own way ("78%"). */
+export function percent (share, lang = 'nl') {
+    return new Intl.NumberFormat(lang === 'en' ? 'en-GB' : 'nl-NL', { style: 'percent', maximumFractionDigits: 0 })
+        .format(share);
+}
+
+/** The time of day of an ISO timestamp, in the browser's zone ("09:41:07"); '' if unreadable. */
+export function clock (iso, lang = 'nl') {
+    const when = new Date(iso);
+    if (!iso || Number.isNaN(when.getTime())) return '';
+    return new Intl.DateTimeFormat(lang === 'en' ? 'en-GB' : 'nl-NL',
+                                   { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(when);
 }

@@ -4,7 +4,7 @@
  */
 import { stx } from '../converse.js';
 import { NS, errorCondition } from '../shared/protocol.js';
-import { parseClaimed } from './parsers.js';
+import { parseClaimed, parseClosed } from './parsers.js';
 
 const IQ_TIMEOUT_MS = 15000;
 const CLAIM_ATTEMPTS = 6;
@@ -74,14 +74,14 @@ export async function fetchDetailsStatus (url) {
     }
 }
 
-/** §1: redeem `ticket`; resolves with the parsed `<claimed/>`. */
+/** §1: redeem `ticket`; resolves with the parsed `<claimed/>`, or `<closed/>` (state 'closed'). */
 export async function sendClaim (api, component, ticket) {
     const iq = stx`<iq type="set" to="${component}" xmlns="jabber:client">
         <claim xmlns="${NS}" ticket="${ticket}"/></iq>`;
     const answer = await api.sendIQ(iq, IQ_TIMEOUT_MS, false);
     if (answer === null) throw new ClaimError('timeout');
     if (answer.getAttribute('type') !== 'result') throw new ClaimError(errorCondition(answer));
-    const claimed = parseClaimed(answer);
+    const claimed = parseClaimed(answer) ?? parseClosed(answer);
     if (!claimed) throw new ClaimError('failed');
     return claimed;
 }
@@ -90,6 +90,13 @@ export async function sendClaim (api, component, ticket) {
 export async function sendEnd (api, component) {
     const iq = stx`<iq type="set" to="${component}" xmlns="jabber:client"><end xmlns="${NS}"/></iq>`;
     return api.sendIQ(iq, 5000, false);
+}
+
+/** §11: the citizen will not log in (or gives up): the agent is told. */
+export async function sendAuthCancel (api, component) {
+    const iq = stx`<iq type="set" to="${component}" xmlns="jabber:client"><auth-cancel xmlns="${NS}"/></iq>`;
+    const answer = await api.sendIQ(iq, IQ_TIMEOUT_MS, false);
+    if (answer === null || answer.getAttribute('type') !== 'result') throw new ClaimError(errorCondition(answer));
 }
 
 /**

@@ -59,6 +59,7 @@ converse.plugins.add('idchat-citizen', {
         api.listen.on('disconnected', () => session.onDisconnected());
         api.listen.on('message', ({ attrs }) => session.announce(attrs));
         chat.on('stop-requested', () => session.stop());
+        chat.on('auth-decline-requested', () => session.declineAuth());
         session.watchDetails(api.settings.get('idchat_details_url'));
     },
 });

@@ -21,6 +21,22 @@ export function parseClaimed (iq) {
     };
 }
 
+/**
+ * §1 `<closed/>` in the claim IQ's result: the topic is closed now (opening hours). `opens`
+ * is the ISO instant it opens again, when the component said so.
+ */
+export function parseClosed (iq) {
+    const el = child(iq, 'closed');
+    if (!el) return null;
+    const opens = el.getAttribute('opens') || '';
+    return {
+        state: 'closed',
+        purpose: el.getAttribute('purpose') || '',
+        opens: Number.isNaN(Date.parse(opens)) ? undefined : opens,
+        alternatives: alternativesOf(el),
+    };
+}
+
 /** §2 a headline `<status/>` from the component, or null when the message has none. */
 export function parseStatus (message) {
     const el = child(message, 'status');
@@ -31,13 +47,7 @@ export function parseStatus (message) {
 function parseState (el) {
     const state = STATES.includes(el.getAttribute('state')) ? el.getAttribute('state') : 'queued';
     const by = el.getAttribute('by');
-    const alternatives = {};
-    for (const alt of el.children) {
-        if (alt.namespaceURI === NS && alt.localName === 'alternative') {
-            const lang = alt.getAttributeNS(XML_NS, 'lang') || alt.getAttribute('xml:lang') || 'nl';
-            alternatives[lang.slice(0, 2)] = alt.textContent.trim();
-        }
-    }
+    const alternatives = alternativesOf(el);
     return {
         state,
         position: intAttr(el, 'position'),
@@ -47,4 +57,16 @@ function parseState (el) {
         interrupted: el.getAttribute('interrupted') === 'true',
         alternatives,
     };
+}
+
+/** The `<alternative xml:lang/>` children of a status or of `<closed/>`, by language. */
+function alternativesOf (el) {
+    const alternatives = {};
+    for (const alt of el.children) {
+        if (alt.namespaceURI === NS && alt.localName === 'alternative') {
+            const lang = alt.getAttributeNS(XML_NS, 'lang') || alt.getAttribute('xml:lang') || 'nl';
+            alternatives[lang.slice(0, 2)] = alt.textContent.trim();
+        }
+    }
+    return alternatives;
 }

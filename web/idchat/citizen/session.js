@@ -7,9 +7,10 @@
 import { CITIZEN_NICK } from '../shared/display.js';
 import { NS } from '../shared/protocol.js';
 import { snapshot } from '../shared/transcript.js';
-import { Claimer, fetchDetailsStatus, sendEnd } from './api.js';
+import { parseAuth } from '../shared/auth.js';
+import { Claimer, fetchDetailsStatus, sendAuthCancel, sendEnd } from './api.js';
 import { parseStatus } from './parsers.js';
-import { applyStatus, chat } from './state.js';
+import { applyAuth, applyStatus, chat } from './state.js';
 import { texts } from './texts.js';
 
 const BACK_NOTICE_MS = 8000;
@@ -54,6 +55,7 @@ export class CitizenSession {
         if (chat.get('phase') === 'connecting') chat.set({ phase: 'claiming' });
         const claimed = await this.claim();
         if (!claimed) return;
+        if (claimed.state === 'closed') return this.closed(claimed);
         this.room = claimed.room;
         this.settle(claimed);
         // converse-singleton only lets the auto-join room in: the claimed room becomes it.
@@ -61,6 +63,15 @@ export class CitizenSession {
         if (!(await this.api.rooms.get(claimed.room))) {
             await this.api.rooms.open(claimed.room, { nick: claimed.nick }, true);
         }
+    }
+
+    /**
+     * Outside the topic's opening hours nothing was opened (§1 `<closed/>`): say when the chat
+     * opens again and what else the citizen can do, and log out (nothing to wait for here).
+     */
+    async closed ({ opens, alternatives }) {
+        chat.set({ phase: 'closed', opens, alternatives });
+        await this.leave();
     }
 
     /** Apply the claim's state unless a status headline has said more in the meantime. */
@@ -122,6 +133,8 @@ export class CitizenSession {
                 if (status.state === 'ended') this.finish(status);
                 else applyStatus(status);
             }
+            const auth = parseAuth(stanza);
+            if (auth) applyAuth(auth);
             return true;
         });
     }
@@ -143,6 +156,15 @@ export class CitizenSession {
     announce (attrs) {
         if (!attrs?.body || attrs.sender === 'me' || attrs.is_delayed) return;
         chat.set({ announcement: this.t.new_message(attrs.nick || chat.get('agent') || '', attrs.body) });
+    }
+
+    /** §11 "No, I'd rather not": the agent hears it; the page says so at once. */
+    async declineAuth () {
+        const auth = chat.get('auth');
+        chat.set({ auth: { ...auth, state: 'declined', url: '' } });
+        try {
+            await sendAuthCancel(this.api, this.component);
+        } catch { /* over meanwhile (expired, withdrawn): the component tells us how */ }
     }
 
     /** The stop button: §6 end, then log out and forget. */

@@ -5,6 +5,9 @@
  * phase:      connecting → claiming → queued | offered | no-agent | assigned → ended; or error
  * connection: online | lost (Converse is reconnecting) | back | offline (gave up)
  * details:    pending | verified | not_verified (the citizen's attributes, not their values)
+ * auth:       null, or the agent's request to log in during the chat (docs/protocol.md §11):
+ *             { state: requested | verified | failed | declined | cancelled | expired,
+ *               method, url } (url only while requested)
  */
 import { Model } from '../converse.js';
 
@@ -22,6 +25,7 @@ export const chat = new Model({
     retrying: false,
     announcement: '',
     details: 'pending',
+    auth: null,
     transcript: null,
     saved: false,
 });
@@ -45,4 +49,15 @@ export function applyStatus (status) {
     } else if (state === 'ended') {
         chat.set({ phase: 'ended', by });
     }
+}
+
+/** Apply a parsed §11 `<auth/>`: the request (with its link), or how it ended. */
+export function applyAuth (auth) {
+    if (['ended', 'error'].includes(chat.get('phase'))) return;
+    const { state, method, url } = auth;
+    const details = chat.get('details');
+    chat.set({
+        auth: { state, method, url: state === 'requested' ? url : '' },
+        details: state === 'verified' ? 'verified' : (state === 'failed' && details === 'pending' ? 'not_verified' : details),
+    });
 }

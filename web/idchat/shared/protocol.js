@@ -2,6 +2,8 @@
  * Names of the ID Chat protocol, version 1 (docs/protocol.md), shared by both plugins.
  */
 export const NS = 'https://idchat.nl/protocol/chat/1';
+// §10: an agent's credential renewal, to the agent's own XMPP server (agents.mode = "oidc").
+export const CREDENTIAL_NS = 'https://idchat.nl/protocol/credential/1';
 export const ATTRIBUTES_FORM_TYPE = 'https://idchat.nl/protocol/attributes/1';
 export const NS_HINTS = 'urn:xmpp:hints'; // XEP-0334
 export const NS_XDATA = 'jabber:x:data'; // XEP-0004

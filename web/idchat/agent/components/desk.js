@@ -90,6 +90,10 @@ export default class IdchatAgentDesk extends IdchatElement {
         desk.trigger('availability-requested');
     }
 
+    showView (view) {
+        desk.trigger('view-requested', view);
+    }
+
     setMaxChats (max_chats) {
         desk.set({ max_chats });
         desk.trigger('availability-requested');

@@ -4,7 +4,7 @@
  */
 import { nothing } from '../../converse.js';
 import { IdchatElement } from '../../shared/element.js';
-import { cards, chatLabel, chatOfRoom } from '../state.js';
+import { cards, chatLabel, chatOfRoom, desk } from '../state.js';
 import { texts } from '../texts.js';
 import { tplIdentityCard } from '../templates/identity-card.js';
 
@@ -25,7 +25,9 @@ export default class IdchatIdentityCard extends IdchatElement {
     render () {
         const card = this.card;
         const t = texts(document.documentElement.lang);
-        return card ? tplIdentityCard(t, card.toJSON(), this, chatLabel(card, t)) : nothing;
+        return card
+            ? tplIdentityCard(t, { ...card.toJSON(), auth_offered: desk.get('auth_in_chat') }, this, chatLabel(card, t))
+            : nothing;
     }
 
     confirm () {
@@ -45,6 +47,26 @@ export default class IdchatIdentityCard extends IdchatElement {
         const card = this.card;
         if (card) cards.trigger('end-requested', card);
         this.requestUpdate();
+    }
+
+    /** §11: ask the citizen to log in — first which methods, then the request. */
+    askAuth () {
+        const card = this.card;
+        if (card) cards.trigger('auth-methods-requested', card);
+    }
+
+    requestAuth (method) {
+        const card = this.card;
+        if (card && method) cards.trigger('auth-requested', card, method);
+    }
+
+    withdrawAuth () {
+        const card = this.card;
+        if (card) cards.trigger('auth-withdraw-requested', card);
+    }
+
+    closeAuth () {
+        this.card?.set({ auth: null });
     }
 
     updated () {

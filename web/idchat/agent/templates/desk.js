@@ -1,6 +1,6 @@
 /**
- * Templates of the agent's desk: signing in and out, availability and capacity, the
- * agent's chats (open and ended) and the standing offers.
+ * Templates of the agent's desk: signing in and out, a supervisor's choice of view,
+ * availability and capacity, the agent's chats (open and ended) and the standing offers.
  */
 import { html, nothing } from '../../converse.js';
 import { chatLabel } from '../state.js';
@@ -16,6 +16,7 @@ export function tplDesk (t, s, el) {
                 <button type="button" class="idchat-button idchat-button--secondary" data-action="logout"
                         @click=${() => el.logout()}>${t.logout}</button>
             </div>
+            ${s.supervisor === 'yes' ? tplViews(t, s, el) : nothing}
             <h2 id="idchat-desk-title" class="idchat-desk__title">${t.desk_label}</h2>
             ${s.connected ? tplControls(t, s, el) : nothing}
             <div class="idchat-desk__notice" role="status" aria-live="polite">
@@ -38,6 +39,19 @@ function tplSignIn (t, s, el) {
                 ${s.signin_error ? html`<p class="idchat-signin__error">${t.login_failed[s.signin_error]}</p>` : nothing}
             </div>
             ${busy ? html`<p class="idchat-signin__busy" role="status">${s.signin === 'resuming' ? t.resuming : t.logging_in}</p>` : nothing}
+            ${s.oidc ? tplProviderSignIn(t, busy) : tplPasswordForm(t, s, el, busy)}
+        </section>`;
+}
+
+/** agents.mode = "oidc": the identity provider asks who it is (and for MFA). */
+function tplProviderSignIn (t, busy) {
+    return html`
+        <p ?hidden=${busy}>${t.login_oidc_hint}</p>
+        <p ?hidden=${busy}><a class="idchat-button" href="/agent/signin" data-action="login-oidc">${t.login_oidc}</a></p>`;
+}
+
+function tplPasswordForm (t, s, el, busy) {
+    return html`
             <form class="idchat-signin__form" ?hidden=${busy} @submit=${(ev) => el.submitLogin(ev)}>
                 <p class="idchat-field">
                     <label for="idchat-username">${t.username}</label>
@@ -51,11 +65,22 @@ function tplSignIn (t, s, el) {
                            aria-invalid="${s.signin_error === 'credentials' ? 'true' : 'false'}">
                 </p>
                 <button type="submit" class="idchat-button" data-action="login">${t.login}</button>
-            </form>
-        </section>`;
+            </form>`;
+}
+
+/** A supervisor's choice of what the main area shows: their own chats or the team overview. */
+function tplViews (t, s, el) {
+    return html`
+        <nav class="idchat-views" aria-label="${t.view_label}">
+            <button type="button" class="idchat-view-button" data-action="view-chats" aria-pressed="${s.view === 'chats'}"
+                    @click=${() => el.showView('chats')}>${t.view_chats}</button>
+            <button type="button" class="idchat-view-button" data-action="view-overview" aria-pressed="${s.view === 'overview'}"
+                    @click=${() => el.showView('overview')}>${t.view_overview}</button>
+        </nav>`;
 }
 
 function tplControls (t, s, el) {
+    if (s.forbidden && s.supervisor === 'yes') return html`<p class="idchat-desk__supervisor">${t.supervisor_only}</p>`;
     if (s.forbidden) return html`<p class="idchat-desk__forbidden"><strong>${t.forbidden}</strong></p>`;
     const capacities = CAPACITIES.includes(s.max_chats) ? CAPACITIES : [...CAPACITIES, s.max_chats].sort((a, b) => a - b);
     return html`

@@ -4,6 +4,7 @@
  * words, colour, icon and border, so no one has to rely on colour alone.
  */
 import { html, nothing, dayjs } from '../../converse.js';
+import { methodLabel } from '../../shared/auth.js';
 
 const ICONS = { verified: '✔', not_verified: '⚠', pending: '…', waiting: '…' };
 
@@ -22,6 +23,7 @@ export function tplIdentityCard (t, c, el, label) {
             <p class="idchat-card__explain">${t.status_explain[status]}</p>
             ${tplAttributes(t, c, status)}
             ${tplProvenance(t, c, status)}
+            ${tplAuth(t, c, el, status)}
             <div class="idchat-card__actions">${tplEnd(t, c, el)}</div>
         </section>`;
 }
@@ -57,6 +59,44 @@ function tplProvenance (t, c, status) {
             ${c.source ? html`<span>${t.source}: ${t.sources[c.source] ?? c.source}</span>` : nothing}
             ${when ? html`<span>${status === 'verified' ? t.verified_at : t.checked_at}: <time datetime="${c.verified_at}">${when}</time></span>` : nothing}
         </p>`;
+}
+
+/**
+ * §11 asking the citizen to log in: the button, the choice of method, the wait, and how
+ * it ended. Offered for every chat (a verified card may lack what the topic needs), most
+ * visibly when the card is not verified.
+ */
+function tplAuth (t, c, el, status) {
+    if (status === 'waiting' || !c.auth_offered) return nothing;
+    const auth = c.auth ?? {};
+    const method = methodLabel(auth.method);
+    let body;
+    if (auth.state === 'busy') {
+        body = html`<p role="status">${t.auth_busy}</p>`;
+    } else if (auth.state === 'choosing') {
+        body = auth.methods?.length
+            ? html`<form data-action="auth-form" @submit=${(e) => { e.preventDefault(); el.requestAuth(new FormData(e.target).get('method')); }}>
+                <fieldset><legend>${t.auth_choose}</legend>
+                    ${auth.methods.map((tag, i) => html`<label><input type="radio" name="method" value="${tag}" ?checked=${i === 0}>
+                        ${methodLabel(tag)}</label>`)}
+                </fieldset>
+                <button type="submit" class="idchat-button" data-action="auth-send">${t.auth_send}</button>
+                <button type="button" class="idchat-button idchat-button--secondary" data-action="auth-close"
+                        @click=${() => el.closeAuth()}>${t.auth_cancel}</button>
+              </form>`
+            : html`<p>${t.auth_none}</p>`;
+    } else if (auth.state === 'requested') {
+        body = html`<p role="status">${t.auth_waiting(method)}</p>
+            <button type="button" class="idchat-button idchat-button--secondary" data-action="auth-withdraw"
+                    @click=${() => el.withdrawAuth()}>${t.auth_withdraw}</button>`;
+    } else {
+        const outcome = auth.state === 'error' ? t.auth_errors[auth.error] ?? t.auth_errors.other
+            : t.auth_outcome[auth.state]?.(method);
+        body = html`${outcome ? html`<p role="status" data-auth="${auth.state}">${outcome}</p>` : nothing}
+            <button type="button" class="idchat-button ${status === 'verified' ? 'idchat-button--secondary' : ''}"
+                    data-action="auth-ask" @click=${() => el.askAuth()}>${status === 'verified' ? t.auth_ask_again : t.auth_ask}</button>`;
+    }
+    return html`<div class="idchat-card__auth" data-auth-state="${auth.state ?? ''}">${body}</div>`;
 }
 
 function tplEnd (t, c, el) {

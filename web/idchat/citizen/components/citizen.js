@@ -7,7 +7,7 @@ import { IdchatElement } from '../../shared/element.js';
 import { saveText, transcriptFilename, transcriptText } from '../../shared/transcript.js';
 import { chat } from '../state.js';
 import { texts } from '../texts.js';
-import { tplAnnouncer, tplConversation, tplDetails, tplEnded, tplStatus, tplStop } from '../templates/citizen.js';
+import { tplAnnouncer, tplAuth, tplConversation, tplDetails, tplEnded, tplStatus, tplStop } from '../templates/citizen.js';
 
 export default class IdchatCitizen extends IdchatElement {
     confirming = false;
@@ -23,6 +23,7 @@ export default class IdchatCitizen extends IdchatElement {
         return html`
             ${tplDetails(t, s)}
             ${tplStatus(t, s)}
+            ${tplAuth(t, s, this)}
             ${tplConversation(t, s)}
             ${tplEnded(t, s, this)}
             <div class="idchat-actions">${tplStop(t, s, this)}</div>
@@ -50,6 +51,12 @@ export default class IdchatCitizen extends IdchatElement {
         this.confirming = false;
         this.focusNext = '.idchat-status'; // where the outcome will be told
         chat.trigger('stop-requested');
+    }
+
+    /** §11: the citizen will not log in now. */
+    declineAuth () {
+        this.focusNext = '.idchat-auth';
+        chat.trigger('auth-decline-requested');
     }
 
     /** The transcript as a text file, written by the browser: nothing goes to the server. */

@@ -4,9 +4,11 @@
  * Every value is interpolated by lit, so it is text, never markup.
  */
 import { html, nothing } from '../../converse.js';
+import { methodLabel } from '../../shared/auth.js';
+import { openingParts } from '../../shared/opening.js';
 import { tplTranscript } from '../../shared/transcript.js';
 
-const OVER = ['ended', 'error'];
+const OVER = ['ended', 'error', 'closed'];
 
 /** Whether the citizen's details arrived (never their values); gone once the chat is over. */
 export function tplDetails (t, s) {
@@ -52,6 +54,8 @@ function tplPhase (t, s) {
                 <p><strong>${t.no_agent}</strong></p>
                 <p class="idchat-alternative">${s.alternatives[s.lang] || s.alternatives.nl || t.no_agent_default}</p>
                 <p class="idchat-hint">${t.no_agent_stay}</p>`;
+        case 'closed':
+            return tplClosed(t, s);
         case 'assigned':
             return html`<p class="idchat-assigned"><strong>${s.agent ? t.assigned(s.agent) : t.assigned_anonymous}</strong></p>`;
         case 'ended':
@@ -65,6 +69,40 @@ function tplPhase (t, s) {
         default:
             return nothing;
     }
+}
+
+/** Outside opening hours: when the chat opens again, the alternative, and the way back. */
+function tplClosed (t, s) {
+    const opening = openingParts(s.opens, s.lang);
+    return html`
+        <p><strong>${t.closed}</strong></p>
+        <p class="idchat-opens">${opening ? t.closed_opens(opening.day, opening.time) : t.closed_unknown}</p>
+        <p class="idchat-alternative">${s.alternatives?.[s.lang] || s.alternatives?.nl || t.no_agent_default}</p>
+        <p>${t.closed_next}</p>
+        ${tplHome(t, s)}`;
+}
+
+/**
+ * §11 the agent asks the citizen to log in: a clear link to the core (same tab; the login
+ * brings them back to this chat) and a way to say no; afterwards, how it ended.
+ */
+export function tplAuth (t, s, el) {
+    const auth = s.auth;
+    if (!auth || OVER.includes(s.phase)) return nothing;
+    const method = methodLabel(auth.method);
+    if (auth.state === 'requested' && auth.url) {
+        return html`
+            <section class="idchat-auth idchat-auth--requested" aria-labelledby="idchat-auth-title" tabindex="-1">
+                <h2 id="idchat-auth-title" class="idchat-auth__title">${t.auth_title}</h2>
+                <p>${t.auth_asked(method)}</p>
+                <p><a class="idchat-button idchat-auth__login" data-action="auth-login"
+                      href="${auth.url}">${t.auth_login(method)}</a></p>
+                <p><button type="button" class="idchat-button idchat-button--secondary" data-action="auth-decline"
+                           @click=${() => el.declineAuth()}>${t.auth_decline}</button></p>
+            </section>`;
+    }
+    const text = t.auth_outcome[auth.state];
+    return text ? html`<p class="idchat-auth idchat-auth--${auth.state}" tabindex="-1">${text}</p>` : nothing;
 }
 
 /** The way back when a chat is over or cannot go on: the municipality's own page. */
