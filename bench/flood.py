@@ -57,22 +57,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import launcher  # noqa: E402
 from benchlib import machine_busy_seconds, mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet  # noqa: E402
-from chat_sessions import (  # noqa: E402
-    COMPONENT_DOMAIN,
-    GUEST_DOMAIN,
-    Citizen,
-    Hub,
-    Stack,
-    StepError,
-    close_agents,
-    close_client,
-    code_line,
-    connect_agents,
-    http_session,
-    machine_line,
-    make_client,
-    start_session,
-)
+from chatbench.actors import Citizen, Hub, close_agents, connect_agents, http_session  # noqa: E402
+from chatbench.clients import StepError, close_client, make_client, start_session  # noqa: E402
+from chatbench.common import COMPONENT_DOMAIN, GUEST_DOMAIN  # noqa: E402
+from chatbench.report import code_line, machine_line  # noqa: E402
+from chatbench.stack import Stack  # noqa: E402
 
 NS = "https://idchat.nl/protocol/chat/1"  # component/protocol/stanza.py NS
 CLAIM_TIMEOUT = 30.0

@@ -72,7 +72,9 @@ from benchlib import (  # noqa: E402
     proc_cpu_seconds,
     wait_for_quiet,
 )
-from chat_sessions import (  # noqa: E402
+from chatbench.actors import http_session  # noqa: E402
+from chatbench.clients import StepError, close_client, join_room, make_client, start_session  # noqa: E402
+from chatbench.common import (  # noqa: E402
     AGENT_DOMAIN,
     AGENT_PASSWORD,
     CITIZEN_NICK,
@@ -81,17 +83,10 @@ from chat_sessions import (  # noqa: E402
     GUEST_DOMAIN,
     MUC_DOMAIN,
     PURPOSE,
-    Stack,
-    StepError,
-    close_client,
-    code_line,
-    http_session,
-    join_room,
-    machine_line,
-    make_client,
     rss_kib,
-    start_session,
 )
+from chatbench.report import code_line, machine_line  # noqa: E402
+from chatbench.stack import Stack  # noqa: E402
 
 PREFIX = "idchat"  # redis.key_prefix: the default, as the stack runs it
 # xmpp_plugin/store.py Keys: what exists once per chat (or per session), and the indexes

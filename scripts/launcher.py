@@ -17,6 +17,8 @@ cleanup short, and Prosody, which runs in a session of its own, kept running.
   ``finally``).
 * :func:`popen` / :func:`stop_process`: a child process registered as it starts; stopping
   it signals its whole process group when it has a session of its own.
+* :class:`ModuleProcess`: one of our own processes (``python -m <module>``) with its own
+  log file, started and stopped through the two above (benchmarks and test fixtures).
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -193,6 +196,51 @@ def _exited(pid: int) -> bool:
     except OSError as exc:  # pragma: no cover - EINTR is retried by Python
         return exc.errno != errno.EINTR
     return info is not None
+
+
+class ModuleProcess:
+    """``python -m <module>`` (this interpreter, from ``cwd``) as a registered child with
+    its own log file (appended to: a restart keeps the earlier output).
+
+    ``own_session``: out of reach of signals sent to our process group (a benchmark's
+    Ctrl-C reaches the benchmark only, which then stops its processes in order)."""
+
+    def __init__(self, name: str, module: str, env: Mapping[str, str], log_path: Path,
+                 cwd: Path, *, own_session: bool = False, stop_timeout: float = 10) -> None:
+        self.name, self.module, self.env = name, module, dict(env)
+        self.log_path, self.cwd = log_path, cwd
+        self.own_session, self.stop_timeout = own_session, stop_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, extra_env: Mapping[str, str] | None = None) -> "ModuleProcess":
+        with open(self.log_path, "ab") as log:
+            self.proc = popen([sys.executable, "-m", self.module], own_session=self.own_session,
+                              stop_timeout=self.stop_timeout, cwd=self.cwd,
+                              env={**self.env, **(extra_env or {})},
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, f"{self.name} is not started"
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        if not text:
+            return ""
+        return "\n".join([f"--- {self.name} log (tail) ---", *text[-lines:], ""])
+
+    def stop(self) -> None:
+        """SIGTERM, SIGKILL after ``stop_timeout`` s; then reaped. A no-op when not started."""
+        stop_process(self.proc, timeout=self.stop_timeout)
+        self.proc = None
 
 
 def run(args: Sequence[str], *, timeout: float, **kwargs: Any) -> subprocess.CompletedProcess[Any]:

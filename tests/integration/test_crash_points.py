@@ -15,8 +15,6 @@ import json
 import os
 import secrets
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -40,18 +38,15 @@ ROOT = Path(__file__).resolve().parents[2]
 ROMEO = "romeo@agents.idchat.localhost"
 
 
-class Process:
+class Process(launcher.ModuleProcess):
     """One of our processes, started as in production; killed as by a power cut."""
 
     def __init__(self, module: str, env: dict[str, str], log: Path) -> None:
-        self.module, self.env, self.log = module, env, log
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(module, module, env, log, ROOT)
 
-    def start(self, crash_at: str = "") -> None:
-        env = {**self.env, **({"IDCHAT_FAULT_CRASH_AT": crash_at} if crash_at else {})}
-        with self.log.open("ab") as out:  # registered: stopped at exit should a teardown not run
-            self.proc = launcher.popen([sys.executable, "-m", self.module], cwd=ROOT, env=env,
-                                       stdout=out, stderr=subprocess.STDOUT)
+    def start(self, crash_at: str = "") -> "Process":  # type: ignore[override]
+        super().start({"IDCHAT_FAULT_CRASH_AT": crash_at} if crash_at else None)
+        return self
 
     async def died(self, timeout: float = 15) -> int:
         assert self.proc is not None
@@ -60,10 +55,7 @@ class Process:
                 return self.proc.returncode
             await asyncio.sleep(0.1)
         raise AssertionError(f"{self.module} did not reach its crash point; log:\n"
-                             + self.log.read_text()[-2000:])
-
-    def stop(self) -> None:
-        launcher.stop_process(self.proc, timeout=10)  # SIGTERM, SIGKILL after 10 s
+                             + self.log_path.read_text()[-2000:])
 
 
 @pytest.fixture
