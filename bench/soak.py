@@ -643,7 +643,7 @@ def ejabberd_with_muc_admin(server: Any) -> None:
     """After the project's ejabberd.yml is rendered, add ``mod_muc_admin`` beside
     ``mod_muc`` (it must be on the same host), for ``ejabberdctl muc_online_rooms``."""
     render = server._prepare_workdir
-    anchor = "    modules:\n      # why: one MUC service"
+    anchor = "\n      # why: one MUC service"
 
     def prepare() -> None:
         render()
@@ -651,8 +651,8 @@ def ejabberd_with_muc_admin(server: Any) -> None:
         text = conf.read_text()
         if anchor not in text:
             raise RuntimeError("ejabberd.yml changed: no place found for mod_muc_admin")
-        conf.write_text(text.replace(anchor, "    modules:\n      mod_muc_admin: {}  # soak "
-                                     "benchmark only: room count\n      # why: one MUC service", 1))
+        conf.write_text(text.replace(anchor, "\n      mod_muc_admin: {}  # soak benchmark only: "
+                                     "room count" + anchor, 1))
     server._prepare_workdir = prepare
 
 
