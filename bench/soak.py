@@ -867,7 +867,8 @@ def markdown(args: argparse.Namespace, stack: Stack, readings: list[Reading], to
     out = [f"### Soak: {label}, {args.minutes:g} min at {args.rate:g} chats/s", "",
            f"{args.agents} agents × {args.max_chats}, give-up share {args.give_up:g} (half end, "
            f"half close the browser), attr_url share {args.attr_url_share:g}, "
-           f"`routing.citizen_gone_seconds` {args.citizen_gone_seconds}; a row per "
+           f"`routing.citizen_gone_seconds` {args.citizen_gone_seconds}, "
+           f"`store.unclaimed_ttl_seconds` {args.unclaimed_seconds}; a row per "
            f"{args.report_every:g} min (counts and latencies of that interval, readings at its "
            "end).", "",
            "CPU during the run, % of one CPU: " + ", ".join(
@@ -920,6 +921,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--citizen-gone-seconds", type=int, default=30,
                    help="routing.citizen_gone_seconds for the component (default 30; "
                         "production default 120)")
+    p.add_argument("--unclaimed-seconds", type=int, default=60,
+                   help="store.unclaimed_ttl_seconds: how long a session nobody claimed (a "
+                        "failed claim) lives (default 60, so that the drain sees it go; "
+                        "production default 900)")
     p.add_argument("--drain-seconds", type=float, default=150.0,
                    help="after the run, how long (beyond citizen-gone) to wait for every "
                         "record to go (default 150: an unused claim ticket lives 120 s)")
@@ -960,6 +965,7 @@ def main(argv: list[str] | None = None) -> int:
     config = prosody_soak_config(tmp) if args.server == "prosody" else None
     stack = Stack(tmp, [f"agent{i:03d}" for i in range(args.agents)], args.server, 1, config)
     stack.env["IDCHAT_ROUTING_CITIZEN_GONE_SECONDS"] = str(args.citizen_gone_seconds)
+    stack.env["IDCHAT_STORE_UNCLAIMED_TTL_SECONDS"] = str(args.unclaimed_seconds)
     if args.server == "ejabberd":
         ejabberd_with_muc_admin(stack.xmpp)
         print("NOTE: ejabberd runs the project configuration plus mod_muc_admin, to count rooms",
