@@ -105,9 +105,9 @@ async def test_the_agent_console_by_keyboard_and_with_large_text(stack, browser,
     # From the top of the page every control in order, with a visible focus ring.
     await agent.locator("a.skip-link").focus()
     await agent.keyboard.press("Shift+Tab")
-    walk = await tab_walk(agent, 12)
+    walk = await tab_walk(agent, 16)
     actions = [s["action"] or s["cls"].split()[-1] if s["cls"] or s["action"] else s["tag"] for s in walk]
-    for expected in ("logout", "availability", "max-chats", "end", "idchat-send"):
+    for expected in ("logout", "availability", "max-chats", "end", "transfer", "idchat-send"):
         assert expected in actions, walk
     assert actions.index("end") < actions.index("idchat-send"), walk
     assert not [s for s in walk if s["problems"]], [(s["label"], s["problems"]) for s in walk if s["problems"]]

@@ -14,6 +14,7 @@ from slixmpp.plugins.xep_0004 import Form
 from slixmpp.xmlstream import ElementBase
 
 from component.rooms import Rooms
+from component.stateless import MUC_PLUGIN
 
 STREAM_ERROR_NS = "urn:ietf:params:xml:ns:xmpp-streams"
 
@@ -107,6 +108,8 @@ async def create_room(component: ComponentXMPP, room: JID, owner: JID | None = N
     No config argument: the tests check the product's own PRIVATE_ROOM, never a copy. The
     room is owned by the component's domain; `owner`, if given, must be that domain.
     """
+    if not component.plugin.enabled(MUC_PLUGIN):  # the product's MUC plugin, as it runs
+        component.register_plugin(MUC_PLUGIN, {"multi_from": True})
     rooms = Rooms(component, room.domain)
     if owner is not None and owner.bare != rooms.me.bare:
         raise ValueError(f"rooms are owned by the component's domain {rooms.me.bare}, not {owner}")

@@ -22,6 +22,7 @@ from slixmpp import JID, ClientXMPP, ComponentXMPP
 from slixmpp.basexmpp import BaseXMPP
 
 from component.rooms import PRIVATE_ROOM, Rooms
+from component.stateless import MUC_PLUGIN
 
 XMPP_HOST = "127.0.0.1"
 CONNECT_TIMEOUT = 10.0
@@ -220,6 +221,8 @@ async def create_room(
     component's domain; ``owner``, if given, must be that domain.
     """
     room = JID(room)
+    if not component.plugin.enabled(MUC_PLUGIN):  # the product's MUC plugin, as it runs
+        component.register_plugin(MUC_PLUGIN, {"multi_from": True})
     rooms = Rooms(component, room.domain)
     if owner is not None and JID(owner).bare != rooms.me.bare:
         raise ValueError(f"rooms are owned by the component's domain {rooms.me.bare}, not {owner}")
