@@ -964,8 +964,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="idchat-soak-"))
     config = prosody_soak_config(tmp) if args.server == "prosody" else None
     stack = Stack(tmp, [f"agent{i:03d}" for i in range(args.agents)], args.server, 1, config)
-    stack.env["IDCHAT_ROUTING_CITIZEN_GONE_SECONDS"] = str(args.citizen_gone_seconds)
-    stack.env["IDCHAT_STORE_UNCLAIMED_TTL_SECONDS"] = str(args.unclaimed_seconds)
+    stack.configure({"IDCHAT_ROUTING_CITIZEN_GONE_SECONDS": str(args.citizen_gone_seconds),
+                     "IDCHAT_STORE_UNCLAIMED_TTL_SECONDS": str(args.unclaimed_seconds)})
     if args.server == "ejabberd":
         ejabberd_with_muc_admin(stack.xmpp)
         print("NOTE: ejabberd runs the project configuration plus mod_muc_admin, to count rooms",

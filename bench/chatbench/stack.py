@@ -94,6 +94,13 @@ class Stack:
         # On Prosody one instance (the lease holder) connects, the others stand by.
         self.expected_connections = instances if server == "ejabberd" else 1
 
+    def configure(self, settings: dict[str, str]) -> None:
+        """``IDCHAT_*`` settings for the HTTP service and the component(s), before they
+        start (each process took its own copy of the environment when it was made)."""
+        self.env.update(settings)
+        for proc in (self.http, *self.components):
+            proc.env.update(settings)
+
     @property
     def metrics_urls(self) -> dict[str, str]:
         """What Prometheus scrapes: the HTTP service's and the component's /metrics."""
