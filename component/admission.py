@@ -183,11 +183,12 @@ class Admission:
 
     def report(self) -> None:
         """A warning at most every REPORT_SECONDS while senders are over their budget:
-        counts only, never who (a JID is personal data)."""
+        counts only, never who (a JID is personal data). Idle senders are forgotten then."""
         now = self.budget.clock()
         if now - self._reported_at < REPORT_SECONDS:
             return
         b = self.budget
+        b.forget_idle()  # every REPORT_SECONDS: a pass over at most budget.senders entries
         admitted, refused, dropped = (b.admitted - self._reported[0], b.refused - self._reported[1],
                                       b.dropped - self._reported[2])
         if refused or dropped:

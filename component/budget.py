@@ -35,10 +35,10 @@ class Rule:
 
 
 class _Sender:
-    __slots__ = ("tokens", "stamp", "running")
+    __slots__ = ("tokens", "stamp", "running", "rule")
 
-    def __init__(self, tokens: float, stamp: float) -> None:
-        self.tokens, self.stamp, self.running = tokens, stamp, 0
+    def __init__(self, tokens: float, stamp: float, rule: Rule) -> None:
+        self.tokens, self.stamp, self.running, self.rule = tokens, stamp, 0, rule
 
 
 class Budget:
@@ -127,8 +127,19 @@ class Budget:
             return sender
         if len(self._senders) >= self.max_senders:
             self._evict()
-        sender = self._senders[key] = _Sender(float(rule.burst), self.clock())
+        sender = self._senders[key] = _Sender(float(rule.burst), self.clock(), rule)
         return sender
+
+    def forget_idle(self) -> int:
+        """Drop the senders with nothing running whose bucket has refilled: they are as
+        if never seen. Keeps the table (memory) to the senders active lately, instead of
+        ``senders`` entries once that many JIDs have come by. Returns how many went."""
+        now = self.clock()
+        idle = [key for key, s in self._senders.items()
+                if s.running == 0 and s.tokens + (now - s.stamp) * s.rule.rate >= s.rule.burst]
+        for key in idle:
+            del self._senders[key]
+        return len(idle)
 
     def _evict(self) -> None:
         for key, sender in self._senders.items():  # noqa: B007 - least recently seen first; key is used below

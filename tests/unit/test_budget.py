@@ -114,3 +114,24 @@ def test_settings_make_guests_stricter_than_agents() -> None:
 def test_a_table_smaller_than_the_in_flight_cap_is_refused() -> None:
     with pytest.raises(ValueError):
         Budget({"guest": Rule(1, 1, 1, 1)}, in_flight=10, senders=10)
+
+
+def test_idle_senders_are_forgotten_once_their_bucket_refilled_busy_and_indebted_ones_kept() -> None:
+    clock = Clock()
+    b = budget(clock, rate=2.0, burst=10, refusals=5, senders=100)
+    for i in range(50):                                  # fifty guests come by once
+        b.charge(f"g{i}@guest.idchat.localhost", "guest")
+    charge_many(b, 20, key="flooder@guest.idchat.localhost")      # in debt: -5
+    assert b.start("busy@guest.idchat.localhost", "guest") is Verdict.ADMIT  # a handler runs
+    assert b.senders == 52
+    clock.now += 0.4                                     # +0.8 tokens: nobody refilled yet
+    assert b.forget_idle() == 0 and b.senders == 52
+    clock.now += 0.2                                     # the once-seen guests are full again
+    assert b.forget_idle() == 50
+    assert b.senders == 2                                # the flooder and the busy one
+    clock.now += 10                                      # the flooder has long recovered
+    assert b.forget_idle() == 1 and b.senders == 1       # the busy one stays while it runs
+    b.finish("busy@guest.idchat.localhost")
+    assert b.forget_idle() == 1 and b.senders == 0
+    # Forgotten is as if never seen: a full bucket.
+    assert charge_many(b, 10, key="flooder@guest.idchat.localhost") == [Verdict.ADMIT] * 10
