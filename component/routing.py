@@ -89,6 +89,33 @@ local agents_k, purposes_k, offers_k = ARGV[6], ARGV[7], ARGV[8]
 local now, timeout, pause = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local ids = {}
 for i = 12, #ARGV do ids[#ids + 1] = ARGV[i] end
+-- The first waiting chats of every queue; records that vanished are taken out on the way.
+-- The queues are read first: with nobody waiting, no agent's record is read at all.
+local lost = {}
+local cands = {}
+for _, pu in ipairs(redis.call('SMEMBERS', purposes_k)) do
+  local qk, start, found = queue_p .. pu, 0, 0
+  while found < 100 and start < 2000 do
+    local q = redis.call('ZRANGE', qk, start, start + 99, 'WITHSCORES')
+    if #q == 0 then break end
+    local removed = 0
+    for i = 1, #q, 2 do
+      local rec = redis.call('HMGET', chat_p .. q[i], 'state', 'citizen')
+      local st = rec[1]
+      if not st then
+        redis.call('ZREM', qk, q[i])
+        removed = removed + 1
+        lost[#lost + 1] = q[i]
+      elseif st == 'queued' then
+        cands[#cands + 1] = {q[i], tonumber(q[i + 1]), pu, rec[2] or ''}
+        found = found + 1
+      end
+    end
+    if #q < 200 then break end  -- a short page is the end of the queue
+    start = start + 100 - removed
+  end
+end
+if #cands == 0 then return {{}, lost} end
 local free = {}
 for _, a in ipairs(redis.call('SMEMBERS', agents_k)) do
   local info = redis.call('HMGET', agent_p .. a, 'max', 'load', 'pending', 'last', 'purposes', 'full', 'since')
@@ -98,40 +125,20 @@ for _, a in ipairs(redis.call('SMEMBERS', agents_k)) do
                        purposes = info[5] or '', full = info[6], since = tonumber(info[7]) or 0}
   end
 end
-local lost = {}
 if #free == 0 then return {{}, lost} end
--- The first waiting chats of every queue; records that vanished are taken out on the way.
-local cands = {}
-for _, pu in ipairs(redis.call('SMEMBERS', purposes_k)) do
-  local qk, start, found = queue_p .. pu, 0, 0
-  while found < 100 and start < 2000 do
-    local q = redis.call('ZRANGE', qk, start, start + 99, 'WITHSCORES')
-    if #q == 0 then break end
-    local removed = 0
-    for i = 1, #q, 2 do
-      local st = redis.call('HGET', chat_p .. q[i], 'state')
-      if not st then
-        redis.call('ZREM', qk, q[i])
-        removed = removed + 1
-        lost[#lost + 1] = q[i]
-      elseif st == 'queued' then
-        cands[#cands + 1] = {q[i], tonumber(q[i + 1]), pu}
-        found = found + 1
-      end
-    end
-    start = start + 100 - removed
-  end
-end
 table.sort(cands, function(a, b) return a[2] < b[2] end)
 local out = {}
 for _, c in ipairs(cands) do
   if #ids == 0 or #free == 0 then break end
   local cid, pu = c[1], c[3]
   local best, bi
+  local refusals = {}  -- this chat's refusals, read once: agent -> when
+  local dr = redis.call('ZRANGE', declined_p .. cid, 0, -1, 'WITHSCORES')
+  for i = 1, #dr, 2 do refusals[dr[i]] = tonumber(dr[i + 1]) end
   for i, f in ipairs(free) do
     local serves = f.purposes == '*' or string.find(',' .. f.purposes .. ',', ',' .. pu .. ',', 1, true)
     if serves then
-      local d = tonumber(redis.call('ZSCORE', declined_p .. cid, f.a))
+      local d = refusals[f.a]
       local refused = d and d >= f.since and d + pause > now
       if not refused and (best == nil or f.used < best.used or (f.used == best.used and f.last < best.last)) then
         best, bi = f, i
@@ -145,7 +152,7 @@ for _, c in ipairs(cands) do
     redis.call('HINCRBY', agent_p .. best.a, 'pending', 1)
     redis.call('ZADD', offers_k, now + timeout, cid)
     redis.call('SET', offer_p .. oid, cid, 'PX', timeout + 60000)
-    out[#out + 1] = {cid, best.a, best.full, oid, pu, tostring(c[2]), redis.call('HGET', ck, 'citizen') or ''}
+    out[#out + 1] = {cid, best.a, best.full, oid, pu, tostring(c[2]), c[4]}
     best.used = best.used + 1
     if best.used >= best.max then table.remove(free, bi) end
   end
