@@ -76,6 +76,7 @@ class Chat:
     auth_url: str = ""
     auth_attr: str = ""
     auth_deadline_ms: int = 0
+    alive_ms: int = 0         # when the chat's records were last kept alive (touch)
 
 
 # KEYS: -. ARGV: prefixes (chat, queue, agent, declined, offer), agents set, purposes set,
@@ -245,9 +246,10 @@ return 1
 """
 
 # Recount every agent's load and pending offers from the chats themselves, dropping ids of
-# chats that are not theirs any more. KEYS: agents known, offers, transfers. ARGV: agent
-# prefix, agent-chats prefix, chat prefix. Returns the agents whose numbers were wrong.
-# A transfer offered to a colleague counts as one of their pending offers.
+# chats that are not theirs any more. KEYS: agents known, offers, transfers, agents on duty,
+# duty hash. ARGV: agent prefix, agent-chats prefix, chat prefix. Returns the agents whose
+# numbers were wrong. A transfer offered to a colleague counts as one of their pending offers.
+# The duty hash is made to follow the on-duty set again (an entry missing or left over).
 _RECONCILE = """
 local pending = {}
 for _, cid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -267,6 +269,10 @@ for _, cid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
   end
 end
 local fixed = {}
+local on_duty, duty = {}, {}
+for _, a in ipairs(redis.call('SMEMBERS', KEYS[4])) do on_duty[a] = true end
+local dv = redis.call('HGETALL', KEYS[5])
+for i = 1, #dv, 2 do duty[dv[i]] = dv[i + 1] end
 for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local ak, ack = ARGV[1] .. a, ARGV[2] .. a
   for _, cid in ipairs(redis.call('SMEMBERS', ack)) do
@@ -274,12 +280,18 @@ for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     if st[1] ~= 'assigned' or st[2] ~= a then redis.call('SREM', ack, cid) end
   end
   local load, pend = redis.call('SCARD', ack), pending[a] or 0
-  local cur = redis.call('HMGET', ak, 'load', 'pending')
+  local cur = redis.call('HMGET', ak, 'load', 'pending', 'max', 'purposes')
+  if on_duty[a] then
+    local want = (cur[3] or '0') .. ' ' .. (cur[4] or '*')
+    if duty[a] ~= want then redis.call('HSET', KEYS[5], a, want) end
+    on_duty[a], duty[a] = nil, nil
+  end
   if redis.call('EXISTS', ak) == 1 and ((tonumber(cur[1]) or 0) ~= load or (tonumber(cur[2]) or 0) ~= pend) then
     redis.call('HSET', ak, 'load', load, 'pending', pend)
     fixed[#fixed + 1] = a
   end
 end
+for a, _ in pairs(duty) do if not on_duty[a] then redis.call('HDEL', KEYS[5], a) end end
 return fixed
 """
 
@@ -291,13 +303,24 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
+# Activity: the chat lives another idle timeout, and its record says since when; nothing
+# when the record is gone (an ended chat is not brought back). KEYS: chat, lives.
+# ARGV: record ttl, deadline in the lives index, cid, now_ms.
+_TOUCH = """
+if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[1], 'alive_ms', ARGV[4])
+return 1
+"""
+
 # An agent is gone: their chats go back to the front of the queue, their offers
-# are withdrawn. KEYS: agent, agent_chats, agents, offers, transfers. ARGV: bare, chat
+# are withdrawn. KEYS: agent, agent_chats, agents, offers, transfers, duty. ARGV: bare, chat
 # prefix, queue prefix, offer prefix, FRONT, agent prefix. Returns the chat ids put back
 # and the ids of offers withdrawn. A transfer still offered for a chat put back is
 # withdrawn too (component/transfers.py tells the colleague first when it can).
 _AGENT_GONE = """
 redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[6], ARGV[1])
 local back = {}
 for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local ck = ARGV[2] .. cid
@@ -374,6 +397,7 @@ class Router:
         self._forget = client.register_script(_FORGET)
         self._reconcile = client.register_script(_RECONCILE)
         self._update = client.register_script(_UPDATE)
+        self._touch = client.register_script(_TOUCH)
         self._dispatch = client.register_script(_DISPATCH)
         self._accept = client.register_script(_ACCEPT)
         self._withdraw = client.register_script(_WITHDRAW)
@@ -384,18 +408,21 @@ class Router:
 
     # -- chats -------------------------------------------------------------
 
-    async def open_chat(self, cid: str, sid: str, purpose: str, citizen: str) -> None:
-        """A new chat joins the back of its purpose's queue, and the lifetime index."""
+    async def open_chat(self, cid: str, sid: str, purpose: str, citizen: str) -> Chat:
+        """A new chat joins the back of its purpose's queue, and the lifetime index; returns
+        the record as written (no read after the write)."""
         now = _now_ms()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.chat(cid), mapping={
                 "sid": sid, "purpose": purpose, "state": "queued", "citizen": citizen,
-                "enqueued_ms": now})
+                "enqueued_ms": now, "alive_ms": now})
             pipe.expire(self.keys.chat(cid), self.record_ttl)
             pipe.zadd(self.keys.queue(purpose), {cid: now})
             pipe.sadd(self.keys.purposes(), purpose)
             pipe.zadd(self.keys.lives(), {cid: self._deadline(now)})
             await pipe.execute()
+        return Chat(id=cid, sid=sid, purpose=purpose, state="queued", citizen=citizen, agent="",
+                    agent_full="", agent_nick="", enqueued_ms=now, assigned_ms=0, alive_ms=now)
 
     async def reserve(self, cid: str) -> None:
         """A chat being set up enters the lifetime index before its room exists."""
@@ -425,7 +452,8 @@ class Router:
                     transfer_note=d.get("transfer_note", ""), handed_from=d.get("handed_from", ""),
                     auth_state=d.get("auth_state", ""), auth_method=d.get("auth_method", ""),
                     auth_url=d.get("auth_url", ""), auth_attr=d.get("auth_attr", ""),
-                    auth_deadline_ms=int(d.get("auth_deadline", 0) or 0))
+                    auth_deadline_ms=int(d.get("auth_deadline", 0) or 0),
+                    alive_ms=int(d.get("alive_ms", 0) or 0))
 
     async def update(self, cid: str, **fields: str) -> bool:
         """Set fields of a chat that still exists; False when it has ended."""
@@ -439,11 +467,11 @@ class Router:
         await self.update(cid, present="1" if present else "0")
 
     async def touch(self, cid: str) -> None:
-        """Activity: the chat lives another idle timeout (if it has not ended meanwhile)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.expire(self.keys.chat(cid), self.record_ttl)
-            pipe.zadd(self.keys.lives(), {cid: self._deadline(_now_ms())}, xx=True)
-            await pipe.execute()
+        """Activity: the chat lives another idle timeout (if it has not ended meanwhile),
+        and its record says when (Chat.alive_ms)."""
+        now = _now_ms()
+        await self._touch(keys=[self.keys.chat(cid), self.keys.lives()],
+                          args=[self.record_ttl, self._deadline(now), cid, now])
 
     async def due(self, limit: int = 200) -> list[str]:
         """Chats whose idle timeout has passed."""
@@ -460,7 +488,8 @@ class Router:
     async def reconcile(self) -> list[str]:
         """Agents' load and pending offers recounted from the chats; returns who was off."""
         k = self.keys
-        fixed = await self._reconcile(keys=[k.agents_known(), k.offers(), k.transfers()],
+        fixed = await self._reconcile(keys=[k.agents_known(), k.offers(), k.transfers(),
+                                            k.agents(), k.duty()],
                                       args=[k.agent(""), k.agent_chats(""), k.chat("")])
         return [a.decode() for a in fixed]
 
@@ -472,10 +501,13 @@ class Router:
     async def queued(self, purpose: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue(purpose), 0, -1)]
 
-    async def waiting(self, purpose: str) -> list[tuple[str, str, str]]:
+    async def waiting(self, purpose: str, cids: list[str] | None = None) -> list[tuple[str, str, str]]:
         """(chat, citizen JID, state) of everyone waiting for this purpose, in queue order
-        (a chat being offered keeps its place)."""
-        cids = await self.queued(purpose)
+        (a chat being offered keeps its place); ``cids``: the queue, when just read."""
+        if cids is None:
+            cids = await self.queued(purpose)
+        if not cids:
+            return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for cid in cids:
                 pipe.hmget(self.keys.chat(cid), ["citizen", "state"])
@@ -483,7 +515,7 @@ class Router:
         return [(cid, c.decode(), (st or b"").decode()) for cid, (c, st) in zip(cids, rows) if c]
 
     async def record_handling(self, ms: int) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             pipe.lpush(self.keys.handling_times(), ms)
             pipe.ltrim(self.keys.handling_times(), 0, HANDLING_SAMPLES - 1)
             await pipe.execute()
@@ -494,10 +526,7 @@ class Router:
         samples = [int(v) for v in await self.redis.lrange(self.keys.handling_times(), 0, -1)]
         if len(samples) < MIN_HANDLING_SAMPLES:
             return None
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for bare in await self.redis.smembers(self.keys.agents()):
-                pipe.hget(self.keys.agent(bare.decode()), "max")
-            capacity = sum(int(m) for m in await pipe.execute() if m)
+        capacity = sum(m for m, _ in await self._duty())
         if capacity == 0:
             return None
         return sum(samples) / len(samples) / 1000 / capacity
@@ -547,6 +576,7 @@ class Router:
             pipe.hsetnx(self.keys.agent(bare), "last", 0)
             pipe.sadd(self.keys.agents(), bare)
             pipe.sadd(self.keys.agents_known(), bare)
+            pipe.hset(self.keys.duty(), bare, f"{max_chats} {purposes}")
             added = (await pipe.execute())[2]
         if added:  # chats this agent refused before are theirs to take again
             await self.redis.hset(self.keys.agent(bare), "since", _now_ms())
@@ -561,12 +591,14 @@ class Router:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.agent(bare), mapping=mapping)
             pipe.srem(self.keys.agents(), bare)
+            pipe.hdel(self.keys.duty(), bare)
             pipe.sadd(self.keys.agents_known(), bare)
             await pipe.execute()
 
     async def agent_leaving(self, bare: str, grace_seconds: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.srem(self.keys.agents(), bare)
+            pipe.hdel(self.keys.duty(), bare)
             pipe.zadd(self.keys.agents_leaving(), {bare: _now_ms() + grace_seconds * 1000})
             await pipe.execute()
 
@@ -602,7 +634,8 @@ class Router:
         """Offline: returns (chats put back at the front, offer ids withdrawn)."""
         k = self.keys
         back, withdrawn = await self._agent_gone(
-            keys=[k.agent(bare), k.agent_chats(bare), k.agents(), k.offers(), k.transfers()],
+            keys=[k.agent(bare), k.agent_chats(bare), k.agents(), k.offers(), k.transfers(),
+                  k.duty()],
             args=[bare, k.chat(""), k.queue(""), k.offer(""), FRONT, k.agent("")])
         return [c.decode() for c in back], [o.decode() for o in withdrawn]
 
@@ -615,14 +648,18 @@ class Router:
 
     async def purposes_on_duty(self) -> tuple[bool, set[str]]:
         """(someone serves every purpose, the purposes served) by the agents on duty."""
-        agents = await self.redis.smembers(self.keys.agents())
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for bare in agents:
-                pipe.hget(self.keys.agent(bare.decode()), "purposes")
-            served = [p.decode() for p in await pipe.execute() if p]
+        served = [p for _, p in await self._duty()]
         if "*" in served:
             return True, set()
         return False, {p for entry in served for p in entry.split(",")}
+
+    async def _duty(self) -> list[tuple[int, str]]:
+        """(max chats, purposes) of every agent on duty, in one read."""
+        out = []
+        for raw in await self.redis.hvals(self.keys.duty()):
+            max_chats, _, purposes = raw.decode().partition(" ")
+            out.append((int(max_chats or 0), purposes))
+        return out
 
     async def any_agent_for(self, purpose: str) -> bool:
         every, served = await self.purposes_on_duty()
