@@ -321,11 +321,11 @@ class Chats:
             return await self.transfers.take_over(agent, cid, oid)
         info = await self.router.agent_info(agent.bare)
         nick = info.get("nick") or agent.user
-        if cid is None or not await self.router.accept(cid, oid, agent.bare, agent.full, nick):
+        chat = None if cid is None else \
+            await self.router.accept(cid, oid, agent.bare, agent.full, nick)
+        if cid is None or chat is None:
             raise NotFound("no such offer for you: it was revoked or has timed out")
         faults.point("accept.routed")
-        chat = await self.router.chat(cid)
-        assert chat is not None
         metrics.accepted(chat)
         if not chat.transferred_by:  # a chat handed to a queue was answered before
             await self.day.answered(chat)
@@ -585,11 +585,11 @@ class Chats:
         if state == "assigned" and chat.agent_full:
             self.notify.ended_agent(JID(chat.agent_full), chat.id, by)
         await self.rooms.destroy(chat.id)
-        await self.store.purge(chat.sid)
+        # The session, its attributes and the guest's claim go together.
+        await self.store.purge(chat.sid, *([self.store.keys.guest(JID(chat.citizen).bare)]
+                                           if chat.citizen else []))
         if state == "assigned" and chat.assigned_ms:
             await self.router.record_handling(int(time.time() * 1000) - chat.assigned_ms)
-        if chat.citizen:
-            await self.store.redis.delete(self.store.keys.guest(JID(chat.citizen).bare))
         if by == "citizen" and stored is not None:
             self.feedback.send(stored.session_url, "logout")
         audit.event("chat-ended", sid=chat.sid, chat=chat.id, agent=chat.agent, by=by,

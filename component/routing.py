@@ -161,10 +161,14 @@ end
 return {out, lost}
 """
 
-# KEYS: chat, agent, agent_chats, queue, offers, offer. ARGV: oid, agent bare, agent full, nick, now_ms
+# KEYS: chat, agent, agent_chats, offers, offer. ARGV: oid, agent bare, agent full, nick,
+# now_ms, cid, queue prefix. Returns the chat's record as it is now (field, value, ...), or
+# false when the offer is not out to this agent any more.
 _ACCEPT = """
-local st = redis.call('HMGET', KEYS[1], 'state', 'offer', 'offered_to')
-if st[1] ~= 'offered' or st[2] ~= ARGV[1] or st[3] ~= ARGV[2] then return 0 end
+local flat = redis.call('HGETALL', KEYS[1])
+local rec = {}
+for i = 1, #flat, 2 do rec[flat[i]] = flat[i + 1] end
+if rec.state ~= 'offered' or rec.offer ~= ARGV[1] or rec.offered_to ~= ARGV[2] then return false end
 redis.call('HSET', KEYS[1], 'state', 'assigned', 'agent', ARGV[2], 'agent_full', ARGV[3],
            'agent_nick', ARGV[4], 'assigned_ms', ARGV[5])
 redis.call('HDEL', KEYS[1], 'offer', 'offered_to')
@@ -172,10 +176,14 @@ redis.call('HINCRBY', KEYS[2], 'pending', -1)
 redis.call('HINCRBY', KEYS[2], 'load', 1)
 redis.call('HSET', KEYS[2], 'last', ARGV[5])
 redis.call('SADD', KEYS[3], ARGV[6])
+redis.call('ZREM', ARGV[7] .. (rec.purpose or ''), ARGV[6])
 redis.call('ZREM', KEYS[4], ARGV[6])
-redis.call('ZREM', KEYS[5], ARGV[6])
-redis.call('DEL', KEYS[6])
-return 1
+redis.call('DEL', KEYS[5])
+rec.state, rec.agent, rec.agent_full, rec.agent_nick, rec.assigned_ms = 'assigned', ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+rec.offer, rec.offered_to = nil, nil
+local out = {}
+for k, v in pairs(rec) do out[#out + 1] = k out[#out + 1] = v end
+return out
 """
 
 # Decline or time out one offer. KEYS: chat, declined, offers, offer. ARGV: oid, agent-key
@@ -409,8 +417,8 @@ class Router:
     # -- chats -------------------------------------------------------------
 
     async def open_chat(self, cid: str, sid: str, purpose: str, citizen: str) -> Chat:
-        """A new chat joins the back of its purpose's queue, and the lifetime index; returns
-        the record as written (no read after the write)."""
+        """A new chat joins the back of its purpose's queue (reserve() put it in the lifetime
+        index before its room was made); returns the record as written, not read again."""
         now = _now_ms()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.chat(cid), mapping={
@@ -418,8 +426,7 @@ class Router:
                 "enqueued_ms": now, "alive_ms": now})
             pipe.expire(self.keys.chat(cid), self.record_ttl)
             pipe.zadd(self.keys.queue(purpose), {cid: now})
-            pipe.sadd(self.keys.purposes(), purpose)
-            pipe.zadd(self.keys.lives(), {cid: self._deadline(now)})
+            pipe.sadd(self.keys.purposes(), purpose)  # 'lives': reserve() wrote it just before
             await pipe.execute()
         return Chat(id=cid, sid=sid, purpose=purpose, state="queued", citizen=citizen, agent="",
                     agent_full="", agent_nick="", enqueued_ms=now, assigned_ms=0, alive_ms=now)
@@ -437,23 +444,7 @@ class Router:
         data = await self.redis.hgetall(self.keys.chat(cid))
         if not data:
             return None
-        d = {k.decode(): v.decode() for k, v in data.items()}
-        return Chat(id=cid, sid=d.get("sid", ""), purpose=d.get("purpose", ""),
-                    state=d.get("state", ""), citizen=d.get("citizen", ""),
-                    agent=d.get("agent", ""), agent_full=d.get("agent_full", ""),
-                    agent_nick=d.get("agent_nick", ""),
-                    enqueued_ms=int(d.get("enqueued_ms", 0)),
-                    assigned_ms=int(d.get("assigned_ms", 0) or 0),
-                    present=d.get("present") == "1", offer=d.get("offer", ""),
-                    offered_to=d.get("offered_to", ""), ready=d.get("ready") == "1",
-                    ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""),
-                    transfer_to=d.get("transfer_to", ""), transfer_offer=d.get("transfer_offer", ""),
-                    transferred_by=d.get("transferred_by", ""),
-                    transfer_note=d.get("transfer_note", ""), handed_from=d.get("handed_from", ""),
-                    auth_state=d.get("auth_state", ""), auth_method=d.get("auth_method", ""),
-                    auth_url=d.get("auth_url", ""), auth_attr=d.get("auth_attr", ""),
-                    auth_deadline_ms=int(d.get("auth_deadline", 0) or 0),
-                    alive_ms=int(d.get("alive_ms", 0) or 0))
+        return _to_chat(cid, {k.decode(): v.decode() for k, v in data.items()})
 
     async def update(self, cid: str, **fields: str) -> bool:
         """Set fields of a chat that still exists; False when it has ended."""
@@ -685,12 +676,16 @@ class Router:
         cid = await self.redis.get(self.keys.offer(oid))
         return cid.decode() if cid else None
 
-    async def accept(self, cid: str, oid: str, bare: str, full: str, nick: str) -> bool:
+    async def accept(self, cid: str, oid: str, bare: str, full: str, nick: str) -> Chat | None:
+        """The chat, now this agent's (the record as the acceptance left it, no read after
+        it); None when the offer is not out to them any more."""
         k = self.keys
-        return bool(await self._accept(
-            keys=[k.chat(cid), k.agent(bare), k.agent_chats(bare), k.queue(await self._purpose(cid)),
-                  k.offers(), k.offer(oid)],
-            args=[oid, bare, full, nick, _now_ms(), cid]))
+        flat = await self._accept(
+            keys=[k.chat(cid), k.agent(bare), k.agent_chats(bare), k.offers(), k.offer(oid)],
+            args=[oid, bare, full, nick, _now_ms(), cid, k.queue("")])
+        if not flat:
+            return None
+        return _to_chat(cid, {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)})
 
     async def decline(self, cid: str, oid: str, bare: str) -> bool:
         """Only the agent the offer went to can decline it."""
@@ -724,10 +719,6 @@ class Router:
     def _declined_ttl(self) -> int:
         """Refusals matter for the re-offer pause; the chat's end deletes them anyway."""
         return (self.reoffer_pause_ms + self.offer_timeout_ms) // 1000 + 60
-
-    async def _purpose(self, cid: str) -> str:
-        value = await self.redis.hget(self.keys.chat(cid), "purpose")
-        return value.decode() if value else ""
 
     # -- authentication during the chat (docs/protocol.md §11) ---------------
 
@@ -780,6 +771,26 @@ class Router:
 
     async def told_off_duty(self, purpose: str) -> bool:
         return bool(await self.redis.sismember(self.keys.told_off_duty(), purpose))
+
+
+def _to_chat(cid: str, d: dict[str, str]) -> Chat:
+    """A chat record (field -> value) as a Chat."""
+    return Chat(id=cid, sid=d.get("sid", ""), purpose=d.get("purpose", ""),
+                state=d.get("state", ""), citizen=d.get("citizen", ""),
+                agent=d.get("agent", ""), agent_full=d.get("agent_full", ""),
+                agent_nick=d.get("agent_nick", ""),
+                enqueued_ms=int(d.get("enqueued_ms", 0)),
+                assigned_ms=int(d.get("assigned_ms", 0) or 0),
+                present=d.get("present") == "1", offer=d.get("offer", ""),
+                offered_to=d.get("offered_to", ""), ready=d.get("ready") == "1",
+                ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""),
+                transfer_to=d.get("transfer_to", ""), transfer_offer=d.get("transfer_offer", ""),
+                transferred_by=d.get("transferred_by", ""),
+                transfer_note=d.get("transfer_note", ""), handed_from=d.get("handed_from", ""),
+                auth_state=d.get("auth_state", ""), auth_method=d.get("auth_method", ""),
+                auth_url=d.get("auth_url", ""), auth_attr=d.get("auth_attr", ""),
+                auth_deadline_ms=int(d.get("auth_deadline", 0) or 0),
+                alive_ms=int(d.get("alive_ms", 0) or 0))
 
 
 def _arrival_ms(score: int) -> int:

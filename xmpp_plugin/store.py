@@ -644,11 +644,12 @@ class SessionStore:
                                             self.unclaimed_ttl]))
 
     @_redis_errors
-    async def purge(self, sid: str) -> None:
-        """Delete the session and its attributes now (the accepted-token memory stays)."""
+    async def purge(self, sid: str, *also: str) -> None:
+        """Delete the session and its attributes now (the accepted-token memory stays), and
+        the keys ``also`` in the same command."""
         ids = await self.redis.hmget(self.keys.session(sid), ["attr_id", "auth_attr_id"])
         keys = [self.keys.session(sid), self.keys.active_throttle(sid),
-                self.keys.active_throttle(f"{sid}:agent")]
+                self.keys.active_throttle(f"{sid}:agent"), *also]
         await self.redis.delete(*keys, *(self.keys.attr_url(i.decode()) for i in ids if i))
 
     def seal_note(self, cid: str, note: str) -> str:
