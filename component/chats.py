@@ -38,7 +38,7 @@ from .routing import Chat, Released, Router
 from .supervision import DayStats
 from .transfers import Transfers
 
-ACTIVITY_THROTTLE_SECONDS = 60  # activity keeps a chat alive at most this often, per side
+ACTIVITY_THROTTLE_SECONDS = 60  # activity keeps a chat alive, and is told, at most this often
 
 log = logging.getLogger(__name__)
 
@@ -617,25 +617,27 @@ class Chats:
         await self.activity(cid, citizen=True)
 
     async def activity(self, cid: str, *, citizen: bool) -> None:
-        """A message in the room: the chat lives another idle timeout. At most once a
-        minute per chat and side, and not within a minute of the last time its records
-        were kept alive (the claim, a message of the other side: Chat.alive_ms); the
-        citizen's activity is also told to ID Contact, at most once a minute."""
+        """A message in the room: the chat lives another idle timeout, kept alive at most
+        once a minute (not within a minute of the last time: the claim, an earlier message;
+        Chat.alive_ms). The citizen's activity is told to ID Contact, at most once a minute."""
         chat = await self.router.chat(cid)
         if chat is None:
             return
-        alive = time.time() * 1000 - chat.alive_ms < ACTIVITY_THROTTLE_SECONDS * 1000
-        if alive and not citizen:
-            return  # nothing to tell ID Contact about the agent, nothing to extend yet
-        throttle = self.store.keys.active_throttle(chat.sid if citizen else f"{chat.sid}:agent")
-        if not await self.store.redis.set(throttle, 1, ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
+        keys = self.store.keys
+        if time.time() * 1000 - chat.alive_ms >= ACTIVITY_THROTTLE_SECONDS * 1000 and \
+                await self.store.redis.set(keys.active_throttle(f"{chat.sid}:alive"), 1,
+                                           ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
+            try:
+                await self.keep_alive(chat)
+            except NotFound:
+                return  # the chat ended while this message was on its way
+        if not citizen or not await self.store.redis.set(
+                keys.active_throttle(chat.sid), 1, ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
             return
         try:
-            if not alive:
-                await self.keep_alive(chat)
-            stored = await self.store.attributes(chat.sid) if citizen else None
+            stored = await self.store.attributes(chat.sid)
         except NotFound:
-            return  # the chat ended while this message was on its way
+            return
         if stored is not None:
             self.feedback.send(stored.session_url, "user_active")
 

@@ -649,7 +649,7 @@ class SessionStore:
         the keys ``also`` in the same command."""
         ids = await self.redis.hmget(self.keys.session(sid), ["attr_id", "auth_attr_id"])
         keys = [self.keys.session(sid), self.keys.active_throttle(sid),
-                self.keys.active_throttle(f"{sid}:agent"), *also]
+                self.keys.active_throttle(f"{sid}:alive"), *also]
         await self.redis.delete(*keys, *(self.keys.attr_url(i.decode()) for i in ids if i))
 
     def seal_note(self, cid: str, note: str) -> str:
