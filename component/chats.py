@@ -38,6 +38,8 @@ from .routing import Chat, Released, Router
 from .supervision import DayStats
 from .transfers import Transfers
 
+ACTIVITY_THROTTLE_SECONDS = 60  # activity keeps a chat alive, and is told, at most this often
+
 log = logging.getLogger(__name__)
 
 CITIZEN_NICK = "Inwoner"
@@ -113,14 +115,16 @@ class Chats:
             raise Unauthorized("unknown, expired or already used ticket")  # used meanwhile
         cid = await self.store.chat_of(sid)
         if cid is None:
-            chat = await self._open(session, citizen)
+            chat, opened = await self._open(session, citizen)
         else:
-            chat = await self._rejoin(cid, citizen, session)
+            chat, opened = await self._rejoin(cid, citizen, session), False
         await self.store.redis.set(self.store.keys.guest(citizen.bare), sid,
                                    ex=self.settings.store.session_ttl_seconds)
         await self.store.touch(sid)
-        await self.router.touch(chat.id)
-        interrupted = await self.router.clear_interrupted(chat.id)
+        interrupted = False
+        if not opened:  # a chat opened just now has its lifetime set and was never put back
+            await self.router.touch(chat.id)
+            interrupted = await self.router.clear_interrupted(chat.id)
         position = await self.router.position(chat.id, chat.purpose)
         log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
         metrics.claimed()
@@ -136,13 +140,18 @@ class Chats:
             metrics.closed()
             raise TopicClosed(session.purpose, hours.next_opening(now))
 
-    async def after_claim(self, chat: Chat, position: int | None, interrupted: bool) -> None:
-        """What the citizen hears once the claim is answered, then offers go out."""
+    async def after_claim(self, chat: Chat, position: int | None, interrupted: bool,
+                          no_agent: bool | None = None) -> None:
+        """What the citizen hears once the claim is answered, then offers go out.
+        ``no_agent``: whether the citizens of this topic were told nobody is on duty, when
+        the claim's answer has just read it."""
         if chat.auth_state == "requested":  # back from the core, or a reload before going
             self.notify.auth(chat.citizen, chat.id, "requested", chat.auth_method, chat.auth_url)
+        if no_agent is None and chat.state != "assigned":
+            no_agent = await self.router.told_off_duty(chat.purpose)
         if chat.state == "assigned":
             self.notify.assigned(chat)
-        elif await self.router.told_off_duty(chat.purpose):
+        elif no_agent:
             self.notify.no_agent(chat)  # nobody on duty: say so at once
         elif interrupted:
             self.notify.queued(chat, position, interrupted=True)
@@ -154,7 +163,8 @@ class Chats:
         per_place = await self.router.seconds_per_place()
         return None if per_place is None else per_place * position
 
-    async def _open(self, session: Session, citizen: JID) -> Chat:
+    async def _open(self, session: Session, citizen: JID) -> tuple[Chat, bool]:
+        """The new chat, and True; or the chat a concurrent claim opened, and False."""
         sid = session.id
         cid = new_chat_id()
         # In the lifetime index before the room exists: a crash from here on leaves an id
@@ -166,12 +176,9 @@ class Chats:
         if winner != cid:  # a concurrent claim of the same session got there first
             await self.rooms.destroy(cid)
             await self.router.forget(cid)
-            return await self._rejoin(winner, citizen, session)
+            return await self._rejoin(winner, citizen, session), False
         faults.point("claim.linked")
-        await self.router.open_chat(cid, sid, session.purpose, citizen.full)
-        chat = await self.router.chat(cid)
-        assert chat is not None
-        return chat
+        return await self.router.open_chat(cid, sid, session.purpose, citizen.full), True
 
     async def _rejoin(self, cid: str, citizen: JID, session: Session) -> Chat:
         """A reload or a reconnect: the same chat, membership moved to the new guest JID."""
@@ -314,11 +321,11 @@ class Chats:
             return await self.transfers.take_over(agent, cid, oid)
         info = await self.router.agent_info(agent.bare)
         nick = info.get("nick") or agent.user
-        if cid is None or not await self.router.accept(cid, oid, agent.bare, agent.full, nick):
+        chat = None if cid is None else \
+            await self.router.accept(cid, oid, agent.bare, agent.full, nick)
+        if cid is None or chat is None:
             raise NotFound("no such offer for you: it was revoked or has timed out")
         faults.point("accept.routed")
-        chat = await self.router.chat(cid)
-        assert chat is not None
         metrics.accepted(chat)
         if not chat.transferred_by:  # a chat handed to a queue was answered before
             await self.day.answered(chat)
@@ -578,11 +585,11 @@ class Chats:
         if state == "assigned" and chat.agent_full:
             self.notify.ended_agent(JID(chat.agent_full), chat.id, by)
         await self.rooms.destroy(chat.id)
-        await self.store.purge(chat.sid)
+        # The session, its attributes and the guest's claim go together.
+        await self.store.purge(chat.sid, *([self.store.keys.guest(JID(chat.citizen).bare)]
+                                           if chat.citizen else []))
         if state == "assigned" and chat.assigned_ms:
             await self.router.record_handling(int(time.time() * 1000) - chat.assigned_ms)
-        if chat.citizen:
-            await self.store.redis.delete(self.store.keys.guest(JID(chat.citizen).bare))
         if by == "citizen" and stored is not None:
             self.feedback.send(stored.session_url, "logout")
         audit.event("chat-ended", sid=chat.sid, chat=chat.id, agent=chat.agent, by=by,
@@ -610,19 +617,27 @@ class Chats:
         await self.activity(cid, citizen=True)
 
     async def activity(self, cid: str, *, citizen: bool) -> None:
-        """A message in the room: the chat lives another idle timeout. At most once a
-        minute per chat and side; the citizen's activity is also told to ID Contact."""
+        """A message in the room: the chat lives another idle timeout, kept alive at most
+        once a minute (not within a minute of the last time: the claim, an earlier message;
+        Chat.alive_ms). The citizen's activity is told to ID Contact, at most once a minute."""
         chat = await self.router.chat(cid)
         if chat is None:
             return
-        throttle = self.store.keys.active_throttle(chat.sid if citizen else f"{chat.sid}:agent")
-        if not await self.store.redis.set(throttle, 1, ex=60, nx=True):
+        keys = self.store.keys
+        if time.time() * 1000 - chat.alive_ms >= ACTIVITY_THROTTLE_SECONDS * 1000 and \
+                await self.store.redis.set(keys.active_throttle(f"{chat.sid}:alive"), 1,
+                                           ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
+            try:
+                await self.keep_alive(chat)
+            except NotFound:
+                return  # the chat ended while this message was on its way
+        if not citizen or not await self.store.redis.set(
+                keys.active_throttle(chat.sid), 1, ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
             return
         try:
-            await self.keep_alive(chat)
-            stored = await self.store.attributes(chat.sid) if citizen else None
+            stored = await self.store.attributes(chat.sid)
         except NotFound:
-            return  # the chat ended while this message was on its way
+            return
         if stored is not None:
             self.feedback.send(stored.session_url, "user_active")
 
@@ -816,9 +831,10 @@ class Chats:
     async def _queue_moved(self, purpose: str) -> None:
         """Push the new positions to everyone still waiting for this purpose (not while
         they have been told that nobody is on duty: that is what stays true)."""
-        if await self.router.told_off_duty(purpose):
+        queued = await self.router.queued(purpose)  # nobody waiting (the usual case): one read
+        if not queued or await self.router.told_off_duty(purpose):
             return
-        waiting = await self.router.waiting(purpose)
+        waiting = await self.router.waiting(purpose, queued)
         per_place = await self.router.seconds_per_place() if waiting else None
         for position, (cid, citizen, state) in enumerate(waiting, start=1):
             if state != "queued":

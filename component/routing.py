@@ -76,6 +76,7 @@ class Chat:
     auth_url: str = ""
     auth_attr: str = ""
     auth_deadline_ms: int = 0
+    alive_ms: int = 0         # when the chat's records were last kept alive (touch)
 
 
 # KEYS: -. ARGV: prefixes (chat, queue, agent, declined, offer), agents set, purposes set,
@@ -89,6 +90,33 @@ local agents_k, purposes_k, offers_k = ARGV[6], ARGV[7], ARGV[8]
 local now, timeout, pause = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
 local ids = {}
 for i = 12, #ARGV do ids[#ids + 1] = ARGV[i] end
+-- The first waiting chats of every queue; records that vanished are taken out on the way.
+-- The queues are read first: with nobody waiting, no agent's record is read at all.
+local lost = {}
+local cands = {}
+for _, pu in ipairs(redis.call('SMEMBERS', purposes_k)) do
+  local qk, start, found = queue_p .. pu, 0, 0
+  while found < 100 and start < 2000 do
+    local q = redis.call('ZRANGE', qk, start, start + 99, 'WITHSCORES')
+    if #q == 0 then break end
+    local removed = 0
+    for i = 1, #q, 2 do
+      local rec = redis.call('HMGET', chat_p .. q[i], 'state', 'citizen')
+      local st = rec[1]
+      if not st then
+        redis.call('ZREM', qk, q[i])
+        removed = removed + 1
+        lost[#lost + 1] = q[i]
+      elseif st == 'queued' then
+        cands[#cands + 1] = {q[i], tonumber(q[i + 1]), pu, rec[2] or ''}
+        found = found + 1
+      end
+    end
+    if #q < 200 then break end  -- a short page is the end of the queue
+    start = start + 100 - removed
+  end
+end
+if #cands == 0 then return {{}, lost} end
 local free = {}
 for _, a in ipairs(redis.call('SMEMBERS', agents_k)) do
   local info = redis.call('HMGET', agent_p .. a, 'max', 'load', 'pending', 'last', 'purposes', 'full', 'since')
@@ -98,40 +126,20 @@ for _, a in ipairs(redis.call('SMEMBERS', agents_k)) do
                        purposes = info[5] or '', full = info[6], since = tonumber(info[7]) or 0}
   end
 end
-local lost = {}
 if #free == 0 then return {{}, lost} end
--- The first waiting chats of every queue; records that vanished are taken out on the way.
-local cands = {}
-for _, pu in ipairs(redis.call('SMEMBERS', purposes_k)) do
-  local qk, start, found = queue_p .. pu, 0, 0
-  while found < 100 and start < 2000 do
-    local q = redis.call('ZRANGE', qk, start, start + 99, 'WITHSCORES')
-    if #q == 0 then break end
-    local removed = 0
-    for i = 1, #q, 2 do
-      local st = redis.call('HGET', chat_p .. q[i], 'state')
-      if not st then
-        redis.call('ZREM', qk, q[i])
-        removed = removed + 1
-        lost[#lost + 1] = q[i]
-      elseif st == 'queued' then
-        cands[#cands + 1] = {q[i], tonumber(q[i + 1]), pu}
-        found = found + 1
-      end
-    end
-    start = start + 100 - removed
-  end
-end
 table.sort(cands, function(a, b) return a[2] < b[2] end)
 local out = {}
 for _, c in ipairs(cands) do
   if #ids == 0 or #free == 0 then break end
   local cid, pu = c[1], c[3]
   local best, bi
+  local refusals = {}  -- this chat's refusals, read once: agent -> when
+  local dr = redis.call('ZRANGE', declined_p .. cid, 0, -1, 'WITHSCORES')
+  for i = 1, #dr, 2 do refusals[dr[i]] = tonumber(dr[i + 1]) end
   for i, f in ipairs(free) do
     local serves = f.purposes == '*' or string.find(',' .. f.purposes .. ',', ',' .. pu .. ',', 1, true)
     if serves then
-      local d = tonumber(redis.call('ZSCORE', declined_p .. cid, f.a))
+      local d = refusals[f.a]
       local refused = d and d >= f.since and d + pause > now
       if not refused and (best == nil or f.used < best.used or (f.used == best.used and f.last < best.last)) then
         best, bi = f, i
@@ -145,7 +153,7 @@ for _, c in ipairs(cands) do
     redis.call('HINCRBY', agent_p .. best.a, 'pending', 1)
     redis.call('ZADD', offers_k, now + timeout, cid)
     redis.call('SET', offer_p .. oid, cid, 'PX', timeout + 60000)
-    out[#out + 1] = {cid, best.a, best.full, oid, pu, tostring(c[2]), redis.call('HGET', ck, 'citizen') or ''}
+    out[#out + 1] = {cid, best.a, best.full, oid, pu, tostring(c[2]), c[4]}
     best.used = best.used + 1
     if best.used >= best.max then table.remove(free, bi) end
   end
@@ -153,10 +161,14 @@ end
 return {out, lost}
 """
 
-# KEYS: chat, agent, agent_chats, queue, offers, offer. ARGV: oid, agent bare, agent full, nick, now_ms
+# KEYS: chat, agent, agent_chats, offers, offer. ARGV: oid, agent bare, agent full, nick,
+# now_ms, cid, queue prefix. Returns the chat's record as it is now (field, value, ...), or
+# false when the offer is not out to this agent any more.
 _ACCEPT = """
-local st = redis.call('HMGET', KEYS[1], 'state', 'offer', 'offered_to')
-if st[1] ~= 'offered' or st[2] ~= ARGV[1] or st[3] ~= ARGV[2] then return 0 end
+local flat = redis.call('HGETALL', KEYS[1])
+local rec = {}
+for i = 1, #flat, 2 do rec[flat[i]] = flat[i + 1] end
+if rec.state ~= 'offered' or rec.offer ~= ARGV[1] or rec.offered_to ~= ARGV[2] then return false end
 redis.call('HSET', KEYS[1], 'state', 'assigned', 'agent', ARGV[2], 'agent_full', ARGV[3],
            'agent_nick', ARGV[4], 'assigned_ms', ARGV[5])
 redis.call('HDEL', KEYS[1], 'offer', 'offered_to')
@@ -164,10 +176,14 @@ redis.call('HINCRBY', KEYS[2], 'pending', -1)
 redis.call('HINCRBY', KEYS[2], 'load', 1)
 redis.call('HSET', KEYS[2], 'last', ARGV[5])
 redis.call('SADD', KEYS[3], ARGV[6])
+redis.call('ZREM', ARGV[7] .. (rec.purpose or ''), ARGV[6])
 redis.call('ZREM', KEYS[4], ARGV[6])
-redis.call('ZREM', KEYS[5], ARGV[6])
-redis.call('DEL', KEYS[6])
-return 1
+redis.call('DEL', KEYS[5])
+rec.state, rec.agent, rec.agent_full, rec.agent_nick, rec.assigned_ms = 'assigned', ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+rec.offer, rec.offered_to = nil, nil
+local out = {}
+for k, v in pairs(rec) do out[#out + 1] = k out[#out + 1] = v end
+return out
 """
 
 # Decline or time out one offer. KEYS: chat, declined, offers, offer. ARGV: oid, agent-key
@@ -238,9 +254,10 @@ return 1
 """
 
 # Recount every agent's load and pending offers from the chats themselves, dropping ids of
-# chats that are not theirs any more. KEYS: agents known, offers, transfers. ARGV: agent
-# prefix, agent-chats prefix, chat prefix. Returns the agents whose numbers were wrong.
-# A transfer offered to a colleague counts as one of their pending offers.
+# chats that are not theirs any more. KEYS: agents known, offers, transfers, agents on duty,
+# duty hash. ARGV: agent prefix, agent-chats prefix, chat prefix. Returns the agents whose
+# numbers were wrong. A transfer offered to a colleague counts as one of their pending offers.
+# The duty hash is made to follow the on-duty set again (an entry missing or left over).
 _RECONCILE = """
 local pending = {}
 for _, cid in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -260,6 +277,10 @@ for _, cid in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
   end
 end
 local fixed = {}
+local on_duty, duty = {}, {}
+for _, a in ipairs(redis.call('SMEMBERS', KEYS[4])) do on_duty[a] = true end
+local dv = redis.call('HGETALL', KEYS[5])
+for i = 1, #dv, 2 do duty[dv[i]] = dv[i + 1] end
 for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local ak, ack = ARGV[1] .. a, ARGV[2] .. a
   for _, cid in ipairs(redis.call('SMEMBERS', ack)) do
@@ -267,12 +288,18 @@ for _, a in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     if st[1] ~= 'assigned' or st[2] ~= a then redis.call('SREM', ack, cid) end
   end
   local load, pend = redis.call('SCARD', ack), pending[a] or 0
-  local cur = redis.call('HMGET', ak, 'load', 'pending')
+  local cur = redis.call('HMGET', ak, 'load', 'pending', 'max', 'purposes')
+  if on_duty[a] then
+    local want = (cur[3] or '0') .. ' ' .. (cur[4] or '*')
+    if duty[a] ~= want then redis.call('HSET', KEYS[5], a, want) end
+    on_duty[a], duty[a] = nil, nil
+  end
   if redis.call('EXISTS', ak) == 1 and ((tonumber(cur[1]) or 0) ~= load or (tonumber(cur[2]) or 0) ~= pend) then
     redis.call('HSET', ak, 'load', load, 'pending', pend)
     fixed[#fixed + 1] = a
   end
 end
+for a, _ in pairs(duty) do if not on_duty[a] then redis.call('HDEL', KEYS[5], a) end end
 return fixed
 """
 
@@ -284,13 +311,24 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """
 
+# Activity: the chat lives another idle timeout, and its record says since when; nothing
+# when the record is gone (an ended chat is not brought back). KEYS: chat, lives.
+# ARGV: record ttl, deadline in the lives index, cid, now_ms.
+_TOUCH = """
+if redis.call('EXPIRE', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[1], 'alive_ms', ARGV[4])
+return 1
+"""
+
 # An agent is gone: their chats go back to the front of the queue, their offers
-# are withdrawn. KEYS: agent, agent_chats, agents, offers, transfers. ARGV: bare, chat
+# are withdrawn. KEYS: agent, agent_chats, agents, offers, transfers, duty. ARGV: bare, chat
 # prefix, queue prefix, offer prefix, FRONT, agent prefix. Returns the chat ids put back
 # and the ids of offers withdrawn. A transfer still offered for a chat put back is
 # withdrawn too (component/transfers.py tells the colleague first when it can).
 _AGENT_GONE = """
 redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('HDEL', KEYS[6], ARGV[1])
 local back = {}
 for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local ck = ARGV[2] .. cid
@@ -367,6 +405,7 @@ class Router:
         self._forget = client.register_script(_FORGET)
         self._reconcile = client.register_script(_RECONCILE)
         self._update = client.register_script(_UPDATE)
+        self._touch = client.register_script(_TOUCH)
         self._dispatch = client.register_script(_DISPATCH)
         self._accept = client.register_script(_ACCEPT)
         self._withdraw = client.register_script(_WITHDRAW)
@@ -377,18 +416,20 @@ class Router:
 
     # -- chats -------------------------------------------------------------
 
-    async def open_chat(self, cid: str, sid: str, purpose: str, citizen: str) -> None:
-        """A new chat joins the back of its purpose's queue, and the lifetime index."""
+    async def open_chat(self, cid: str, sid: str, purpose: str, citizen: str) -> Chat:
+        """A new chat joins the back of its purpose's queue (reserve() put it in the lifetime
+        index before its room was made); returns the record as written, not read again."""
         now = _now_ms()
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.chat(cid), mapping={
                 "sid": sid, "purpose": purpose, "state": "queued", "citizen": citizen,
-                "enqueued_ms": now})
+                "enqueued_ms": now, "alive_ms": now})
             pipe.expire(self.keys.chat(cid), self.record_ttl)
             pipe.zadd(self.keys.queue(purpose), {cid: now})
-            pipe.sadd(self.keys.purposes(), purpose)
-            pipe.zadd(self.keys.lives(), {cid: self._deadline(now)})
+            pipe.sadd(self.keys.purposes(), purpose)  # 'lives': reserve() wrote it just before
             await pipe.execute()
+        return Chat(id=cid, sid=sid, purpose=purpose, state="queued", citizen=citizen, agent="",
+                    agent_full="", agent_nick="", enqueued_ms=now, assigned_ms=0, alive_ms=now)
 
     async def reserve(self, cid: str) -> None:
         """A chat being set up enters the lifetime index before its room exists."""
@@ -403,22 +444,7 @@ class Router:
         data = await self.redis.hgetall(self.keys.chat(cid))
         if not data:
             return None
-        d = {k.decode(): v.decode() for k, v in data.items()}
-        return Chat(id=cid, sid=d.get("sid", ""), purpose=d.get("purpose", ""),
-                    state=d.get("state", ""), citizen=d.get("citizen", ""),
-                    agent=d.get("agent", ""), agent_full=d.get("agent_full", ""),
-                    agent_nick=d.get("agent_nick", ""),
-                    enqueued_ms=int(d.get("enqueued_ms", 0)),
-                    assigned_ms=int(d.get("assigned_ms", 0) or 0),
-                    present=d.get("present") == "1", offer=d.get("offer", ""),
-                    offered_to=d.get("offered_to", ""), ready=d.get("ready") == "1",
-                    ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""),
-                    transfer_to=d.get("transfer_to", ""), transfer_offer=d.get("transfer_offer", ""),
-                    transferred_by=d.get("transferred_by", ""),
-                    transfer_note=d.get("transfer_note", ""), handed_from=d.get("handed_from", ""),
-                    auth_state=d.get("auth_state", ""), auth_method=d.get("auth_method", ""),
-                    auth_url=d.get("auth_url", ""), auth_attr=d.get("auth_attr", ""),
-                    auth_deadline_ms=int(d.get("auth_deadline", 0) or 0))
+        return _to_chat(cid, {k.decode(): v.decode() for k, v in data.items()})
 
     async def update(self, cid: str, **fields: str) -> bool:
         """Set fields of a chat that still exists; False when it has ended."""
@@ -432,11 +458,11 @@ class Router:
         await self.update(cid, present="1" if present else "0")
 
     async def touch(self, cid: str) -> None:
-        """Activity: the chat lives another idle timeout (if it has not ended meanwhile)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.expire(self.keys.chat(cid), self.record_ttl)
-            pipe.zadd(self.keys.lives(), {cid: self._deadline(_now_ms())}, xx=True)
-            await pipe.execute()
+        """Activity: the chat lives another idle timeout (if it has not ended meanwhile),
+        and its record says when (Chat.alive_ms)."""
+        now = _now_ms()
+        await self._touch(keys=[self.keys.chat(cid), self.keys.lives()],
+                          args=[self.record_ttl, self._deadline(now), cid, now])
 
     async def due(self, limit: int = 200) -> list[str]:
         """Chats whose idle timeout has passed."""
@@ -453,7 +479,8 @@ class Router:
     async def reconcile(self) -> list[str]:
         """Agents' load and pending offers recounted from the chats; returns who was off."""
         k = self.keys
-        fixed = await self._reconcile(keys=[k.agents_known(), k.offers(), k.transfers()],
+        fixed = await self._reconcile(keys=[k.agents_known(), k.offers(), k.transfers(),
+                                            k.agents(), k.duty()],
                                       args=[k.agent(""), k.agent_chats(""), k.chat("")])
         return [a.decode() for a in fixed]
 
@@ -465,10 +492,13 @@ class Router:
     async def queued(self, purpose: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue(purpose), 0, -1)]
 
-    async def waiting(self, purpose: str) -> list[tuple[str, str, str]]:
+    async def waiting(self, purpose: str, cids: list[str] | None = None) -> list[tuple[str, str, str]]:
         """(chat, citizen JID, state) of everyone waiting for this purpose, in queue order
-        (a chat being offered keeps its place)."""
-        cids = await self.queued(purpose)
+        (a chat being offered keeps its place); ``cids``: the queue, when just read."""
+        if cids is None:
+            cids = await self.queued(purpose)
+        if not cids:
+            return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for cid in cids:
                 pipe.hmget(self.keys.chat(cid), ["citizen", "state"])
@@ -476,7 +506,7 @@ class Router:
         return [(cid, c.decode(), (st or b"").decode()) for cid, (c, st) in zip(cids, rows) if c]
 
     async def record_handling(self, ms: int) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=False) as pipe:
             pipe.lpush(self.keys.handling_times(), ms)
             pipe.ltrim(self.keys.handling_times(), 0, HANDLING_SAMPLES - 1)
             await pipe.execute()
@@ -487,10 +517,7 @@ class Router:
         samples = [int(v) for v in await self.redis.lrange(self.keys.handling_times(), 0, -1)]
         if len(samples) < MIN_HANDLING_SAMPLES:
             return None
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for bare in await self.redis.smembers(self.keys.agents()):
-                pipe.hget(self.keys.agent(bare.decode()), "max")
-            capacity = sum(int(m) for m in await pipe.execute() if m)
+        capacity = sum(m for m, _ in await self._duty())
         if capacity == 0:
             return None
         return sum(samples) / len(samples) / 1000 / capacity
@@ -540,6 +567,7 @@ class Router:
             pipe.hsetnx(self.keys.agent(bare), "last", 0)
             pipe.sadd(self.keys.agents(), bare)
             pipe.sadd(self.keys.agents_known(), bare)
+            pipe.hset(self.keys.duty(), bare, f"{max_chats} {purposes}")
             added = (await pipe.execute())[2]
         if added:  # chats this agent refused before are theirs to take again
             await self.redis.hset(self.keys.agent(bare), "since", _now_ms())
@@ -554,12 +582,14 @@ class Router:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.agent(bare), mapping=mapping)
             pipe.srem(self.keys.agents(), bare)
+            pipe.hdel(self.keys.duty(), bare)
             pipe.sadd(self.keys.agents_known(), bare)
             await pipe.execute()
 
     async def agent_leaving(self, bare: str, grace_seconds: int) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.srem(self.keys.agents(), bare)
+            pipe.hdel(self.keys.duty(), bare)
             pipe.zadd(self.keys.agents_leaving(), {bare: _now_ms() + grace_seconds * 1000})
             await pipe.execute()
 
@@ -595,7 +625,8 @@ class Router:
         """Offline: returns (chats put back at the front, offer ids withdrawn)."""
         k = self.keys
         back, withdrawn = await self._agent_gone(
-            keys=[k.agent(bare), k.agent_chats(bare), k.agents(), k.offers(), k.transfers()],
+            keys=[k.agent(bare), k.agent_chats(bare), k.agents(), k.offers(), k.transfers(),
+                  k.duty()],
             args=[bare, k.chat(""), k.queue(""), k.offer(""), FRONT, k.agent("")])
         return [c.decode() for c in back], [o.decode() for o in withdrawn]
 
@@ -608,14 +639,18 @@ class Router:
 
     async def purposes_on_duty(self) -> tuple[bool, set[str]]:
         """(someone serves every purpose, the purposes served) by the agents on duty."""
-        agents = await self.redis.smembers(self.keys.agents())
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for bare in agents:
-                pipe.hget(self.keys.agent(bare.decode()), "purposes")
-            served = [p.decode() for p in await pipe.execute() if p]
+        served = [p for _, p in await self._duty()]
         if "*" in served:
             return True, set()
         return False, {p for entry in served for p in entry.split(",")}
+
+    async def _duty(self) -> list[tuple[int, str]]:
+        """(max chats, purposes) of every agent on duty, in one read."""
+        out = []
+        for raw in await self.redis.hvals(self.keys.duty()):
+            max_chats, _, purposes = raw.decode().partition(" ")
+            out.append((int(max_chats or 0), purposes))
+        return out
 
     async def any_agent_for(self, purpose: str) -> bool:
         every, served = await self.purposes_on_duty()
@@ -641,12 +676,16 @@ class Router:
         cid = await self.redis.get(self.keys.offer(oid))
         return cid.decode() if cid else None
 
-    async def accept(self, cid: str, oid: str, bare: str, full: str, nick: str) -> bool:
+    async def accept(self, cid: str, oid: str, bare: str, full: str, nick: str) -> Chat | None:
+        """The chat, now this agent's (the record as the acceptance left it, no read after
+        it); None when the offer is not out to them any more."""
         k = self.keys
-        return bool(await self._accept(
-            keys=[k.chat(cid), k.agent(bare), k.agent_chats(bare), k.queue(await self._purpose(cid)),
-                  k.offers(), k.offer(oid)],
-            args=[oid, bare, full, nick, _now_ms(), cid]))
+        flat = await self._accept(
+            keys=[k.chat(cid), k.agent(bare), k.agent_chats(bare), k.offers(), k.offer(oid)],
+            args=[oid, bare, full, nick, _now_ms(), cid, k.queue("")])
+        if not flat:
+            return None
+        return _to_chat(cid, {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)})
 
     async def decline(self, cid: str, oid: str, bare: str) -> bool:
         """Only the agent the offer went to can decline it."""
@@ -680,10 +719,6 @@ class Router:
     def _declined_ttl(self) -> int:
         """Refusals matter for the re-offer pause; the chat's end deletes them anyway."""
         return (self.reoffer_pause_ms + self.offer_timeout_ms) // 1000 + 60
-
-    async def _purpose(self, cid: str) -> str:
-        value = await self.redis.hget(self.keys.chat(cid), "purpose")
-        return value.decode() if value else ""
 
     # -- authentication during the chat (docs/protocol.md §11) ---------------
 
@@ -736,6 +771,26 @@ class Router:
 
     async def told_off_duty(self, purpose: str) -> bool:
         return bool(await self.redis.sismember(self.keys.told_off_duty(), purpose))
+
+
+def _to_chat(cid: str, d: dict[str, str]) -> Chat:
+    """A chat record (field -> value) as a Chat."""
+    return Chat(id=cid, sid=d.get("sid", ""), purpose=d.get("purpose", ""),
+                state=d.get("state", ""), citizen=d.get("citizen", ""),
+                agent=d.get("agent", ""), agent_full=d.get("agent_full", ""),
+                agent_nick=d.get("agent_nick", ""),
+                enqueued_ms=int(d.get("enqueued_ms", 0)),
+                assigned_ms=int(d.get("assigned_ms", 0) or 0),
+                present=d.get("present") == "1", offer=d.get("offer", ""),
+                offered_to=d.get("offered_to", ""), ready=d.get("ready") == "1",
+                ended_from=d.get("ended_from", ""), ended_by=d.get("ended_by", ""),
+                transfer_to=d.get("transfer_to", ""), transfer_offer=d.get("transfer_offer", ""),
+                transferred_by=d.get("transferred_by", ""),
+                transfer_note=d.get("transfer_note", ""), handed_from=d.get("handed_from", ""),
+                auth_state=d.get("auth_state", ""), auth_method=d.get("auth_method", ""),
+                auth_url=d.get("auth_url", ""), auth_attr=d.get("auth_attr", ""),
+                auth_deadline_ms=int(d.get("auth_deadline", 0) or 0),
+                alive_ms=int(d.get("alive_ms", 0) or 0))
 
 
 def _arrival_ms(score: int) -> int:

@@ -59,8 +59,8 @@ class DayStats:
         wait = max(0, (chat.assigned_ms - chat.enqueued_ms) // 1000) if chat.assigned_ms else 0
         day = _today()
         stats, waits = self.keys.day_stats(day), self.keys.day_waits(day)
-        try:
-            async with self.redis.pipeline(transaction=True) as pipe:
+        try:  # counts: no MULTI/EXEC needed around them
+            async with self.redis.pipeline(transaction=False) as pipe:
                 pipe.hincrby(stats, "answered", 1)
                 if wait <= self.sl:
                     pipe.hincrby(stats, "within", 1)

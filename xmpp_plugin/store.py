@@ -257,6 +257,11 @@ class Keys:
     def agents(self) -> str:
         return f"{self.prefix}:agents"
 
+    def duty(self) -> str:
+        """Hash: every agent in agents() -> "<max> <purposes>", so that who serves what and the
+        capacity on duty are one read, not one per agent (component/routing.py)."""
+        return f"{self.prefix}:duty"
+
     def agent(self, bare: str) -> str:
         return f"{self.prefix}:agent:{bare}"
 
@@ -446,11 +451,11 @@ return redis.call('HGET', KEYS[1], 'browser')
 # A session with a chat lives ARGV[1] after its last activity, one without ARGV[3].
 _TOUCH = """
 local ttl = ARGV[3]
-if redis.call('HEXISTS', KEYS[1], 'chat') == 1 then ttl = ARGV[1] end
+local rec = redis.call('HMGET', KEYS[1], 'chat', 'attr_id', 'auth_attr_id')
+if rec[1] then ttl = ARGV[1] end
 if redis.call('EXPIRE', KEYS[1], ttl) == 0 then return 0 end
-for _, field in ipairs({'attr_id', 'auth_attr_id'}) do
-  local attr = redis.call('HGET', KEYS[1], field)
-  if attr then redis.call('EXPIRE', ARGV[2] .. attr, ttl) end
+for i = 2, 3 do
+  if rec[i] then redis.call('EXPIRE', ARGV[2] .. rec[i], ttl) end
 end
 return 1
 """
@@ -639,11 +644,12 @@ class SessionStore:
                                             self.unclaimed_ttl]))
 
     @_redis_errors
-    async def purge(self, sid: str) -> None:
-        """Delete the session and its attributes now (the accepted-token memory stays)."""
+    async def purge(self, sid: str, *also: str) -> None:
+        """Delete the session and its attributes now (the accepted-token memory stays), and
+        the keys ``also`` in the same command."""
         ids = await self.redis.hmget(self.keys.session(sid), ["attr_id", "auth_attr_id"])
         keys = [self.keys.session(sid), self.keys.active_throttle(sid),
-                self.keys.active_throttle(f"{sid}:agent")]
+                self.keys.active_throttle(f"{sid}:alive"), *also]
         await self.redis.delete(*keys, *(self.keys.attr_url(i.decode()) for i in ids if i))
 
     def seal_note(self, cid: str, note: str) -> str:

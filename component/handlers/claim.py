@@ -31,9 +31,10 @@ class ClaimHandlers:
         reply = iq.reply(clear=True)
         el = reply["idchat_claimed"]
         el["chat"], el["room"] = chat.id, f"{chat.id}@{self.gw.settings.xmpp.muc_domain}"
+        no_agent = None
         if chat.state == "assigned":
             state = "assigned"
-        elif await self.gw.router.told_off_duty(chat.purpose):
+        elif no_agent := await self.gw.router.told_off_duty(chat.purpose):
             state = "no-agent"  # the alternative follows at once in a status (§2)
         else:
             state = "queued"
@@ -45,7 +46,7 @@ class ClaimHandlers:
                 el["wait"] = str(int(wait))
         reply.send()
         metrics.SETUP.observe(time.perf_counter() - started)
-        await self.gw.chats.after_claim(chat, position, interrupted)
+        await self.gw.chats.after_claim(chat, position, interrupted, no_agent)
 
     def _closed(self, iq: Iq, closed: TopicClosed) -> None:
         """§1 outside opening hours: when the topic opens again, and the alternative."""

@@ -298,13 +298,23 @@ async def test_a_session_without_a_chat_lives_briefly_and_activity_marks_end_wit
     claimed = await citizen.claim_and_join(await stack.store.issue_ticket(sid))
     await romeo.available(max_chats=1)
     room = await romeo.accept(await romeo.wait_for("idchat_offer"))
-    await citizen.say(room, "Hallo")
+    # The claim kept the chat alive just now: activity within the minute extends nothing.
+    # Made a minute old, the next message keeps it alive again (and marks that it did).
+    record = keys_.chat(claimed["chat"])
+    await redis.hset(record, "alive_ms", 1)
     await romeo.say(room, "Goedemiddag")
-    marks = [keys_.active_throttle(sid), keys_.active_throttle(f"{sid}:agent")]
+    await until(lambda: _alive_since(redis, record, 1), 5, "the agent's message kept it alive")
+    await citizen.say(room, "Hallo")                      # told to ID Contact once a minute
+    marks = [keys_.active_throttle(sid), keys_.active_throttle(f"{sid}:alive")]
 
     async def both_marked() -> bool:
         return await redis.exists(*marks) == 2
-    await until(both_marked, 5, "the activity marks of both sides")   # positive control
+    await until(both_marked, 5, "the keep-alive's and the citizen's marks")   # positive control
     await romeo.iq("idchat_end", chat=claimed["chat"])
     await citizen.wait_for("idchat_status", lambda s: s["state"] == "ended")
     assert await redis.exists(keys_.session(sid), *marks) == 0
+
+
+async def _alive_since(redis: Any, record: str, after: int) -> bool:
+    value = await redis.hget(record, "alive_ms")
+    return value is not None and int(value) > after

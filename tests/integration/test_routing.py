@@ -159,3 +159,13 @@ async def test_expected_wait_once_chats_have_been_handled(stack: Stack) -> None:
     await agent.accept(await agent.wait_for("idchat_offer"))
     status = await second.wait_for("idchat_status", lambda s: s["state"] == "queued" and s["wait"])
     assert (status["position"], status["wait"]) == ("1", "120")   # 2 minutes mean, 1 place
+    # The capacity on duty is one read of the duty hash; a lost or stale hash is made to
+    # follow the on-duty set again by the recount.
+    router = stack.gateway.router
+    assert await router.seconds_per_place() == 120.0
+    await router.redis.delete(router.keys.duty())
+    await router.redis.hset(router.keys.duty(), "ghost@agents.example", "5 *")
+    assert await router.seconds_per_place() == 24.0      # the hash is what counts: 5 places
+    await router.reconcile()
+    assert await router.seconds_per_place() == 120.0
+    assert not await router.redis.hexists(router.keys.duty(), "ghost@agents.example")
