@@ -266,9 +266,10 @@ def test_tests_and_benchmarks_stop_everything_they_started(launcher_kind: str,
                "tests/integration/test_standby.py"]
         ready = ["redis-server", "prosody"]  # the session's Redis, the module's Prosody
     elif launcher_kind == "chat benchmark":
+        # More sessions than 20 s can use: it must still be running when it is stopped.
         cmd = [sys.executable, "bench/chat_sessions.py", "--concurrency", "1", "--duration",
                "20", "--warmup", "0", "--chats-for-memory", "0", "--quiet-wait", "0",
-               "--sessions", "60", "--agents", "2"]
+               "--sessions", "300", "--agents", "2"]
         ready = ["redis-server", "prosody", "-m xmpp_plugin", "-m component"]
     else:  # also a process pool that mints tokens, and prosodyctl shell now and then
         cmd = [sys.executable, "bench/soak.py", "--minutes", "1", "--report-every", "0.1",
