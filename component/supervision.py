@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from slixmpp import JID, Iq
-from slixmpp.xmlstream.handler import CoroutineCallback
-from slixmpp.xmlstream.matcher import StanzaPath
 
 from xmpp_plugin import metrics as shared
 from xmpp_plugin.errors import Forbidden, Unavailable
@@ -110,7 +108,7 @@ class Supervision:
                 ("overview", "iq@type=get/idchat_overview", self.on_overview),
                 ("watch", "iq@type=set/idchat_watch", self.on_watch),
                 ("unwatch", "iq@type=set/idchat_unwatch", self.on_unwatch)):
-            gw.register_handler(CoroutineCallback(f"idchat {name}", StanzaPath(path), handler))
+            gw.admission.iq(name, path, handler)  # the in-flight caps, as every IQ handler
 
     async def require_supervisor(self, jid: JID) -> None:
         """routing.supervisors, or (oidc) the supervisor role of the current credential."""
