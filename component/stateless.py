@@ -16,11 +16,13 @@ from PEP; the ``<nick/>`` element it needs is registered on its own).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from slixmpp import JID
 from slixmpp.plugins.base import register_plugin
 from slixmpp.plugins.xep_0045 import XEP_0045
+from slixmpp.plugins.xep_0045 import stanza as muc_stanza
 from slixmpp.roster import Roster, RosterItem, RosterNode
 
 MUC_PLUGIN = "idchat_muc"
@@ -32,6 +34,15 @@ class Muc(XEP_0045):
 
     name = MUC_PLUGIN
     dependencies = {"xep_0004", "xep_0030", "xep_0203"}
+
+    def plugin_init(self) -> None:
+        """The stanza plugins only. The component sends requests to rooms (create,
+        configure, admit, destroy) and takes occupants' presence and room messages with
+        its own handlers (component/handlers/room.py); slixmpp's ten MUC handlers would
+        match every stanza and keep occupant tables per room that nobody reads."""
+        self.rooms = defaultdict(dict)
+        self.our_nicks = defaultdict(dict)
+        muc_stanza.register_plugins()
 
 
 register_plugin(Muc)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from slixmpp import JID, Message, Presence
+from slixmpp.xmlstream.handler import Callback
 
+from ..admission import Shape
 from ..chats import CITIZEN_NICK
 from ..rooms import OWN_NICK
 
@@ -19,7 +21,8 @@ class RoomHandlers:
 
     def __init__(self, gw: "Gateway") -> None:
         self.gw = gw
-        gw.add_event_handler("groupchat_message", self.on_groupchat)
+        gw.register_handler(Callback("idchat room message", Shape("message", ("groupchat",)),
+                                     self.on_groupchat))  # type: ignore[arg-type]
 
     def on_presence(self, pres: Presence) -> None:
         """Occupant presence (XEP-0045 §7.2.3); we see real JIDs as the room's owner. The

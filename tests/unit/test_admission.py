@@ -215,3 +215,34 @@ async def test_close_cancels_running_handlers() -> None:
     assert h.admission.tasks
     await h.admission.close()
     assert not h.admission.tasks and h.budget.in_flight == 0
+
+
+async def test_one_table_routes_each_request_kind_and_leaves_the_rest_unhandled() -> None:
+    """The request table finds a handler by (type, payload) on the raw element: a claim
+    reaches the claim handler; the same payload as a 'get', another payload, or a reply
+    does not (an unknown request is answered feature-not-implemented, as before)."""
+    h = Harness()
+    h.claim(GUEST, 1)
+    await settle()
+    assert h.started == ["c1"]
+    h.feed(f"<iq xmlns='jabber:component:accept' type='get' id='g1' from='{GUEST}' "
+           f"to='{COMPONENT}'><claim xmlns='{stanza.NS}' ticket='x'/></iq>")
+    h.feed(f"<iq xmlns='jabber:component:accept' type='set' id='o1' from='{GUEST}' "
+           f"to='{COMPONENT}'><other xmlns='{stanza.NS}'/></iq>")
+    h.feed(f"<iq xmlns='jabber:component:accept' type='result' id='r1' from='{GUEST}' "
+           f"to='{COMPONENT}'><claim xmlns='{stanza.NS}' ticket='x'/></iq>")
+    await settle()
+    assert h.started == ["c1"]
+    assert {s["id"] for s in h.errors("feature-not-implemented")} == {"g1", "o1"}
+    h.release.set()
+    await settle()
+
+
+def test_the_request_table_refuses_paths_it_cannot_route() -> None:
+    h = Harness()
+    for path in ("iq@type=set/idchat_claim",          # taken already
+                 "iq@type=result/idchat_end",         # not a request
+                 "iq@type=set/no_such_plugin",        # unknown payload
+                 "message/idchat_claim"):
+        with pytest.raises(ValueError):
+            h.admission.iq("x", path, h.on_claim)
