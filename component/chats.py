@@ -72,6 +72,12 @@ class Chats:
         # serve): restored if Redis loses it.
         self.duty_memory: dict[str, tuple[str, bool, int, str, str]] = {}
         self._checks = 0
+        # Activity this instance has noted (component/chats.py ``activity``): per chat, the
+        # monotonic time its records were last known kept alive, and when the citizen's
+        # activity was last told. Within a minute of either a message needs no Redis at all.
+        self._alive: dict[str, float] = {}
+        self._told: dict[str, float] = {}
+        self._prune_at = 1000
         self.transfers = Transfers(self)
         router.reoffer_pause_ms = settings.routing.reoffer_pause_seconds * 1000
         router.resume_ms = settings.routing.orphan_check_seconds * 1000
@@ -565,6 +571,7 @@ class Chats:
         """The rest of an end, after routing let go of the chat; safe to run again when a
         crash cut it short (the sweeper resumes ends left 'ending')."""
         state = released.state
+        self.forget_activity(chat.id)
         metrics.ended(chat, state, by)
         await self.day.ended(state, by)
         if state == "offered" and released.offered_to:
@@ -620,17 +627,28 @@ class Chats:
         """A message in the room: the chat lives another idle timeout, kept alive at most
         once a minute (not within a minute of the last time: the claim, an earlier message;
         Chat.alive_ms). The citizen's activity is told to ID Contact, at most once a minute."""
+        now = time.monotonic()
+        if now - self._alive.get(cid, -ACTIVITY_THROTTLE_SECONDS) < ACTIVITY_THROTTLE_SECONDS and \
+                (not citizen or now - self._told.get(cid, -ACTIVITY_THROTTLE_SECONDS) < ACTIVITY_THROTTLE_SECONDS):
+            return  # this instance looked within the minute: nothing to do in Redis yet
+        self._prune_activity(now)
         chat = await self.router.chat(cid)
         if chat is None:
             return
+        if citizen:
+            self._told[cid] = now
         keys = self.store.keys
-        if time.time() * 1000 - chat.alive_ms >= ACTIVITY_THROTTLE_SECONDS * 1000 and \
+        age = time.time() - chat.alive_ms / 1000
+        if age >= ACTIVITY_THROTTLE_SECONDS and \
                 await self.store.redis.set(keys.active_throttle(f"{chat.sid}:alive"), 1,
                                            ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
             try:
                 await self.keep_alive(chat)
             except NotFound:
                 return  # the chat ended while this message was on its way
+            self._alive[cid] = now
+        else:  # kept alive lately (here, by the claim, or by another instance)
+            self._alive[cid] = now - min(max(age, 0.0), ACTIVITY_THROTTLE_SECONDS)
         if not citizen or not await self.store.redis.set(
                 keys.active_throttle(chat.sid), 1, ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
             return
@@ -640,6 +658,20 @@ class Chats:
             return
         if stored is not None:
             self.feedback.send(stored.session_url, "user_active")
+
+    def _prune_activity(self, now: float) -> None:
+        """What is a minute old says nothing any more: dropped once the tables grow (a chat
+        that ended here is dropped at once; one that ended elsewhere, this way)."""
+        if len(self._alive) + len(self._told) < self._prune_at:
+            return
+        for table in (self._alive, self._told):
+            for cid in [c for c, t in table.items() if now - t >= ACTIVITY_THROTTLE_SECONDS]:
+                del table[cid]
+        self._prune_at = max(1000, 2 * (len(self._alive) + len(self._told)))
+
+    def forget_activity(self, cid: str) -> None:
+        self._alive.pop(cid, None)
+        self._told.pop(cid, None)
 
     async def keep_alive(self, chat: Chat) -> None:
         """Every record of the chat lives another idle timeout, together."""

@@ -310,9 +310,27 @@ async def test_a_session_without_a_chat_lives_briefly_and_activity_marks_end_wit
     async def both_marked() -> bool:
         return await redis.exists(*marks) == 2
     await until(both_marked, 5, "the keep-alive's and the citizen's marks")   # positive control
+    # Both were noted within the minute: more messages cost Redis nothing (the component
+    # remembers that it looked), not a read of the chat per message.
+    reads = await _chat_reads(redis)
+    await stack.gateway.router.chat(claimed["chat"])      # the control: a read is counted
+    assert await _chat_reads(redis) == reads + 1
+    for n in range(3):
+        await citizen.say(room, f"vraag {n}")
+        await romeo.say(room, f"antwoord {n}")
+    await romeo.wait_for_room("vraag 2")
+    await citizen.wait_for_room("antwoord 2")
+    await asyncio.sleep(0.3)
+    assert await _chat_reads(redis) == reads + 1
     await romeo.iq("idchat_end", chat=claimed["chat"])
     await citizen.wait_for("idchat_status", lambda s: s["state"] == "ended")
     assert await redis.exists(keys_.session(sid), *marks) == 0
+
+
+async def _chat_reads(redis: Any) -> int:
+    """HGETALL calls so far (how the component reads a chat's record)."""
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_hgetall", {}).get("calls", 0))
 
 
 async def _alive_since(redis: Any, record: str, after: int) -> bool:
