@@ -38,6 +38,7 @@ from .routing import Chat, Released, Router
 from .supervision import DayStats
 from .transfers import Transfers
 
+PER_PLACE_MAX_AGE = 5.0  # seconds an expected-wait estimate is used again (no reads meanwhile)
 ACTIVITY_THROTTLE_SECONDS = 60  # activity keeps a chat alive, and is told, at most this often
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,9 @@ class Chats:
 
     # -- §1 claim --------------------------------------------------------------
 
-    async def claim(self, citizen: JID, ticket: str) -> tuple[Chat, int | None, bool]:
-        """Redeem a ticket; returns the chat, the queue position, and whether it was interrupted."""
+    async def claim(self, citizen: JID, ticket: str) -> tuple[Chat, int | None, bool, bool]:
+        """Redeem a ticket; returns the chat, the queue position, whether it was interrupted,
+        and whether this topic's citizens were told nobody is on duty."""
         if not self.is_guest(citizen):
             raise Forbidden("only guests of the citizens' host can claim a chat")
         # Every check first, then the ticket is used up: a refused claim changes nothing.
@@ -131,10 +133,10 @@ class Chats:
         if not opened:  # a chat opened just now has its lifetime set and was never put back
             await self.router.touch(chat.id)
             interrupted = await self.router.clear_interrupted(chat.id)
-        position = await self.router.position(chat.id, chat.purpose)
+        position, told = await self.router.place(chat.id, chat.purpose)
         log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
         metrics.claimed()
-        return chat, position, interrupted
+        return chat, position, interrupted, told
 
     def _refuse_when_closed(self, session: Session) -> None:
         """Opening hours (topics file): outside them no chat is opened, so no agent is offered
@@ -166,7 +168,7 @@ class Chats:
     async def expected_wait(self, position: int | None) -> float | None:
         if position is None:
             return None
-        per_place = await self.router.seconds_per_place()
+        per_place = await self.router.seconds_per_place(max_age=PER_PLACE_MAX_AGE)
         return None if per_place is None else per_place * position
 
     async def _open(self, session: Session, citizen: JID) -> tuple[Chat, bool]:
@@ -867,7 +869,7 @@ class Chats:
         if not queued or await self.router.told_off_duty(purpose):
             return
         waiting = await self.router.waiting(purpose, queued)
-        per_place = await self.router.seconds_per_place() if waiting else None
+        per_place = await self.router.seconds_per_place(max_age=PER_PLACE_MAX_AGE) if waiting else None
         for position, (cid, citizen, state) in enumerate(waiting, start=1):
             if state != "queued":
                 continue  # being offered: the citizen was told an agent is looking

@@ -396,6 +396,7 @@ class Router:
         self.keys = keys
         self.offer_timeout_ms = offer_timeout * 1000
         self.reoffer_pause_ms = reoffer_pause * 1000
+        self._per_place: tuple[float, float | None] | None = None  # (when, seconds_per_place)
         self.resume_ms = 30_000  # an end not wound up by then (its process died) is resumed
         # A chat lives while it is active (chat_ttl, the idle timeout); its lifetime is kept
         # in the 'lives' index, which the sweeper reads. The record's own TTL is only a
@@ -484,6 +485,15 @@ class Router:
                                       args=[k.agent(""), k.agent_chats(""), k.chat("")])
         return [a.decode() for a in fixed]
 
+    async def place(self, cid: str, purpose: str) -> tuple[int | None, bool]:
+        """(queue position, whether this topic's citizens were told nobody is on duty), in
+        one round trip: what a claim's answer says."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zrank(self.keys.queue(purpose), cid)
+            pipe.sismember(self.keys.told_off_duty(), purpose)
+            rank, told = await pipe.execute()
+        return (None if rank is None else rank + 1), bool(told)
+
     async def position(self, cid: str, purpose: str) -> int | None:
         """1 = next in line; None when the chat is not waiting."""
         rank = await self.redis.zrank(self.keys.queue(purpose), cid)
@@ -511,9 +521,19 @@ class Router:
             pipe.ltrim(self.keys.handling_times(), 0, HANDLING_SAMPLES - 1)
             await pipe.execute()
 
-    async def seconds_per_place(self) -> float | None:
+    async def seconds_per_place(self, max_age: float = 0.0) -> float | None:
         """Expected wait per queue place: mean handling time over the agents' capacity.
-        None while too few chats have been handled, or nobody is available."""
+        None while too few chats have been handled, or nobody is available. ``max_age``:
+        an answer this instance worked out at most that many seconds ago will do (an
+        estimate; a claim then costs no reads for it)."""
+        now = time.monotonic()
+        if max_age > 0 and self._per_place is not None and now - self._per_place[0] <= max_age:
+            return self._per_place[1]
+        value = await self._seconds_per_place()
+        self._per_place = (now, value)
+        return value
+
+    async def _seconds_per_place(self) -> float | None:
         samples = [int(v) for v in await self.redis.lrange(self.keys.handling_times(), 0, -1)]
         if len(samples) < MIN_HANDLING_SAMPLES:
             return None

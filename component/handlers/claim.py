@@ -24,7 +24,8 @@ class ClaimHandlers:
     async def on_claim(self, iq: Iq) -> None:
         started = time.perf_counter()
         try:
-            chat, position, interrupted = await self.gw.chats.claim(iq["from"], iq["idchat_claim"]["ticket"])
+            chat, position, interrupted, told = await self.gw.chats.claim(iq["from"],
+                                                                         iq["idchat_claim"]["ticket"])
         except TopicClosed as closed:
             self._closed(iq, closed)
             return
@@ -34,7 +35,7 @@ class ClaimHandlers:
         no_agent = None
         if chat.state == "assigned":
             state = "assigned"
-        elif no_agent := await self.gw.router.told_off_duty(chat.purpose):
+        elif no_agent := told:
             state = "no-agent"  # the alternative follows at once in a status (§2)
         else:
             state = "queued"

@@ -238,7 +238,7 @@ async def test_every_end_during_a_transfer_releases_everything(stack: Stack) -> 
         await until(lambda: _not_member(redis, keys.agents(), m_bare), "mercutio away")
         ticket = await stack.store.issue_ticket(await stack.session())
         guest = JID(f"g{secrets.token_hex(4)}@{stack.settings.xmpp.guest_domain}/page")
-        chat, position, interrupted = await chats.claim(guest, ticket)
+        chat, position, interrupted, _ = await chats.claim(guest, ticket)
         await chats.after_claim(chat, position, interrupted)
         offer = await romeo.wait_for("idchat_offer", lambda o: o["chat"] == chat.id)
         await romeo.iq("idchat_accept", offer=offer["id"])
