@@ -30,6 +30,8 @@
 --
 --   IDCHAT_LIMITS_GUEST_RATE       bytes per second a guest connection may send (default: 16000)
 --   IDCHAT_LIMITS_AGENT_RATE       bytes per second an agent connection may send (default: 512000)
+--   IDCHAT_LIMITS_BURST_SECONDS    seconds' worth of its rate a connection may send at once
+--                                  before the rate holds it (default: 1; Prosody only)
 --   IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS
 --                                  guest sessions one IP address may hold at once (default: 10)
 --   IDCHAT_LIMITS_MAX_STANZA_BYTES largest stanza a client may send (default: 65536)
@@ -107,6 +109,7 @@ local agents_key = env("IDCHAT_AGENTS_CREDENTIAL_KEY", nil);
 
 local guest_rate = env_integer("IDCHAT_LIMITS_GUEST_RATE", "16000", 1000, 1000000000);
 local agent_rate = env_integer("IDCHAT_LIMITS_AGENT_RATE", "512000", 1000, 1000000000);
+local burst_seconds = env_integer("IDCHAT_LIMITS_BURST_SECONDS", "1", 0, 60);
 local guest_sessions_per_address = env_integer("IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS", "10", 1, 1000000);
 local max_stanza_bytes = env_integer("IDCHAT_LIMITS_MAX_STANZA_BYTES", "65536", 10000, 16777216);
 local proxies = env_list("IDCHAT_LIMITS_TRUSTED_PROXIES", "127.0.0.1,::1");
@@ -171,7 +174,6 @@ modules_enabled = {
 
 	-- Not essential, but recommended
 		"carbons"; -- Keeps an agent's several browser tabs/devices in sync (nothing stored)
-		"limits"; -- Byte rate for every client connection until it authenticates
 		"smacks"; -- Stream management (XEP-0198): survives short network drops, in memory only
 
 	-- Nice to have
@@ -182,10 +184,11 @@ modules_enabled = {
 
 	-- Other specific functionality
 		"posix"; -- Writes the pid file; refuses to run as root unless run_as_root is set
-		"idchat_limits"; -- Per-host byte rates and the per-address guest cap (prosody/modules)
+		"idchat_limits"; -- Byte rates with a burst per client connection, the per-address guest cap (prosody/modules)
 
 	-- Deliberately NOT loaded:
 	--   "register"  (no in-band registration: agent accounts are created with prosodyctl)
+	--   "limits"    (no burst: it pauses a connection after every read; idchat_limits replaces it)
 	--   "mam"       (no message archive: nothing about a chat may remain on disk)
 	--   "bosh"      (WebSocket is enough for Converse.js)
 	--   "admin_shell", "admin_telnet", "admin_adhoc" (no admin interface on a socket or over XMPP)
@@ -239,17 +242,15 @@ network_settings = {
 -- Flood limits for client connections (c2s and WebSocket); the component
 -- connection has its own session type and is never limited.
 --
--- Before it authenticates nobody can tell a guest from an agent, so mod_limits
--- holds every new client connection to the guest rate (in kB/s, the unit it
--- parses correctly). mod_idchat_limits then sets the rate of the host the
--- session authenticated on (below). Prosody 0.12 pauses a connection for
--- bytes/rate after every read, without burst: a chat message passes at once,
--- a flood is held to the rate.
-limits = {
-	c2s = {
-		rate = math.max(1, math.floor(guest_rate / 1000)) .. "kb/s";
-	};
-}
+-- mod_idchat_limits (prosody/modules) keeps a token bucket per client
+-- connection: it refills at the rate up to burst_seconds' worth, and a read
+-- that empties it stops the connection reading until the deficit has refilled.
+-- A login or a chat message passes at once, a flood is held to the rate.
+-- Before it authenticates nobody can tell a guest from an agent, so every new
+-- client connection gets the guest rate (this global value); at login the
+-- rate of the host the session authenticated on applies (below).
+idchat_limits_rate = guest_rate;
+idchat_limits_burst_seconds = burst_seconds;
 
 -- The largest stanza a client may send once authenticated (before: 10,000
 -- bytes). A chat message is far below; applies to WebSocket frames too.

@@ -115,6 +115,14 @@ def test_both_servers_share_the_limit_defaults() -> None:
     assert f'env_list("{TRUSTED_PROXIES}", "{TRUSTED_PROXIES_DEFAULT}")' in common
     # Prosody alone caps guest sessions per address; ejabberd leaves it to the proxy.
     assert 'env_integer("IDCHAT_LIMITS_GUEST_SESSIONS_PER_ADDRESS", "10", 1,' in common
+    # Prosody's byte rates have a burst (one second's worth, like ejabberd's shaper) from
+    # our module; mod_limits, which has none, is not loaded.
+    assert 'env_integer("IDCHAT_LIMITS_BURST_SECONDS", "1", 0, 60)' in common
+    assert "idchat_limits_burst_seconds = burst_seconds;" in common
+    enabled = re.search(r"\nmodules_enabled = \{(.*?)\n\}", common, re.S)
+    assert enabled and '"idchat_limits";' in enabled.group(1)
+    assert not re.search(r'^\s*"limits";', enabled.group(1), re.M)
+    assert not re.search(r"^limits\s*=", common, re.M)
 
 
 def test_prosody_production_never_runs_as_root_and_requires_tls() -> None:
