@@ -13,11 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chatbench.cli import main
+from chatbench.cli import main, run_script
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; everything this benchmark started was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_script(main)

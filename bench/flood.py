@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import math
 import os
 import re
@@ -50,18 +49,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # chatbench puts the rest on the path
 
-import launcher  # noqa: E402
-from benchlib import machine_busy_seconds, mint_tokens, percentile, proc_cpu_seconds, wait_for_quiet  # noqa: E402
-from chatbench.actors import Citizen, Hub, close_agents, connect_agents, http_session  # noqa: E402
-from chatbench.clients import StepError, close_client, make_client, start_session  # noqa: E402
-from chatbench.common import COMPONENT_DOMAIN, GUEST_DOMAIN  # noqa: E402
-from chatbench.report import code_line, machine_line  # noqa: E402
-from chatbench.stack import Stack  # noqa: E402
+from benchlib import mint_tokens, percentile
+from chatbench.actors import (
+    Citizen,
+    Hub,
+    close_agents,
+    connect_agents,
+    end_as_citizen,
+    http_session,
+    start_and_page,
+)
+from chatbench.cli import new_parser, quieten, run_script, setup_process
+from chatbench.clients import StepError, close_client, guest_login
+from chatbench.common import COMPONENT_DOMAIN, GUEST_DOMAIN, cpu_snapshot, cpu_used
+from chatbench.report import code_line, machine_line
+from chatbench.stack import Stack
 
 NS = "https://idchat.nl/protocol/chat/1"  # component/protocol/stanza.py NS
 CLAIM_TIMEOUT = 30.0
@@ -187,11 +191,8 @@ class FloodResult:
 
 async def prepare_citizen(http: Any, stack: Stack, token: str) -> tuple[Any, str]:
     """A session, its page (the ticket), a logged-in guest: everything before the claim."""
-    citizen = Citizen(Hub(), http, stack.base, stack.c2s_port)
-    _, _, ticket = await citizen._start_and_page(token)
-    xmpp = make_client(GUEST_DOMAIN, "", sasl_mech="ANONYMOUS")
-    await start_session(xmpp, stack.c2s_port)
-    return xmpp, ticket
+    _, _, ticket = await start_and_page(http, stack.base, token)
+    return await guest_login(stack.c2s_port), ticket
 
 
 async def timed_claim(xmpp: Any, ticket: str) -> tuple[float, str]:
@@ -206,15 +207,6 @@ async def timed_claim(xmpp: Any, ticket: str) -> tuple[float, str]:
             return (time.perf_counter() - t) * 1000, exc.iq["error"]["condition"]
         return math.nan, type(exc).__name__
     return (time.perf_counter() - t) * 1000, ""
-
-
-async def end_as_citizen(xmpp: Any) -> None:
-    iq = xmpp.make_iq(ito=COMPONENT_DOMAIN, itype="set")
-    iq["idchat_end"]
-    try:
-        await iq.send(timeout=10)
-    except Exception:  # noqa: BLE001 - best effort: the chat may be gone already
-        pass
 
 
 def log_disconnects(text: str) -> int:
@@ -245,16 +237,12 @@ async def run_flood(stack: Stack, tokens: list[str], args: argparse.Namespace,
                 raise RuntimeError(f"a claim without the flood failed: {err}")
         flooders = []
         for i in range(args.guests):
-            xmpp = make_client(GUEST_DOMAIN, "", sasl_mech="ANONYMOUS")
-            await start_session(xmpp, stack.c2s_port)
-            flooders.append(Flooder(xmpp, i))
+            flooders.append(Flooder(await guest_login(stack.c2s_port), i))
         for f in flooders:
             f.take_over()
 
         pids = stack.pids()
-        cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
-        cpu0["load generator"] = time.process_time()
-        busy0 = machine_busy_seconds()
+        cpu0 = cpu_snapshot(pids)
         with ConnectionWatch(stack) as watch:
             t0 = time.perf_counter()
 
@@ -294,9 +282,7 @@ async def run_flood(stack: Stack, tokens: list[str], args: argparse.Namespace,
                 await asyncio.sleep(0.1)
             outcomes = await claiming
             result.flood_s = max([f.last_reply for f in flooders] + [t0]) - t0
-        cpu1 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
-        cpu1["load generator"] = time.process_time()
-        busy1 = machine_busy_seconds()
+        cpu1 = cpu_snapshot(pids)
         elapsed = time.perf_counter() - t0
         result.component_disconnects = watch.drops
 
@@ -316,18 +302,15 @@ async def run_flood(stack: Stack, tokens: list[str], args: argparse.Namespace,
         answered = sum(result.replies[k] for k in ANSWERS)
         result.unanswered = result.sent - answered
         result.flooders_disconnected = sum(f.closed for f in flooders)
-        total = 0.0
-        for name in cpu0:
-            used = cpu1[name] - cpu0[name]
-            total += used
-            result.cpu_s[name] = used
+        for name, used in cpu_used(cpu0, cpu1).items():
+            if name != "other":
+                result.cpu_s[name] = used
             result.cpu_pct[name] = 100 * used / elapsed
-        result.cpu_pct["other"] = max(0.0, 100 * ((busy1 - busy0) - total) / elapsed)
 
         for f in flooders:
             f.xmpp.abort()
         for xmpp, _ in prepared:
-            await end_as_citizen(xmpp)
+            await end_as_citizen(xmpp, 10)  # best effort: the chat may be gone already
         await asyncio.gather(*(close_client(x) for x, _ in prepared), return_exceptions=True)
 
         # Does the stack still work? One whole chat, start to end.
@@ -403,9 +386,7 @@ def markdown(results: list[FloodResult]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--server", choices=("prosody", "ejabberd"), default="prosody")
+    p = new_parser(__doc__, json_stdout=False)
     p.add_argument("--guests", type=int, default=4, help="flooding guests (default 4)")
     p.add_argument("--stanzas", type=int, default=15000,
                    help="junk claims per guest (default 15000)")
@@ -428,9 +409,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="the XMPP server's byte rate for guest connections "
                         "(IDCHAT_LIMITS_GUEST_RATE; default: the project's, 16000). A high "
                         "value lets the whole flood through to the component")
-    p.add_argument("--json", metavar="FILE", type=Path)
-    p.add_argument("--quiet-wait", type=float, default=30.0, metavar="SECONDS")
-    p.add_argument("--keep-workdir", action="store_true")
     args = p.parse_args(argv)
     if not 1 <= args.guests <= 50 or not 1 <= args.stanzas <= 200_000:
         p.error("--guests must be 1..50 and --stanzas 1..200000")
@@ -441,11 +419,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # SIGINT, SIGTERM, SIGHUP: the first stops the benchmark, later ones cannot cut its
-    # cleanup short (scripts/launcher.py).
-    launcher.install_stop_handlers()
-    log = sys.stderr
-    logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
+    log = setup_process()
     per_run = args.claims + args.baseline_claims + 1
     tokens = mint_tokens(per_run * args.runs + 5, lifetime=3600, processes=os.cpu_count() or 1)
     code = code_line()
@@ -454,35 +428,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.server_guest_rate is not None:
         set_server_guest_rate(stack, args.server_guest_rate)
     results: list[FloodResult] = []
-    try:
+    with stack.running(args.keep_workdir, log):
         stack.start(log)
 
         async def runs() -> None:
-            loop = asyncio.get_running_loop()
             for i in range(args.runs):
-                if args.quiet_wait > 0:
-                    other = await loop.run_in_executor(None, wait_for_quiet, args.quiet_wait,
-                                                       15.0, log)
-                    print(f"other processes: {other:.0f} % of a CPU", file=log)
+                await quieten(args.quiet_wait, log)
                 print(f"flood {i + 1}: {args.guests} guests × {args.stanzas} junk claims in "
                       f"{args.send_seconds:g} s, {args.claims} real claims ...", file=log)
                 results.append(await run_flood(stack, tokens, args, log))
                 stack.check_alive()
 
         asyncio.run(runs())
-    except KeyboardInterrupt:
-        raise
-    except BaseException:
-        sys.stderr.write(stack.log_tails())
-        raise
-    finally:
-        stack.stop()
-        launcher.stop_all()  # whatever stack.stop() could not
-        if args.keep_workdir:
-            print(f"logs kept in {tmp}", file=log)
-        else:
-            import shutil
-            shutil.rmtree(tmp, ignore_errors=True)
     machine = machine_line(args.server, 1) + "; " + code + "; the server's guest rate: " + (
         f"{args.server_guest_rate} bytes/s" if args.server_guest_rate else "the project's")
     print(machine)
@@ -495,8 +452,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; everything this benchmark started was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_script(main)

@@ -45,12 +45,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import math
 import os
 import random
 import re
-import resource
 import sys
 import tempfile
 import time
@@ -59,35 +57,34 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # chatbench puts the rest on the path
 
-import launcher  # noqa: E402
-from benchlib import (  # noqa: E402
-    machine_busy_seconds,
-    mint_chunk,
-    minting_pool,
-    percentile,
-    proc_cpu_seconds,
-    wait_for_quiet,
+import chatbench  # first: puts scripts/ (launcher) and the project on the path
+import launcher
+from benchlib import mint_chunk, minting_pool, percentile
+from chatbench.actors import (
+    AgentBase,
+    claim,
+    close_agents,
+    connect,
+    end_as_citizen,
+    http_session,
+    start_and_page,
 )
-from chatbench.actors import http_session  # noqa: E402
-from chatbench.clients import StepError, close_client, join_room, make_client, start_session  # noqa: E402
-from chatbench.common import (  # noqa: E402
-    AGENT_DOMAIN,
-    AGENT_PASSWORD,
+from chatbench.cli import new_parser, run_script, setup_process, wait_quiet
+from chatbench.clients import StepError, Waits, close_client, guest_login, join_room
+from chatbench.common import (
     CITIZEN_NICK,
-    COMPONENT_DOMAIN,
-    CONFIG_RE,
-    GUEST_DOMAIN,
     MUC_DOMAIN,
-    PURPOSE,
+    cpu_snapshot,
+    cpu_used,
+    established_connections,
     rss_kib,
 )
-from chatbench.report import code_line, machine_line  # noqa: E402
-from chatbench.stack import Stack  # noqa: E402
+from chatbench.report import code_line, machine_line
+from chatbench.stack import Stack
 
+ROOT = chatbench.ROOT
 PREFIX = "idchat"  # redis.key_prefix: the default, as the stack runs it
 # xmpp_plugin/store.py Keys: what exists once per chat (or per session), and the indexes
 # whose members are chats.
@@ -163,105 +160,41 @@ class Run:
         return done
 
 
-class Waits:
-    """Named one-shot events, waited for before or after they happen."""
-
-    def __init__(self) -> None:
-        self._futs: dict[str, asyncio.Future[float]] = {}
-
-    def _fut(self, key: str) -> asyncio.Future[float]:
-        fut = self._futs.get(key)
-        if fut is None:
-            fut = self._futs[key] = asyncio.get_running_loop().create_future()
-        return fut
-
-    def set(self, key: str) -> None:
-        fut = self._fut(key)
-        if not fut.done():
-            fut.set_result(time.perf_counter())
-
-    def is_set(self, key: str) -> bool:
-        return key in self._futs and self._futs[key].done()
-
-    async def first(self, keys: list[str], timeout: float) -> str | None:
-        """The first of ``keys`` to happen within ``timeout`` s, or None."""
-        futs = {self._fut(k): k for k in keys}
-        done, _ = await asyncio.wait(futs, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        return futs[next(iter(done))] if done else None
-
-    def forget(self, prefix: str) -> None:
-        for key in [k for k in self._futs if k.startswith(prefix)]:
-            del self._futs[key]
-
-
 # --------------------------------------------------------------------------- agents
 
-class Agent:
+class Agent(AgentBase):
+    """Reads each offer for a while before accepting it, talks with pauses, and sits in an
+    empty room until the component ends the chat when the citizen has left."""
+
     def __init__(self, run: Run, xmpp: Any, nick: str, talk: float, chat_wait: float) -> None:
-        from slixmpp.xmlstream.handler import Callback
-        from slixmpp.xmlstream.matcher import StanzaPath
-        self.run, self.xmpp, self.nick, self.talk = run, xmpp, nick, talk
+        super().__init__(xmpp, nick, timeout=WAIT)
+        self.run, self.talk = run, talk
         self.chat_wait = chat_wait  # the longest an empty room may stay open (citizen gone)
         self.waits = Waits()
         self.revoked: set[str] = set()
-        self.confirmed = asyncio.Event()
-        self.tasks: set[asyncio.Task[None]] = set()
-        xmpp.register_handler(Callback("soak headline", StanzaPath("message@type=headline"),
-                                       self._on_headline))
-        xmpp.add_event_handler("groupchat_message", self._on_groupchat)
-        xmpp.add_event_handler("groupchat_presence", self._on_room_presence)
-        xmpp.add_event_handler("presence", self._on_presence)
 
-    def _on_presence(self, pres: Any) -> None:
-        if pres["from"].bare == COMPONENT_DOMAIN and pres["idchat_agent"]["available"] == "true":
-            self.confirmed.set()
+    def on_attributes(self, el: Any, now: float) -> None:
+        cid = el["chat"]
+        rec = self.run.chat(cid)
+        if math.isnan(rec.t_attrs):
+            rec.t_attrs = now
+        self.waits.set(f"{cid} attrs")
 
-    def _on_headline(self, msg: Any) -> None:
-        from component.protocol.stanza import NS
-        now = time.perf_counter()
-        xml = msg.xml
-        if xml.find(f"{{{NS}}}offer") is not None:
-            offer = msg["idchat_offer"]
-            task = asyncio.ensure_future(self._take(offer["id"], offer["chat"], now))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
-        elif xml.find(f"{{{NS}}}attributes") is not None:
-            cid = msg["idchat_attributes"]["chat"]
-            rec = self.run.chat(cid)
-            if math.isnan(rec.t_attrs):
-                rec.t_attrs = now
-            self.waits.set(f"{cid} attrs")
-        elif xml.find(f"{{{NS}}}ended") is not None:
-            self.waits.set(f"{msg['idchat_ended']['chat']} ended")
-        elif xml.find(f"{{{NS}}}revoke") is not None:
-            self.revoked.add(msg["idchat_revoke"]["offer"])
-            self.run.events[f"offer revoked ({msg['idchat_revoke']['reason']})"] += 1
+    def on_ended(self, cid: str) -> None:
+        self.waits.set(f"{cid} ended")
 
-    def _on_groupchat(self, msg: Any) -> None:
-        if msg["from"].resource == CITIZEN_NICK and msg["body"]:
-            self.waits.set(f"{msg['from'].user} said {msg['body']}")
+    def on_revoke(self, el: Any) -> None:
+        self.revoked.add(el["offer"])
+        self.run.events[f"offer revoked ({el['reason']})"] += 1
 
-    def _on_room_presence(self, pres: Any) -> None:
-        if pres["from"].resource == CITIZEN_NICK and pres["type"] != "unavailable":
-            self.waits.set(f"{pres['from'].user} citizen in")
+    def on_citizen_said(self, cid: str, body: str) -> None:
+        if body:
+            self.waits.set(f"{cid} said {body}")
 
-    async def available(self, max_chats: int) -> None:
-        pres = self.xmpp.make_presence(pto=COMPONENT_DOMAIN)
-        pres["idchat_agent"]["max-chats"] = str(max_chats)
-        pres.send()
-        await asyncio.wait_for(self.confirmed.wait(), WAIT)
+    def on_citizen_in(self, cid: str) -> None:
+        self.waits.set(f"{cid} citizen in")
 
-    async def iq(self, kind: str, **attrs: str) -> Any:
-        iq = self.xmpp.make_iq(ito=COMPONENT_DOMAIN, itype="set")
-        for k, v in attrs.items():
-            iq[kind][k] = v
-        return await iq.send(timeout=WAIT)
-
-    def say(self, room: str, text: str) -> None:
-        from slixmpp import JID
-        self.xmpp.send_message(mto=JID(room), mbody=text, mtype="groupchat")
-
-    async def _take(self, oid: str, cid: str, t_offer: float) -> None:
+    async def take(self, oid: str, cid: str, t_offer: float) -> None:
         from slixmpp import JID
         from slixmpp.exceptions import IqError, IqTimeout
         rec = self.run.chat(cid)
@@ -320,21 +253,8 @@ class Agent:
 
 async def connect_agents(run: Run, stack: Stack, names: list[str], max_chats: int,
                          talk: float, chat_wait: float) -> list[Agent]:
-    async def one(name: str) -> Agent:
-        xmpp = make_client(f"{name}@{AGENT_DOMAIN}", AGENT_PASSWORD)
-        agent = Agent(run, xmpp, name.capitalize(), talk, chat_wait)
-        await start_session(xmpp, stack.c2s_port)
-        await agent.available(max_chats)
-        return agent
-    return list(await asyncio.gather(*(one(n) for n in names)))
-
-
-async def close_agents(agents: list[Agent]) -> None:
-    tasks = [t for a in agents for t in a.tasks]
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await asyncio.gather(*(close_client(a.xmpp) for a in agents), return_exceptions=True)
+    return await connect(lambda xmpp, nick: Agent(run, xmpp, nick, talk, chat_wait), names,
+                         stack.c2s_port, max_chats, WAIT)
 
 
 # --------------------------------------------------------------------------- citizens
@@ -348,31 +268,6 @@ class Citizen:
         self.cid = ""
         self.waits = Waits()
         self.states: list[str] = []
-
-    async def _page(self, token: str, via_attr_url: bool) -> str:
-        import aiohttp
-        base = self.stack.base
-        body = {"purpose": PURPOSE} if via_attr_url else {"purpose": PURPOSE, "auth_result": token}
-        try:
-            async with self.http.post(f"{base}/start_communication", json=body) as resp:
-                if resp.status != 200:
-                    raise StepError("start_communication", str(resp.status))
-                answer = await resp.json()
-            if via_attr_url:
-                async with self.http.post(answer["attr_url"], data=token.encode(),
-                                          headers={"Content-Type": "application/jwt"}) as resp:
-                    if resp.status != 200:
-                        raise StepError("attr_url", str(resp.status))
-            async with self.http.get(answer["client_url"], headers={"Accept": "text/html"}) as resp:
-                if resp.status != 200:
-                    raise StepError("client_url", str(resp.status))
-                page = await resp.text()
-        except aiohttp.ClientError as exc:
-            raise StepError("http", type(exc).__name__) from None
-        match = CONFIG_RE.search(page)
-        if match is None:
-            raise StepError("client_url", "no idchat-config")
-        return str(json.loads(match.group(1))["ticket"])
 
     def _on_headline(self, msg: Any) -> None:
         state = msg["idchat_status"]["state"]
@@ -391,19 +286,15 @@ class Citizen:
         t0 = time.perf_counter()
         self.run.count("started")
         try:
-            ticket = await self._page(token, via_attr_url)
-            xmpp = self.xmpp = make_client(GUEST_DOMAIN, "", sasl_mech="ANONYMOUS")
-            xmpp.register_handler(Callback("soak status", StanzaPath("message@type=headline"),
-                                           self._on_headline))
-            xmpp.add_event_handler("groupchat_message", self._on_groupchat)
-            await start_session(xmpp, self.stack.c2s_port)
-            iq = xmpp.make_iq(ito=COMPONENT_DOMAIN, itype="set")
-            iq["idchat_claim"]["ticket"] = ticket
-            try:
-                claimed = (await iq.send(timeout=WAIT))["idchat_claimed"]
-            except Exception as exc:  # noqa: BLE001 - IqError, IqTimeout
-                cond = exc.iq["error"]["condition"] if hasattr(exc, "iq") else ""
-                raise StepError("claim", f"{type(exc).__name__} {cond}".strip()) from None
+            _, _, ticket = await start_and_page(self.http, self.stack.base, token, via_attr_url)
+
+            def handlers(xmpp: Any) -> None:
+                xmpp.register_handler(Callback("soak status",
+                                               StanzaPath("message@type=headline"),
+                                               self._on_headline))
+                xmpp.add_event_handler("groupchat_message", self._on_groupchat)
+            xmpp = self.xmpp = await guest_login(self.stack.c2s_port, handlers)
+            claimed = await claim(xmpp, ticket, WAIT)
             self.cid = cid = claimed["chat"]
             self.run.chat(cid).t_claimed = time.perf_counter()
             if claimed["state"] == "assigned":
@@ -433,11 +324,7 @@ class Citizen:
 
     async def _give_up(self, how: str) -> None:
         if how == "end":  # the page's "end chat" button
-            iq = self.xmpp.make_iq(ito=COMPONENT_DOMAIN, itype="set")
-            iq["idchat_end"]  # creates the element
-            try:
-                await iq.send(timeout=WAIT)
-            except Exception:  # noqa: BLE001 - an agent may have ended it just now
+            if not await end_as_citizen(self.xmpp, WAIT):  # an agent may have ended it just now
                 self.run.events["citizen end refused"] += 1
             if await self.waits.first(["ended"], WAIT) is None:
                 raise StepError("citizen: ended after giving up", "timeout")
@@ -510,11 +397,7 @@ class Observer:
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds so far: each process, this load generator, and the whole machine."""
-        out = {name: proc_cpu_seconds(self.pids[name]) for name in PROCESSES}
-        out["load generator"] = time.process_time()
-        out["machine"] = machine_busy_seconds()
-        out["wall"] = time.monotonic()
-        return out
+        return cpu_snapshot({name: self.pids[name] for name in PROCESSES})
 
     def rss(self) -> dict[str, float]:
         out = {name: rss_kib(self.pids[name]) / 1024 for name in PROCESSES}
@@ -570,18 +453,7 @@ class Observer:
         return int(match.group(1)) if match else None
 
     def c2s_connections(self) -> int:
-        port = self.stack.c2s_port
-        count = 0
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                lines = Path(table).read_text().splitlines()[1:]
-            except OSError:
-                continue
-            for line in lines:
-                parts = line.split()
-                if len(parts) > 3 and parts[3] == "01" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                    count += 1
-        return count
+        return established_connections(self.stack.c2s_port)
 
     async def reading(self, minute: float, iv: Interval | None) -> Reading:
         r = Reading(minute=round(minute, 1))
@@ -675,7 +547,7 @@ async def soak(args: argparse.Namespace, stack: Stack, observer: Observer, log: 
     try:
         async with http_session(args.max_open + 10) as http:
             t_start = loop.time()
-            cpu0, load0 = observer.cpu(), os.getloadavg()[0]
+            cpu0, wall0, load0 = observer.cpu(), time.monotonic(), os.getloadavg()[0]
             end = t_start + 60 * args.minutes
             next_report = t_start + 60 * args.report_every
             i = 0
@@ -713,12 +585,9 @@ async def soak(args: argparse.Namespace, stack: Stack, observer: Observer, log: 
                 row = await observer.reading((loop.time() - t_start) / 60, run.next_interval())
                 readings.append(row)
                 print(row_line(row, stack.server_label), flush=True)
-            cpu1, load1 = observer.cpu(), os.getloadavg()[0]
-            wall = cpu1["wall"] - cpu0["wall"]
-            used = {k: 100 * (cpu1[k] - cpu0[k]) / wall for k in cpu0 if k not in ("wall",)}
-            ours = sum(v for k, v in used.items() if k != "machine")
-            drain["cpu_pct"] = {k: round(v, 1) for k, v in used.items() if k != "machine"}
-            drain["cpu_pct"]["other processes"] = round(max(0.0, used["machine"] - ours), 1)
+            cpu1, wall, load1 = observer.cpu(), time.monotonic() - wall0, os.getloadavg()[0]
+            drain["cpu_pct"] = {("other processes" if k == "other" else k): round(100 * v / wall, 1)
+                                for k, v in cpu_used(cpu0, cpu1).items()}
             drain["loadavg"] = [round(load0, 2), round(load1, 2)]
             # Every chat ends: the citizens' sessions finish, then the component ends the
             # abandoned ones (citizen gone) and lets the tickets and throttles expire.
@@ -898,9 +767,8 @@ def markdown(args: argparse.Namespace, stack: Stack, readings: list[Reading], to
 # --------------------------------------------------------------------------- main
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--server", choices=("prosody", "ejabberd"), default="prosody")
+    p = new_parser(__doc__, quiet_wait=0.0, quiet_when="before starting (a soak runs on the "
+                   "machine as it is by default)", json_stdout=False)
     p.add_argument("--minutes", type=float, default=60.0, help="length of the run (default 60)")
     p.add_argument("--report-every", type=float, default=5.0, metavar="MIN",
                    help="minutes between rows (default 5)")
@@ -931,12 +799,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-open", type=int, default=300,
                    help="citizens in flight at most; arrivals beyond are skipped and counted")
     p.add_argument("--seed", type=int, default=1, help="random seed (who gives up, how)")
-    p.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON")
-    p.add_argument("--quiet-wait", type=float, default=0.0, metavar="SECONDS",
-                   help="before starting, wait at most this long for other processes to use "
-                        "under 15 %% of a CPU (default 0: a soak runs on the machine as it is)")
-    p.add_argument("--keep-workdir", action="store_true",
-                   help="keep the temporary folder with the logs (printed at the end)")
     args = p.parse_args(argv)
     if not 0 < args.minutes <= 24 * 60 or not 0 < args.report_every <= args.minutes:
         p.error("--minutes must be in (0, 1440] and --report-every in (0, minutes]")
@@ -953,13 +815,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    launcher.install_stop_handlers()  # the first signal stops the soak; nothing stays behind
-    log = sys.stderr
-    logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 4 * args.max_open + 500
-    if soft < need:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, need), hard))
+    log = setup_process(open_files=4 * args.max_open + 500)
     code = code_line()
     tmp = Path(tempfile.mkdtemp(prefix="idchat-soak-"))
     config = prosody_soak_config(tmp) if args.server == "prosody" else None
@@ -975,10 +831,8 @@ def main(argv: list[str] | None = None) -> int:
               if config else "NOTE: rooms on Prosody cannot be counted (admin_shell could not "
               "be added); the component's lifetime index is reported instead", file=log)
     ok = False
-    try:
-        if args.quiet_wait > 0:
-            print(f"other processes: {wait_for_quiet(args.quiet_wait, 15.0, log):.0f} % of a CPU",
-                  file=log)
+    with stack.running(args.keep_workdir, log):
+        wait_quiet(args.quiet_wait, log)
         stack.start(log)
         observer = Observer(stack, config)
 
@@ -999,25 +853,8 @@ def main(argv: list[str] | None = None) -> int:
                     "json": str(args.json)},
                 "readings": [asdict(r) for r in readings], "totals": asdict(totals),
                 "final": asdict(final), "drain": drain, **extra}, indent=2, default=str) + "\n")
-    except KeyboardInterrupt:
-        raise
-    except BaseException:
-        sys.stderr.write(stack.log_tails())
-        raise
-    finally:
-        stack.stop()
-        launcher.stop_all()
-        if args.keep_workdir:
-            print(f"logs kept in {tmp}", file=log)
-        else:
-            import shutil
-            shutil.rmtree(tmp, ignore_errors=True)
     return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        print("interrupted; everything this benchmark started was stopped", file=sys.stderr)
-        sys.exit(130)
+    run_script(main)

@@ -35,7 +35,7 @@ import time
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from benchlib import ATTRS, machine_busy_seconds, percentile, proc_cpu_seconds
+from benchlib import ATTRS, percentile
 
 from .clients import (
     Inbox,
@@ -54,10 +54,9 @@ from .common import (
     MUC_DOMAIN,
     STEP_TIMEOUT,
     median,
-    redis_commandstats,
     reference_ms,
 )
-from .runs import RunResult, stanzas_per_session
+from .runs import RunResult, fill_window, run_window, window_reading
 from .stack import Stack
 
 OWNER_NICK = "ID Chat"
@@ -371,25 +370,11 @@ async def run_baseline(stack: Stack, owner: Owner, agents: list[RawAgent], concu
     try:
         await asyncio.sleep(warmup)
         pids = {"xmpp": stack.server_pid}  # Redis idles: its commands are counted below
-        cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
-        cpu0["load generator"] = time.process_time()
-        busy0 = machine_busy_seconds()
-        cmd0 = redis_commandstats(stack.redis.port)
-        st0 = {"clients": local_stanzas()}
+        before = window_reading(stack, pids, services=False)
         window["start"] = time.perf_counter()
-        deadline = window["start"] + duration
-        while time.perf_counter() < deadline and not all(w.done() for w in workers):
-            stack.check_alive()
-            await asyncio.sleep(min(0.1, max(0.0, deadline - time.perf_counter())))
-        window["stopping"] = True
-        await asyncio.wait_for(asyncio.gather(*workers), STEP_TIMEOUT * 6)
-        await asyncio.gather(*list(logouts), return_exceptions=True)
+        await run_window(stack, window, workers, logouts, duration)
         end = window["last_end"] if times else time.perf_counter()
-        cpu1 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
-        cpu1["load generator"] = time.process_time()
-        busy1 = machine_busy_seconds()
-        cmd1 = redis_commandstats(stack.redis.port)
-        st1 = {"clients": local_stanzas()}
+        after = window_reading(stack, pids, services=False)
     finally:
         window["stopping"] = True
         for w in workers:
@@ -410,19 +395,7 @@ async def run_baseline(stack: Stack, owner: Owner, agents: list[RawAgent], concu
     result.session_p50_ms, result.session_p99_ms = percentile(whole, 50), percentile(whole, 99)
     for i, name in enumerate(RAW_STEPS):
         result.step_ms[name] = median([(t[i + 1] - t[i]) * 1000 for t in times])
-    if elapsed > 0:
-        total = 0.0
-        for name in cpu0:
-            used = cpu1[name] - cpu0[name]
-            total += used
-            result.cpu_pct[name] = 100 * used / elapsed
-            result.cpu_s_per_session[name] = used / len(times) if times else math.nan
-        result.cpu_pct["other"] = max(0.0, 100 * ((busy1 - busy0) - total) / elapsed)
-    if times:
-        calls = {k: (v - cmd0.get(k, 0)) / len(times) for k, v in cmd1.items()}
-        calls.pop("info", None)
-        result.redis_calls_per_session = {k: round(v, 2) for k, v in calls.items() if v > 0}
-        result.stanzas_per_session = stanzas_per_session(st0, st1, len(times))
+    fill_window(result, before, after, elapsed, len(times))
     return result
 
 

@@ -76,6 +76,7 @@ import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any, Callable
 
 import launcher
 from benchlib import mint_tokens, wait_for_quiet
@@ -87,12 +88,72 @@ from .runs import MemoryResult, RunResult, run_load, run_memory, scrape_cost
 from .stack import Stack
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+def new_parser(doc: str, quiet_wait: float = 30.0, quiet_when: str = "before each run",
+               json_stdout: bool = True) -> argparse.ArgumentParser:
+    """A benchmark's command line, described by the first paragraph of ``doc``, with the
+    options of :func:`add_common_options`."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_options(p, quiet_wait, quiet_when, json_stdout)
+    return p
+
+
+def add_common_options(p: argparse.ArgumentParser, quiet_wait: float = 30.0,
+                       quiet_when: str = "before each run", json_stdout: bool = True) -> None:
+    """The options every chat benchmark (chat_sessions.py, flood.py, soak.py) has alike."""
     p.add_argument("--server", choices=("prosody", "ejabberd"), default="prosody",
                    help="the XMPP server, started from the project's own configuration "
                         "(prosody/prosody.cfg.lua or ejabberd/ejabberd.yml; default prosody)")
+    p.add_argument("--json", metavar="FILE", type=Path,
+                   help="also write the results as JSON to FILE"
+                        + (" ('-': JSON only, on stdout)" if json_stdout else ""))
+    p.add_argument("--quiet-wait", type=float, default=quiet_wait, metavar="SECONDS",
+                   help=f"{quiet_when}, wait at most this long for other processes to use "
+                        f"under 15 %% of a CPU (default {quiet_wait:g}; 0 = do not wait)")
+    p.add_argument("--keep-workdir", action="store_true",
+                   help="keep the temporary folder with the logs (printed at the end)")
+
+
+def setup_process(open_files: int = 0) -> Any:
+    """What a benchmark process does first: stop handlers, quiet slixmpp, enough open files
+    (``open_files``: clients here, connections in the XMPP server, a child that inherits
+    the limit). Returns the log (stderr)."""
+    # SIGINT, SIGTERM, SIGHUP: the first stops the benchmark, later ones cannot cut its
+    # cleanup short (scripts/launcher.py).
+    launcher.install_stop_handlers()
+    # slixmpp logs a traceback when a client's queued stanza meets a closed stream at logout;
+    # failures that matter are counted by the benchmark itself.
+    logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < open_files:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, open_files), hard))
+    return sys.stderr
+
+
+def wait_quiet(seconds: float, log: Any) -> None:
+    """``--quiet-wait``: wait at most ``seconds`` for the machine to quieten, say how busy."""
+    if seconds > 0:
+        other = wait_for_quiet(seconds, 15.0, log)
+        print(f"other processes: {other:.0f} % of a CPU", file=log)
+
+
+async def quieten(seconds: float, log: Any) -> None:
+    """:func:`wait_quiet` from within the event loop."""
+    await asyncio.get_running_loop().run_in_executor(None, wait_quiet, seconds, log)
+
+
+def run_script(main: Callable[[], int]) -> None:
+    """A benchmark script's entry point: its exit status, or 130 after Ctrl-C or a stop
+    signal (when everything it started has been stopped)."""
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted; everything this benchmark started was stopped", file=sys.stderr)
+        sys.exit(130)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = new_parser(__doc__)
     p.add_argument("--instances", type=int, default=1,
                    help="component processes (python -m component) with the same settings "
                         "(default 1). On ejabberd all connect; on Prosody one connects (the "
@@ -115,14 +176,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help=f"tokens to pre-mint (default: (warmup + duration) × {RATE_CAP} per run "
                         "+ the memory chats + 200)")
     p.add_argument("--mint-processes", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--json", metavar="FILE", type=Path,
-                   help="also write the results as JSON to FILE ('-': JSON only, on stdout)")
     p.add_argument("--py-spy", metavar="FILE", type=Path,
                    help="sample the component (the first instance) with py-spy during the last "
                         "load run")
-    p.add_argument("--quiet-wait", type=float, default=30.0, metavar="SECONDS",
-                   help="before each run, wait at most this long for other processes to use "
-                        "under 15 %% of a CPU (default 30; 0 = do not wait)")
     p.add_argument("--scrape", type=float, nargs="+", default=[0.0], metavar="SECONDS",
                    help="during each load run, fetch both /metrics (the HTTP service's and the "
                         "component's own listener) every SECONDS, as Prometheus does; 0 = not "
@@ -137,8 +193,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="first run the same XMPP work raw (slixmpp clients, no component, HTTP "
                         "or Redis) at each --concurrency, on the same server, and report ID "
                         "Chat beside it")
-    p.add_argument("--keep-workdir", action="store_true",
-                   help="keep the temporary folder with the logs (printed at the end)")
     args = p.parse_args(argv)
     if any(c < 1 or c > 200 for c in args.concurrency):
         p.error("--concurrency must be between 1 and 200")
@@ -169,17 +223,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    # SIGINT, SIGTERM, SIGHUP: the first stops the benchmark, later ones cannot cut its
-    # cleanup short (scripts/launcher.py).
-    launcher.install_stop_handlers()
-    log = sys.stderr
-    # slixmpp logs a traceback when a client's queued stanza meets a closed stream at logout;
-    # failures that matter are counted by the benchmark itself.
-    logging.getLogger("slixmpp").setLevel(logging.CRITICAL)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    need = 2 * args.chats_for_memory + 500
-    if soft < need:  # clients here, connections in Prosody (a child: inherits the limit)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(need, soft)), hard))
+    log = setup_process(open_files=2 * args.chats_for_memory + 500)
     mem_agents = math.ceil(args.chats_for_memory / args.max_chats) if args.chats_for_memory else 0
     names = [f"agent{i:03d}" for i in range(max(args.agents, mem_agents, 2))]
     planned = (len(args.concurrency) * (len(args.scrape) * args.rounds + (1 if args.baseline else 0))
@@ -202,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.instances > 1 and args.server == "prosody":
         print(f"NOTE: on Prosody only one of the {args.instances} component instances is "
               "connected (the holder of the Redis lease); the others stand by", file=log)
-    try:
+    with stack.running(args.keep_workdir, log):
         stack.start(log, services=not args.baseline)
 
         async def runs() -> None:
@@ -210,10 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             loop = asyncio.get_running_loop()
 
             async def quiet() -> None:
-                if args.quiet_wait > 0:
-                    other = await loop.run_in_executor(None, wait_for_quiet, args.quiet_wait,
-                                                       15.0, log)
-                    print(f"other processes: {other:.0f} % of a CPU", file=log)
+                await quieten(args.quiet_wait, log)
             if args.baseline:
                 raw = await baseline_runs(stack, names[:args.agents], args.concurrency,
                                           args.warmup, args.duration, quiet, log)
@@ -243,19 +284,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"CPU per scrape: {per_scrape}", file=log)
 
         asyncio.run(runs())
-    except KeyboardInterrupt:
-        raise
-    except BaseException:
-        sys.stderr.write(stack.log_tails())
-        raise
-    finally:
-        stack.stop()
-        launcher.stop_all()  # whatever stack.stop() could not
-        if args.keep_workdir:
-            print(f"logs kept in {tmp}", file=log)
-        else:
-            import shutil
-            shutil.rmtree(tmp, ignore_errors=True)
 
     table = markdown(results, memory, stack.server_label, stack.component_names)
     if raw:

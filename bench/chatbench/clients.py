@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import signal
 import ssl
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from .common import STEP_TIMEOUT
+from .common import GUEST_DOMAIN, STEP_TIMEOUT
 
 # Adapted from tests/integration/xmpp_clients.py. Loopback only, test settings: no STARTTLS,
 # SASL PLAIN without TLS. One shared SSL context: slixmpp otherwise builds a default context
@@ -123,31 +124,61 @@ class StepError(Exception):
         self.step = step
 
 
-class Inbox:
-    """Room messages by body: a waiter may come before or after its message."""
+class Waits:
+    """Named one-shot events, waited for before or after they happen (the time they happened)."""
 
     def __init__(self) -> None:
-        self._slots: dict[str, asyncio.Future[float]] = {}
+        self._futs: dict[str, asyncio.Future[float]] = {}
 
-    def _slot(self, key: str) -> asyncio.Future[float]:
-        fut = self._slots.get(key)
+    def _fut(self, key: str) -> asyncio.Future[float]:
+        fut = self._futs.get(key)
         if fut is None:
-            fut = self._slots[key] = asyncio.get_running_loop().create_future()
+            fut = self._futs[key] = asyncio.get_running_loop().create_future()
         return fut
 
-    def arrived(self, key: str) -> None:
-        fut = self._slot(key)
+    def set(self, key: str) -> None:
+        fut = self._fut(key)
         if not fut.done():
             fut.set_result(time.perf_counter())
 
+    def is_set(self, key: str) -> bool:
+        return key in self._futs and self._futs[key].done()
+
+    async def first(self, keys: list[str], timeout: float) -> str | None:
+        """The first of ``keys`` to happen within ``timeout`` s, or None."""
+        futs = {self._fut(k): k for k in keys}
+        done, _ = await asyncio.wait(futs, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        return futs[next(iter(done))] if done else None
+
+    def forget(self, prefix: str) -> None:
+        for key in [k for k in self._futs if k.startswith(prefix)]:
+            del self._futs[key]
+
+
+class Inbox(Waits):
+    """Room messages by body: a waiter may come before or after its message."""
+
+    def arrived(self, key: str) -> None:
+        self.set(key)
+
     async def wait(self, key: str, step: str) -> float:
-        fut = self._slot(key)
+        fut = self._fut(key)
         try:
             return await asyncio.wait_for(asyncio.shield(fut), STEP_TIMEOUT)
         except asyncio.TimeoutError:
             raise StepError(step, "timeout") from None
         finally:
-            self._slots.pop(key, None)
+            self._futs.pop(key, None)
+
+
+async def guest_login(port: int, setup: Callable[[Any], None] | None = None) -> Any:
+    """An anonymous guest (as the citizen's browser logs in), logged in; ``setup`` registers
+    its handlers before the session starts."""
+    xmpp = make_client(GUEST_DOMAIN, "", sasl_mech="ANONYMOUS")
+    if setup is not None:
+        setup(xmpp)
+    await start_session(xmpp, port)
+    return xmpp
 
 
 
@@ -171,16 +202,17 @@ def local_stanzas() -> dict[str, int]:
     return dict(_local_counts)
 
 
-def read_stanza_counts(pid: int, path: Path, timeout: float = 3.0) -> dict[str, int] | None:
-    """The counts of a process started with the probe (stack.PROBE): SIGUSR2 makes it write
-    them to ``path``; None when no new reading came in time. The probe writes the file as
-    it starts: without the file, no signal is sent (SIGUSR2 unhandled would end the process)."""
-    def read() -> tuple[int, int, int] | None:
+def read_probe(pid: int, path: Path, timeout: float = 3.0) -> dict[str, Any] | None:
+    """The counts of a process started with the probe (stack.PROBE; its docstring says what
+    they are): SIGUSR2 makes it write them to ``path``; None when no new reading came in
+    time. The probe writes the file as it starts: without the file, no signal is sent
+    (SIGUSR2 unhandled would end the process)."""
+    def read() -> dict[str, Any] | None:
         try:
-            seq, n_in, n_out = (int(x) for x in path.read_text().split())
+            data = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
-        return seq, n_in, n_out
+        return data if isinstance(data, dict) else None
     before = read()
     if before is None:
         return None
@@ -191,7 +223,7 @@ def read_stanza_counts(pid: int, path: Path, timeout: float = 3.0) -> dict[str, 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         now = read()
-        if now is not None and now[0] > before[0]:
-            return {"in": now[1], "out": now[2]}
+        if now is not None and now["seq"] > before["seq"]:
+            return now
         time.sleep(0.01)
     return None

@@ -10,7 +10,7 @@ import socket
 import time
 from pathlib import Path
 
-from benchlib import percentile
+from benchlib import machine_busy_seconds, percentile, proc_cpu_seconds
 
 PURPOSE = "report_move"
 AGENT_PASSWORD = "bench-only-" + secrets.token_hex(8)
@@ -71,6 +71,47 @@ def redis_commandstats(port: int) -> dict[str, int]:
         if m:
             out[m.group(1)] = int(m.group(2))
     return out
+
+
+def commands_per_session(before: dict[str, int], after: dict[str, int], sessions: int
+                         ) -> dict[str, float]:
+    """The Redis commands of a window (two :func:`redis_commandstats` readings) per session,
+    most first; ``info`` (our own reading) left out."""
+    calls = {k: (v - before.get(k, 0)) / sessions for k, v in after.items()}
+    calls.pop("info", None)
+    return {k: round(v, 2) for k, v in sorted(calls.items(), key=lambda kv: -kv[1]) if v > 0}
+
+
+def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each process, of this load generator, and of the whole machine
+    (busy time on all CPUs); two of them make a window (:func:`cpu_used`)."""
+    out = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
+    out["load generator"] = time.process_time()
+    out["machine"] = machine_busy_seconds()
+    return out
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """CPU seconds used between two snapshots: each process, the load generator, and
+    ``other`` (what the rest of the machine used meanwhile; never below 0), last."""
+    used = {k: after[k] - before[k] for k in before if k != "machine"}
+    used["other"] = max(0.0, (after["machine"] - before["machine"]) - sum(used.values()))
+    return used
+
+
+def established_connections(port: int) -> int:
+    """Established TCP connections to a local listening ``port`` (the server side)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            parts = line.split()
+            if len(parts) > 3 and parts[3] == "01" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
 
 
 def median(values: list[float]) -> float:

@@ -87,13 +87,14 @@ def markdown(results: list[RunResult], memory: MemoryResult | None, server_label
                        + " | " + " / ".join(fmt(r.scrape_kib.get(n, math.nan)) for n in both)
                        + (f" ({r.scrape_errors} failed)" if r.scrape_errors else "") + " |"
                        if r.scrape_s else "| – | – | – |"))
-        out += ["", "Redis commands per session (HTTP service and component together):", ""]
+        out += ["", "Redis per session (HTTP service and component together): the requests the "
+                "two processes sent (round trips: a pipeline or a transaction is one, a Lua "
+                "script's EVALSHA one), the commands those carried (a pipeline's contents each), "
+                "both counted in the processes, and the commands Redis executed (INFO "
+                "commandstats: every redis.call inside a Lua script counts too):", ""]
         for r in results:
-            total = sum(r.redis_calls_per_session.values())
-            top = ", ".join(f"{k} {v:.1f}" for k, v in list(r.redis_calls_per_session.items())[:12])
-            out.append(f"- {r.concurrency} citizens: {total:.1f} in all, of which "
-                       f"{fmt(r.redis_idle_per_session)} the idle rate's share "
-                       f"({fmt(r.redis_idle_per_s)}/s while no chat runs) ({top})")
+            out.append(f"- {r.concurrency} citizens:")
+            out += [f"  - {line}" for line in redis_lines(r)]
         out += ["", "Stanzas per session (message, presence, IQ; counted in slixmpp where sent and "
                 "received; in / out):", ""]
         for r in results:
@@ -188,6 +189,38 @@ def machine_line(server: str, instances: int) -> str:
 
 
 
+def _top(counts: dict[str, float], n: int) -> str:
+    return ", ".join(f"{k} {v:.1f}" for k, v in list(counts.items())[:n])
+
+
+def redis_lines(r: RunResult) -> list[str]:
+    """Requests, commands sent and commands executed per session, each with its top list."""
+    by = r.redis_by_process
+    if r.redis_requests_per_session:
+        sides = " (" + ", ".join(f"{label} {by[side]['requests']:.1f}" for side, label in
+                                 (("http", "HTTP service"), ("component", "component"))
+                                 if side in by) + ")"
+        requests = (f"requests (round trips): {redis_requests(r):.1f}{sides}, of which "
+                    f"{fmt(r.redis_idle_requests_per_session)} the idle rate's share "
+                    f"({fmt(r.redis_idle_requests_per_s)}/s while no chat runs) "
+                    f"({_top(r.redis_requests_per_session, 8)})")
+        sent = (f"commands sent: {sum(r.redis_sent_per_session.values()):.1f} "
+                f"({_top(r.redis_sent_per_session, 8)})")
+    else:
+        requests = sent = "requests and commands sent: – (the probe could not be read)"
+    executed = (f"commands executed by Redis: {sum(r.redis_calls_per_session.values()):.1f}, of "
+                f"which {fmt(r.redis_idle_per_session)} the idle rate's share "
+                f"({fmt(r.redis_idle_per_s)}/s while no chat runs) "
+                f"({_top(r.redis_calls_per_session, 12)})")
+    return [requests, sent, executed] if r.redis_requests_per_session else [requests, executed]
+
+
+def redis_requests(r: RunResult) -> float:
+    """Requests (round trips) per session, or nan when the probe could not be read."""
+    return sum(r.redis_requests_per_session.values()) if r.redis_requests_per_session \
+        else math.nan
+
+
 def servers_cpu_ms(r: RunResult) -> float:
     """ms of CPU per session of the XMPP server, the component(s), HTTP and Redis together."""
     comp = "components" if "components" in r.cpu_s_per_session else "component"
@@ -211,9 +244,9 @@ def comparison(raw: list[RunResult], idchat: list[RunResult], server_label: str)
     out = ["### Raw XMPP beside ID Chat (same server, same run)", "",
            "| citizens | | chats/s | setup p50 ms | setup p99 ms "
            f"| CPU ms per chat: {server_label} | component | HTTP | Redis | servers total "
-           "| Redis commands per chat (idle share) | stanzas per chat, clients in / out "
-           "| component in / out |",
-           "|---:|---|" + "---:|" * 11]
+           "| Redis commands executed per chat (idle share) | Redis requests / commands sent "
+           "per chat | stanzas per chat, clients in / out | component in / out |",
+           "|---:|---|" + "---:|" * 12]
     by_c = {r.concurrency: r for r in idchat}
     notes = []
     for b in raw:
@@ -226,11 +259,14 @@ def comparison(raw: list[RunResult], idchat: list[RunResult], server_label: str)
             redis = (fmt(1000 * r.cpu_s_per_session["redis"], 2)
                      if r.kind == "idchat" else "–")
             clients, component = stanza_cells(r)
+            redis_sent = (f"{redis_requests(r):.1f} / {sum(r.redis_sent_per_session.values()):.1f}"
+                          if r.redis_requests_per_session else "–")
             out.append(f"| {r.concurrency} | {label} | {r.sessions_per_s:.1f} "
                        f"| {fmt(r.setup_p50_ms)} | {fmt(r.setup_p99_ms)} | {' | '.join(cpu)} "
                        f"| {redis} | {fmt(servers_cpu_ms(r), 2)} "
                        f"| {sum(r.redis_calls_per_session.values()):.1f}"
                        f"{f' ({fmt(r.redis_idle_per_session)})' if r.kind == 'idchat' else ''} "
+                       f"| {redis_sent} "
                        f"| {clients} "
                        f"| {component} |")
         if b.concurrency in by_c:
@@ -240,9 +276,13 @@ def comparison(raw: list[RunResult], idchat: list[RunResult], server_label: str)
                          f"servers' CPU per chat {fmt(servers_cpu_ms(r), 1)} ms against "
                          f"{fmt(servers_cpu_ms(b), 1)} ms raw "
                          f"({fmt(servers_cpu_ms(r) / servers_cpu_ms(b), 1)} ×)")
+            executed, requests = sum(r.redis_calls_per_session.values()), redis_requests(r)
             checks = [("servers' CPU per chat ≤ 15 ms", servers_cpu_ms(r) <= TARGETS["servers_cpu_ms"]),
-                      ("Redis commands per chat ≤ 40",
-                       sum(r.redis_calls_per_session.values()) <= TARGETS["redis_commands"])]
+                      (f"Redis commands per chat ≤ 40 counted as the commands Redis executes "
+                       f"({executed:.1f}, a Lua script's commands each)",
+                       executed <= TARGETS["redis_commands"]),
+                      (f"counted as the requests our processes send ({fmt(requests)}, round "
+                       "trips)", requests <= TARGETS["redis_commands"])]
             if r.concurrency == 20:
                 checks += [("≥ 0.65 × raw", ratio >= TARGETS["rate_vs_raw_at_20"]),
                            ("setup p99 ≤ 250 ms", r.setup_p99_ms <= TARGETS["setup_p99_ms_at_20"])]

@@ -10,10 +10,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import launcher
-from benchlib import machine_busy_seconds, percentile, proc_cpu_seconds
+from benchlib import percentile, proc_cpu_seconds
 
 from .actors import (
     Citizen,
@@ -24,7 +24,15 @@ from .actors import (
     http_session,
 )
 from .clients import StepError, local_stanzas
-from .common import STEP_TIMEOUT, median, redis_commandstats, rss_kib
+from .common import (
+    STEP_TIMEOUT,
+    commands_per_session,
+    cpu_snapshot,
+    cpu_used,
+    median,
+    redis_commandstats,
+    rss_kib,
+)
 from .stack import Stack
 
 
@@ -60,6 +68,19 @@ class RunResult:
     # load; per session: that rate × the window / sessions, included in the total above
     redis_idle_per_s: float = math.nan
     redis_idle_per_session: float = math.nan
+    # Counted in the HTTP service and the component themselves (bench/chatbench/probe), both
+    # together, per session, by name, most first: the requests they sent Redis (round trips:
+    # a pipeline or a transaction is one request, a Lua script's EVALSHA one) and the
+    # commands those requests carried (a pipeline's contents one by one). Unlike
+    # redis_calls_per_session (Redis's INFO commandstats), the commands a Lua script runs
+    # inside Redis are not in them.
+    redis_requests_per_session: dict[str, float] = field(default_factory=dict)
+    redis_sent_per_session: dict[str, float] = field(default_factory=dict)
+    # the totals of the two per process: {"http": {"requests": n, "commands": n}, "component": ...}
+    redis_by_process: dict[str, dict[str, float]] = field(default_factory=dict)
+    # requests/s while no chat runs, measured with redis_idle_per_s; per session: included above
+    redis_idle_requests_per_s: float = math.nan
+    redis_idle_requests_per_session: float = math.nan
     # --scrape: both /metrics fetched every scrape_s seconds during warm-up and window
     scrape_s: float = 0.0
     scrapes: dict[str, int] = field(default_factory=dict)  # per target, in the window
@@ -143,18 +164,14 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                 next_at += scrape
                 await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
 
-    result.redis_idle_per_s = await redis_idle_rate(stack.redis.port)
+    result.redis_idle_per_s, result.redis_idle_requests_per_s = await redis_idle_rate(stack)
     async with http_session(concurrency + 2) as http:
         workers = [asyncio.ensure_future(worker(http)) for _ in range(concurrency)]
         scraping = asyncio.ensure_future(scraper()) if scrape > 0 else None
         try:
             await asyncio.sleep(warmup)
             pids = stack.pids()
-            cpu0 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
-            cpu0["load generator"] = time.process_time()
-            busy0 = machine_busy_seconds()
-            cmd0 = redis_commandstats(stack.redis.port)
-            st0 = {"clients": local_stanzas(), "component": stack.component_stanzas()}
+            before = window_reading(stack, pids)
             window["start"] = time.perf_counter()
             if py_spy is not None:
                 spy = launcher.popen(
@@ -162,24 +179,10 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
                      str(stack.components[0].pid), "--duration", str(max(1, int(duration))),
                      "--rate", "200", "--nonblocking", "--format", "raw", "--output", str(py_spy)],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = window["start"] + duration
-            while time.perf_counter() < deadline:
-                if not tokens:
-                    result.tokens_exhausted = True
-                    break
-                if all(w.done() for w in workers):
-                    break
-                stack.check_alive()
-                await asyncio.sleep(min(0.1, max(0.0, deadline - time.perf_counter())))
-            window["stopping"] = True
-            await asyncio.wait_for(asyncio.gather(*workers), STEP_TIMEOUT * 6)
-            await asyncio.gather(*list(logouts), return_exceptions=True)
+            result.tokens_exhausted = await run_window(stack, window, workers, logouts, duration,
+                                                       lambda: not tokens)
             end = window["last_end"] if times else time.perf_counter()
-            cpu1 = {name: proc_cpu_seconds(pid) for name, pid in pids.items()}
-            cpu1["load generator"] = time.process_time()
-            busy1 = machine_busy_seconds()
-            cmd1 = redis_commandstats(stack.redis.port)
-            st1 = {"clients": local_stanzas(), "component": stack.component_stanzas()}
+            after = window_reading(stack, pids)
             result.connected = stack.component_connections()
         finally:
             window["stopping"] = True
@@ -220,36 +223,105 @@ async def run_load(stack: Stack, tokens: list[str], concurrency: int, agent_name
     if times:
         # A citizen's offer may come before its own join completes: then the step is negative.
         result.step_ms["claim -> offer"] = median([(t.offer - t.claim) * 1000 for t in times])
+    fill_window(result, before, after, elapsed, len(times))
     if elapsed > 0:
-        total = 0.0
-        for name in cpu0:
-            used = cpu1[name] - cpu0[name]
-            total += used
-            result.cpu_pct[name] = 100 * used / elapsed
-            result.cpu_s_per_session[name] = used / len(times) if times else math.nan
-        result.cpu_pct["other"] = max(0.0, 100 * ((busy1 - busy0) - total) / elapsed)
         if len(stack.components) > 1:  # all instances together
-            used = sum(cpu1[n] - cpu0[n] for n in stack.component_names)
+            used = sum(after["cpu"][n] - before["cpu"][n] for n in stack.component_names)
             result.cpu_pct["components"] = 100 * used / elapsed
             result.cpu_s_per_session["components"] = used / len(times) if times else math.nan
     if times:
-        # Both the HTTP service and the component; sessions in flight at the window's edges
-        # make this approximate (closed loop: the same number start and end).
-        calls = {k: (v - cmd0.get(k, 0)) / len(times) for k, v in cmd1.items()}
-        calls.pop("info", None)
-        result.redis_calls_per_session = {k: round(v, 2) for k, v in
-                                          sorted(calls.items(), key=lambda kv: -kv[1]) if v > 0}
-        result.stanzas_per_session = stanzas_per_session(st0, st1, len(times))
         result.redis_idle_per_session = round(result.redis_idle_per_s * elapsed / len(times), 2)
+        result.redis_idle_requests_per_session = round(
+            result.redis_idle_requests_per_s * elapsed / len(times), 2)
     return result
 
 
-async def redis_idle_rate(port: int, seconds: float = 2.0) -> float:
-    """Redis commands per second while nothing but the processes' own timers runs."""
-    before = sum(redis_commandstats(port).values())
+async def run_window(stack: Stack, window: dict[str, Any], workers: Sequence[asyncio.Future[None]],
+                     logouts: set[asyncio.Task[None]], duration: float,
+                     out_of_work: Callable[[], bool] = lambda: False) -> bool:
+    """The measured window of a closed loop, from ``window["start"]``: ``duration`` seconds
+    (less when every worker ended, or when ``out_of_work()``, which is then returned), the
+    stack checked meanwhile; then the workers finish the sessions in flight and the logouts
+    end (their CPU counts)."""
+    deadline = window["start"] + duration
+    ran_out = False
+    while time.perf_counter() < deadline:
+        if out_of_work():
+            ran_out = True
+            break
+        if all(w.done() for w in workers):
+            break
+        stack.check_alive()
+        await asyncio.sleep(min(0.1, max(0.0, deadline - time.perf_counter())))
+    window["stopping"] = True
+    await asyncio.wait_for(asyncio.gather(*workers), STEP_TIMEOUT * 6)
+    await asyncio.gather(*list(logouts), return_exceptions=True)
+    return ran_out
+
+
+def window_reading(stack: Stack, pids: dict[str, int], services: bool = True) -> dict[str, Any]:
+    """What a measured window begins and ends with: the CPU of ``pids`` (and of the load
+    generator and the machine), Redis's INFO commandstats, the stanzas of the clients here,
+    and (``services``: the HTTP service and the component run) what the probe counted in
+    them (stanzas, Redis requests)."""
+    reading: dict[str, Any] = {"cpu": cpu_snapshot(pids),
+                               "commandstats": redis_commandstats(stack.redis.port)}
+    probe = stack.probe_counts() if services else {}
+    reading["stanzas"] = {"clients": local_stanzas()}
+    if services:
+        reading["stanzas"]["component"] = probe.get("component", {}).get("stanzas", {})
+    reading["probe"] = probe
+    return reading
+
+
+def fill_window(result: RunResult, before: dict[str, Any], after: dict[str, Any],
+                elapsed: float, sessions: int) -> None:
+    """CPU, Redis and stanzas of a window (two :func:`window_reading`) into ``result``:
+    per session, and CPU also as % of one CPU. Both the HTTP service and the component;
+    sessions in flight at the window's edges make this approximate (closed loop: the same
+    number start and end)."""
+    if elapsed > 0:
+        for name, seconds in cpu_used(before["cpu"], after["cpu"]).items():
+            result.cpu_pct[name] = 100 * seconds / elapsed
+            if name != "other":
+                result.cpu_s_per_session[name] = seconds / sessions if sessions else math.nan
+    if not sessions:
+        return
+    result.redis_calls_per_session = commands_per_session(before["commandstats"],
+                                                          after["commandstats"], sessions)
+    result.stanzas_per_session = stanzas_per_session(before["stanzas"], after["stanzas"], sessions)
+    sides = [s for s in after["probe"] if s in before["probe"]]
+    for kind, field_name in (("requests", "redis_requests_per_session"),
+                             ("commands", "redis_sent_per_session")):
+        total: dict[str, float] = {}
+        for side in sides:
+            delta = counts_delta(before["probe"][side]["redis"][kind],
+                                 after["probe"][side]["redis"][kind])
+            result.redis_by_process.setdefault(side, {})[kind] = round(
+                sum(delta.values()) / sessions, 2)
+            for name, n in delta.items():
+                total[name] = total.get(name, 0.0) + n
+        setattr(result, field_name, {k: round(v / sessions, 2) for k, v in
+                                     sorted(total.items(), key=lambda kv: -kv[1]) if v > 0})
+
+
+def counts_delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in after.items()}
+
+
+async def redis_idle_rate(stack: Stack, seconds: float = 2.0) -> tuple[float, float]:
+    """While nothing but the processes' own timers runs: Redis commands per second (INFO
+    commandstats), and requests per second that the two processes sent (the probe; nan
+    when it could not be read)."""
+    def requests(probe: dict[str, dict[str, Any]]) -> int:
+        return sum(sum(side["redis"]["requests"].values()) for side in probe.values())
+    port = stack.redis.port
+    before, probe0 = sum(redis_commandstats(port).values()), stack.probe_counts()
     await asyncio.sleep(seconds)
-    after = sum(redis_commandstats(port).values())
-    return max(0.0, (after - before - 1) / seconds)  # less our own INFO
+    after, probe1 = sum(redis_commandstats(port).values()), stack.probe_counts()
+    rate = (requests(probe1) - requests(probe0)) / seconds \
+        if len(probe0) == len(probe1) == 2 else math.nan
+    return max(0.0, (after - before - 1) / seconds), rate  # less our own INFO
 
 
 def stanzas_per_session(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]],

@@ -5,15 +5,17 @@ component processes, each a process of its own, stopped again at the end."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
+import shutil
 import sys
 import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import launcher  # scripts/: on the path through the package (chatbench/__init__.py)
 from benchlib import TEST_PRIVKEY, TEST_PUBKEY
@@ -21,10 +23,10 @@ from prosody_server import ProsodyServer
 from redis_server import RedisServer, free_port, wait_for_port
 
 from . import ROOT
-from .clients import read_stanza_counts
-from .common import AGENT_DOMAIN, AGENT_PASSWORD
+from .clients import read_probe
+from .common import AGENT_DOMAIN, AGENT_PASSWORD, established_connections
 
-PROBE = Path(__file__).resolve().parent / "probe"  # sitecustomize.py: the stanza counter
+PROBE = Path(__file__).resolve().parent / "probe"  # sitecustomize.py: stanza and Redis counts
 
 
 class Stack:
@@ -145,46 +147,49 @@ class Stack:
         if services:
             self.start_services(log)
 
+    def _probe_env(self, proc: launcher.ModuleProcess, stanzas: bool) -> dict[str, str]:
+        """The benchmark's probe (bench/chatbench/probe) in a process: its Redis requests
+        and (``stanzas``) the stanzas it sends and receives, written on SIGUSR2."""
+        return {"PYTHONPATH": str(PROBE), "IDCHAT_BENCH_PROBE_FILE": str(self._probe_file(proc)),
+                "IDCHAT_BENCH_PROBE_STANZAS": "1" if stanzas else "0"}
+
+    def _probe_file(self, proc: launcher.ModuleProcess) -> Path:
+        return self.workdir / f"{proc.name}.probe.json"
+
     def start_services(self, log: Any) -> None:
         t = time.perf_counter()
-        self.http.start()
+        self.http.start(self._probe_env(self.http, stanzas=False))
         wait_for_port(self.http_port, 30, self.http.proc)
         for component in self.components:
-            # Counts the stanzas the component sends and receives (bench/chatbench/probe).
-            component.start({"PYTHONPATH": str(PROBE), "IDCHAT_BENCH_STANZA_FILE":
-                             str(self.workdir / f"{component.name}.stanzas")})
+            component.start(self._probe_env(component, stanzas=True))
         self._wait_ready(60)
         connected = self.component_connections()
         print(f"services up in {time.perf_counter() - t:.1f} s: HTTP pid {self.http.pid} on "
               f"{self.base}, component pid(s) {', '.join(str(c.pid) for c in self.components)} "
               f"({connected} connected to {self.server_label})", file=log)
 
-    def component_stanzas(self) -> dict[str, int]:
-        """Stanzas the component instances sent and received so far, all together
-        ({"in": n, "out": n}; empty when the count could not be read)."""
-        total = {"in": 0, "out": 0}
-        for component in self.components:
-            counts = read_stanza_counts(component.pid, self.workdir / f"{component.name}.stanzas")
-            if counts is None:
-                return {}
-            for k in total:
-                total[k] += counts.get(k, 0)
-        return total
+    def probe_counts(self) -> dict[str, dict[str, Any]]:
+        """What the probe counted so far in the HTTP service ("http") and in the component
+        instances, all together ("component"): {"stanzas": {"in", "out"} (component only),
+        "redis": {"requests": {name: n}, "commands": {name: n}}}. A process whose counts
+        could not be read leaves its side out."""
+        out: dict[str, dict[str, Any]] = {}
+        for side, procs in (("http", [self.http]), ("component", self.components)):
+            readings = [read_probe(p.pid, self._probe_file(p)) for p in procs]
+            if not readings or any(r is None for r in readings):
+                continue
+            total: dict[str, Any] = {"stanzas": {}, "redis": {"requests": {}, "commands": {}}}
+            for r in readings:
+                assert r is not None
+                add_counts(total["stanzas"], r.get("stanzas") or {})
+                for kind in ("requests", "commands"):
+                    add_counts(total["redis"][kind], r["redis"][kind])
+            out[side] = total
+        return out
 
     def component_connections(self) -> int:
         """Established TCP connections to the XMPP server's component port (server side)."""
-        count = 0
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            try:
-                lines = Path(table).read_text().splitlines()[1:]
-            except OSError:
-                continue
-            for line in lines:
-                parts = line.split()
-                if len(parts) > 3 and parts[3] == "01" \
-                        and int(parts[1].rsplit(":", 1)[1], 16) == self.component_port:
-                    count += 1
-        return count
+        return established_connections(self.component_port)
 
     def _wait_ready(self, timeout: float) -> None:
         """/readyz is 200 when Redis answers and a component reports itself alive; then wait
@@ -218,6 +223,26 @@ class Stack:
         return (self.http.log_tail() + "".join(c.log_tail() for c in self.components)
                 + server_tail + "\n")
 
+    @contextlib.contextmanager
+    def running(self, keep_workdir: bool, log: Any) -> Iterator[Stack]:
+        """Around everything a benchmark does with the stack: on an error, the processes'
+        log tails; in the end, every process stopped (also whatever :meth:`stop` could not,
+        through scripts/launcher.py) and the work folder removed, or kept and named."""
+        try:
+            yield self
+        except KeyboardInterrupt:
+            raise
+        except BaseException:
+            sys.stderr.write(self.log_tails())
+            raise
+        finally:
+            self.stop()
+            launcher.stop_all()  # whatever stop() could not
+            if keep_workdir:
+                print(f"logs kept in {self.workdir}", file=log)
+            else:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+
     def stop(self) -> None:
         steps = [c.stop for c in self.components] + [self.http.stop, self.xmpp.stop,
                                                      self.redis.stop]
@@ -228,6 +253,11 @@ class Stack:
                 print(f"while stopping: {type(exc).__name__}: {exc}", file=sys.stderr)
 
 
+
+
+def add_counts(total: dict[str, int], counts: dict[str, int]) -> None:
+    for k, v in counts.items():
+        total[k] = total.get(k, 0) + v
 
 
 def service(name: str, module: str, env: dict[str, str], workdir: Path) -> launcher.ModuleProcess:
