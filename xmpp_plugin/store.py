@@ -30,7 +30,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from . import faults, lua, metrics
+from . import events, faults, lua, metrics
 from .errors import Conflict, NotFound, Unavailable
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
 from .settings import Settings
@@ -337,8 +337,9 @@ class Keys:
         return f"{self.prefix}:iqfwd:{instance}"
 
     def events(self) -> str:
-        """A stream: the HTTP service adds, the component instances consume as one group."""
-        return f"{self.prefix}:events"
+        """A stream: the HTTP service adds, the component instances consume as one group
+        (xmpp_plugin/events.py: the event kinds, the group, the bound)."""
+        return f"{self.prefix}:{events.STREAM}"
 
     # Agents signed in with OpenID Connect (xmpp_plugin/agent_store.py).
     def agent_session(self, cookie_hash: str) -> str:
@@ -459,7 +460,8 @@ class SessionStore:
             keys=[self.keys.session(sid), self.keys.token(auth.fingerprint), attr_key,
                   self.keys.events()],
             args=[sid, _status(auth).value, self._seal(sid, auth, source), auth.fingerprint,
-                  self._token_ttl(auth), "1" if via_attr_id else "0"])).decode()
+                  self._token_ttl(auth), "1" if via_attr_id else "0",
+                  *events.attributes_xadd_args(in_chat=False)])).decode()
         if outcome == "ok":
             faults.point("attributes.stored")
             _log_delivery(sid, auth, source)
@@ -481,7 +483,8 @@ class SessionStore:
             keys=[self.keys.session(sid), self.keys.token(auth.fingerprint),
                   self.keys.attr_url(attr_id), self.keys.events()],
             args=[sid, _status(auth).value, self._seal(sid, auth, Source.IN_CHAT),
-                  auth.fingerprint, self._token_ttl(auth), attr_id])).decode()
+                  auth.fingerprint, self._token_ttl(auth), attr_id,
+                  *events.attributes_xadd_args(in_chat=True)])).decode()
         if outcome == "ok":
             _log_delivery(sid, auth, Source.IN_CHAT)
             return True

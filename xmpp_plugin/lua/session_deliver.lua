@@ -11,6 +11,11 @@
 -- ARGV[4] fingerprint     the token's
 -- ARGV[5] token_ttl       seconds
 -- ARGV[6] via_attr_url    '1' when posted to an attribute URL, else '0'
+-- ARGV[7] maxlen          the stream's bound (events.MAXLEN), approximate
+-- ARGV[8] type_field      the field naming the kind ('type')
+-- ARGV[9] kind            'attributes' (events.AttributesArrived)
+-- ARGV[10] sid_field      'sid'
+-- (ARGV[7..10]: events.attributes_xadd_args(in_chat=False))
 -- Returns 'ok'; 'same' (this token is stored here already), 'present' (another token's
 -- attributes are), 'replayed' (the token is another session's), 'no-session' or
 -- 'no-attr-url': nothing written.
@@ -26,5 +31,5 @@ redis.call('HSET', KEYS[1], 'status', ARGV[2], 'sealed', ARGV[3], 'fingerprint',
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
 redis.call('DEL', KEYS[3])
 redis.call('HDEL', KEYS[1], 'attr_id')
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', 'sid', ARGV[1])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', ARGV[8], ARGV[9], ARGV[10], ARGV[1])
 return 'ok'

@@ -12,6 +12,13 @@
 -- ARGV[4] fingerprint     the token's
 -- ARGV[5] token_ttl       seconds
 -- ARGV[6] attr_id         the chat's attribute URL id
+-- ARGV[7] maxlen          the stream's bound (events.MAXLEN), approximate
+-- ARGV[8] type_field      the field naming the kind ('type')
+-- ARGV[9] kind            'attributes' (events.AttributesArrived)
+-- ARGV[10] sid_field      'sid'
+-- ARGV[11] auth_field     'auth' ('verified' or 'failed')
+-- ARGV[12] attr_field     'attr' (the attribute URL id)
+-- (ARGV[7..12]: events.attributes_xadd_args(in_chat=True))
 -- Returns 'ok'; 'no-session', 'no-attr-url' or 'replayed': nothing written.
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-session' end
 if redis.call('GET', KEYS[3]) ~= ARGV[1] or redis.call('HGET', KEYS[1], 'auth_attr_id') ~= ARGV[6] then
@@ -26,6 +33,6 @@ end
 redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
 redis.call('DEL', KEYS[3])
 redis.call('HDEL', KEYS[1], 'auth_attr_id')
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', 'sid', ARGV[1],
-           'auth', result, 'attr', ARGV[6])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[7], '*', ARGV[8], ARGV[9], ARGV[10], ARGV[1],
+           ARGV[11], result, ARGV[12], ARGV[6])
 return 'ok'
