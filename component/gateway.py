@@ -25,8 +25,9 @@ from slixmpp.plugins.xep_0172 import UserNick
 from slixmpp.xmlstream import register_stanza_plugin
 from slixmpp.xmlstream.handler import Callback
 
+from xmpp_plugin import events
 from xmpp_plugin import metrics as shared_metrics
-from xmpp_plugin.errors import IdChatError
+from xmpp_plugin.errors import IdChatError, MalformedEvent
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore
 
@@ -56,7 +57,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5
 SWEEP_SECONDS = 1.0
 BACKOFF_MAX = 30.0
-EVENTS_GROUP = "component"
 
 
 class Gateway(ComponentXMPP):
@@ -282,26 +282,31 @@ class Gateway(ComponentXMPP):
         while True:
             try:
                 try:
-                    await redis.xgroup_create(stream, EVENTS_GROUP, id="$", mkstream=True)
+                    await redis.xgroup_create(stream, events.GROUP, id="$", mkstream=True)
                 except ResponseError:
                     pass  # BUSYGROUP: another instance made it
                 while True:
                     # A standby (or a disconnected instance) leaves events to the others.
                     await self.online.wait()
-                    batches = await redis.xreadgroup(EVENTS_GROUP, self.instance, {stream: ">"},
+                    batches = await redis.xreadgroup(events.GROUP, self.instance, {stream: ">"},
                                                      count=20, block=block_ms)
                     for _, entries in batches or []:
                         for entry_id, fields in entries:
-                            if fields.get(b"type") == b"attributes":
-                                await self._guarded(self.chats.attributes_arrived(
-                                    fields[b"sid"].decode(), fields.get(b"auth", b"").decode(),
-                                    fields.get(b"attr", b"").decode()))
-                            # Handled: acknowledged and deleted (it names a session).
-                            await redis.xack(stream, EVENTS_GROUP, entry_id)
+                            await self._on_event(entry_id, fields)
+                            # Handled (or refused): acknowledged and deleted (it names a session).
+                            await redis.xack(stream, events.GROUP, entry_id)
                             await redis.xdel(stream, entry_id)
             except RedisError:
                 log.warning("event stream: Redis unavailable; retrying")
                 await asyncio.sleep(1)
+
+    async def _on_event(self, entry_id: bytes, fields: dict[bytes, bytes]) -> None:
+        try:
+            event = events.decode(fields)
+        except MalformedEvent as exc:
+            log.warning("event %s skipped: %s", entry_id.decode(), exc.detail)
+            return
+        await self._guarded(self.chats.attributes_arrived(event.sid, event.auth, event.attr))
 
     def _forward_reply(self, iq: Iq) -> None:
         """A reply to another instance's request (ejabberd spreads them): send it there."""

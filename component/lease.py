@@ -12,23 +12,11 @@ from typing import Any, Callable
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from xmpp_plugin import lua
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import Keys, connect
 
 CONNECTIONS = 3  # the heartbeat, the sweeper's lease, shutdown: never more at once
-
-# Take the lease if free, extend it if ours; one atomic step (no GET-then-PEXPIRE race).
-_RENEW = """
-if redis.call('get', KEYS[1]) == ARGV[1] then
-  redis.call('pexpire', KEYS[1], ARGV[2])
-  return 1
-end
-if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return 1
-end
-return 0
-"""
-
 
 class LeaseState(enum.Enum):
     HELD = "held"        # ours, until now + seconds
@@ -44,7 +32,7 @@ class Leases:
         self.instance = instance
         self.clock = clock
         self._until: dict[str, float] = {}
-        self._renew: Any = redis.register_script(_RENEW)
+        self._renew: Any = lua.script(redis, "lease_renew")
 
     @classmethod
     def from_settings(cls, settings: Settings, keys: Keys, instance: str) -> "Leases":

@@ -10,7 +10,7 @@ attributes). To a queue the chat leaves its agent at once and waits at the front
 Every step is one Lua script on the chat's record, like the rest of routing
 (component/routing.py): a transfer offer counts against the colleague's capacity as a
 pending offer, sits in the ``transfers`` index until it is answered or runs out, and an
-end of the chat (:data:`component.routing._RELEASE`) withdraws it with everything else.
+end of the chat (``xmpp_plugin/lua/routing_release.lua``) withdraws it with everything else.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from slixmpp import JID
 from slixmpp.jid import InvalidJID
 
-from xmpp_plugin import faults
+from xmpp_plugin import faults, lua
 from xmpp_plugin.errors import (
     Conflict,
     Forbidden,
@@ -44,91 +44,6 @@ log = logging.getLogger(__name__)
 NOTE_MAX = 500          # characters of an internal note
 MAX_COLLEAGUES = 200    # colleagues listed at most (bounded answer, bounded Redis work)
 
-# Offer a chat to a colleague. KEYS: chat, colleague's agent hash, transfers, offer, agents
-# on duty. ARGV: sender bare, colleague bare, offer id, deadline ms, offer key ttl ms,
-# sealed note, sender's display name, cid. Returns the colleague's full JID, or a refusal:
-# 'not-yours', 'pending' (a transfer is already out), 'unavailable' (off duty, or full).
-_OFFER = """
-local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'transfer_to')
-if st[1] ~= 'assigned' or st[2] ~= ARGV[1] then return 'not-yours' end
-if st[3] then return 'pending' end
-if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 0 then return 'unavailable' end
-local a = redis.call('HMGET', KEYS[2], 'max', 'load', 'pending', 'full')
-if not a[4] or (tonumber(a[2]) or 0) + (tonumber(a[3]) or 0) >= (tonumber(a[1]) or 0) then
-  return 'unavailable'
-end
-redis.call('HSET', KEYS[1], 'transfer_to', ARGV[2], 'transfer_offer', ARGV[3],
-           'pending_note', ARGV[6], 'pending_by', ARGV[7])
-redis.call('HINCRBY', KEYS[2], 'pending', 1)
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[8])
-redis.call('SET', KEYS[4], ARGV[8], 'PX', ARGV[5])
-return {a[4]}
-"""
-
-# The colleague accepts. KEYS: chat, colleague's agent hash, colleague's chats, transfers,
-# offer. ARGV: offer id, colleague bare, full, nick, now ms, cid, agent prefix, agent-chats
-# prefix. Returns the bare JID of the agent who handed it on, or false.
-_TAKE_OVER = """
-local st = redis.call('HMGET', KEYS[1], 'state', 'transfer_offer', 'transfer_to', 'agent',
-                      'pending_note', 'pending_by')
-if st[1] ~= 'assigned' or st[2] ~= ARGV[1] or st[3] ~= ARGV[2] then return false end
-redis.call('HINCRBY', ARGV[7] .. st[4], 'load', -1)
-redis.call('SREM', ARGV[8] .. st[4], ARGV[6])
-redis.call('HSET', KEYS[1], 'agent', ARGV[2], 'agent_full', ARGV[3], 'agent_nick', ARGV[4],
-           'assigned_ms', ARGV[5], 'ready', '0', 'transfer_note', st[5] or '',
-           'transferred_by', st[6] or '', 'handed_from', st[4])
-redis.call('HDEL', KEYS[1], 'transfer_to', 'transfer_offer', 'pending_note', 'pending_by')
-redis.call('HINCRBY', KEYS[2], 'pending', -1)
-redis.call('HINCRBY', KEYS[2], 'load', 1)
-redis.call('HSET', KEYS[2], 'last', ARGV[5])
-redis.call('SADD', KEYS[3], ARGV[6])
-redis.call('ZREM', KEYS[4], ARGV[6])
-redis.call('DEL', KEYS[5])
-return st[4]
-"""
-
-# Withdraw a transfer offer (declined, timed out, colleague away, sender gone). KEYS: chat,
-# transfers. ARGV: offer id ('' any), agent prefix, the colleague who declines ('' any),
-# now ms for a deadline check ('' none), cid, offer prefix. Returns {colleague, offer id,
-# sender} or false. The chat stays with its agent.
-_WITHDRAW = """
-local st = redis.call('HMGET', KEYS[1], 'transfer_to', 'transfer_offer', 'agent')
-if not st[1] then redis.call('ZREM', KEYS[2], ARGV[5]) return false end
-if ARGV[1] ~= '' and st[2] ~= ARGV[1] then return false end
-if ARGV[3] ~= '' and st[1] ~= ARGV[3] then return false end
-if ARGV[4] ~= '' then
-  local deadline = redis.call('ZSCORE', KEYS[2], ARGV[5])
-  if deadline and tonumber(deadline) > tonumber(ARGV[4]) then return false end
-end
-redis.call('HINCRBY', ARGV[2] .. st[1], 'pending', -1)
-redis.call('HDEL', KEYS[1], 'transfer_to', 'transfer_offer', 'pending_note', 'pending_by')
-redis.call('ZREM', KEYS[2], ARGV[5])
-redis.call('DEL', ARGV[6] .. (st[2] or ''))
-return {st[1], st[2] or '', st[3] or ''}
-"""
-
-# To the front of a topic's queue. KEYS: chat, declined, purposes. ARGV: sender bare, purpose,
-# cid, agent prefix, agent-chats prefix, queue prefix, FRONT, sealed note, sender's name,
-# now ms, declined ttl. Returns 'ok', 'not-yours' or 'pending'. The sender counts as having
-# declined it (routing.reoffer_pause_seconds): it is not offered straight back to them.
-_TO_QUEUE = """
-local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'enqueued_ms', 'transfer_to', 'purpose')
-if st[1] ~= 'assigned' or st[2] ~= ARGV[1] then return 'not-yours' end
-if st[4] then return 'pending' end
-redis.call('HINCRBY', ARGV[4] .. st[2], 'load', -1)
-redis.call('SREM', ARGV[5] .. st[2], ARGV[3])
-redis.call('ZREM', ARGV[6] .. st[5], ARGV[3])
-redis.call('HSET', KEYS[1], 'state', 'queued', 'purpose', ARGV[2], 'transfer_note', ARGV[8],
-           'transferred_by', ARGV[9], 'handed_from', st[2])
-redis.call('HDEL', KEYS[1], 'agent', 'agent_full', 'agent_nick', 'assigned_ms', 'ready')
-redis.call('ZADD', ARGV[6] .. ARGV[2], tonumber(st[3]) - tonumber(ARGV[7]), ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[10], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[11])
-return 'ok'
-"""
-
-
 class Transfers:
     """Transfers of open chats; the component's instances share all state in Redis."""
 
@@ -138,10 +53,10 @@ class Transfers:
         self.store = chats.store
         self.keys = chats.router.keys
         redis = chats.router.redis
-        self._offer = redis.register_script(_OFFER)
-        self._take_over = redis.register_script(_TAKE_OVER)
-        self._withdraw = redis.register_script(_WITHDRAW)
-        self._to_queue = redis.register_script(_TO_QUEUE)
+        self._offer = lua.script(redis, "transfer_offer")
+        self._take_over = lua.script(redis, "transfer_take_over")
+        self._withdraw = lua.script(redis, "transfer_withdraw")
+        self._to_queue = lua.script(redis, "transfer_to_queue")
 
     # -- who can take it ------------------------------------------------------------
 

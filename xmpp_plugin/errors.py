@@ -3,6 +3,7 @@
     IdChatError
     ├── InvalidRequest (400, bad-request)
     │   ├── InvalidToken (400, not-acceptable)
+    │   ├── MalformedEvent (400, bad-request): an entry of the event stream (xmpp_plugin/events.py)
     │   └── SignInError (400, not-authorized): an agent's OpenID Connect sign-in, oidc-*
     ├── Unauthorized (401, not-authorized)
     ├── Forbidden (403, forbidden)
@@ -61,6 +62,10 @@ class InvalidRequest(IdChatError):
 
 class InvalidToken(InvalidRequest):
     slug, title, condition = "invalid-token", "Invalid token", "not-acceptable"
+
+
+class MalformedEvent(InvalidRequest):
+    """An event stream entry of an unknown kind, or without a field its kind needs."""
 
 
 class SignInError(InvalidRequest):

@@ -30,7 +30,7 @@ from redis.backoff import NoBackoff
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from . import faults, metrics
+from . import events, faults, lua, metrics
 from .errors import Conflict, NotFound, Unavailable
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
 from .settings import Settings
@@ -337,8 +337,9 @@ class Keys:
         return f"{self.prefix}:iqfwd:{instance}"
 
     def events(self) -> str:
-        """A stream: the HTTP service adds, the component instances consume as one group."""
-        return f"{self.prefix}:events"
+        """A stream: the HTTP service adds, the component instances consume as one group
+        (xmpp_plugin/events.py: the event kinds, the group, the bound)."""
+        return f"{self.prefix}:{events.STREAM}"
 
     # Agents signed in with OpenID Connect (xmpp_plugin/agent_store.py).
     def agent_session(self, cookie_hash: str) -> str:
@@ -367,100 +368,6 @@ class Sealer:
         return json.loads(self._aead.decrypt(raw[:12], raw[12:], sid.encode()))  # type: ignore[no-any-return]
 
 
-# Create a session that waits for its token: the session and its attribute URL.
-_CREATE = """
-redis.call('HSET', KEYS[1], 'purpose', ARGV[1], 'created_at', ARGV[2], 'status', ARGV[3],
-           'attr_id', ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-redis.call('SET', KEYS[2], ARGV[6], 'EX', ARGV[5])
-return 'ok'
-"""
-
-# Create a session that arrives with its token: refuse a token owned by another session.
-_CREATE_WITH_TOKEN = """
-local owner = redis.call('GET', KEYS[2])
-if owner then return 'replayed' end
-redis.call('HSET', KEYS[1], 'purpose', ARGV[1], 'created_at', ARGV[2], 'status', ARGV[3],
-           'sealed', ARGV[4], 'fingerprint', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('SET', KEYS[2], ARGV[7], 'EX', ARGV[8])
-return 'ok'
-"""
-
-# Fill a pending session. KEYS: session, token, attr-url (the session's own, or the
-# one the token was posted to when ARGV[6] == '1', which must still point here), the
-# component's event stream (told in the same step: a crash cannot store without telling).
-_DELIVER = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-session' end
-if ARGV[6] == '1' and redis.call('GET', KEYS[3]) ~= ARGV[1] then return 'no-attr-url' end
-local owner = redis.call('GET', KEYS[2])
-if owner and owner ~= ARGV[1] then return 'replayed' end
-if redis.call('HGET', KEYS[1], 'status') ~= 'pending' then
-  if owner == ARGV[1] then return 'same' end
-  return 'present'
-end
-redis.call('HSET', KEYS[1], 'status', ARGV[2], 'sealed', ARGV[3], 'fingerprint', ARGV[4])
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
-redis.call('DEL', KEYS[3])
-redis.call('HDEL', KEYS[1], 'attr_id')
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', 'sid', ARGV[1])
-return 'ok'
-"""
-
-# A fresh attr_url for an authentication during the chat. KEYS: session, attr-url.
-# ARGV: sid, attr id, ttl, attr-url prefix. The session names it (auth_attr_id): purge and touch find it.
-_OPEN_CHAT_AUTH = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local old = redis.call('HGET', KEYS[1], 'auth_attr_id')
-if old then redis.call('DEL', ARGV[4] .. old) end
-redis.call('HSET', KEYS[1], 'auth_attr_id', ARGV[2])
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
-return 1
-"""
-
-# Attributes posted to a chat's own attr_url (§11). KEYS: session, token, attr-url, events.
-# ARGV: sid, status, sealed, fingerprint, token ttl, attr id. Only while the session still
-# waits for exactly this attr_url (the component drops it when the request is refused,
-# withdrawn or expires, and the chat's end purges the session); a failed login never
-# replaces verified details. The component hears it in the same step.
-_DELIVER_IN_CHAT = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 'no-session' end
-if redis.call('GET', KEYS[3]) ~= ARGV[1] or redis.call('HGET', KEYS[1], 'auth_attr_id') ~= ARGV[6] then
-  return 'no-attr-url'
-end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 'replayed' end
-local result = 'failed'
-if ARGV[2] == 'verified' then result = 'verified' end
-if result == 'verified' or redis.call('HGET', KEYS[1], 'status') ~= 'verified' then
-  redis.call('HSET', KEYS[1], 'status', ARGV[2], 'sealed', ARGV[3], 'fingerprint', ARGV[4])
-end
-redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[5])
-redis.call('DEL', KEYS[3])
-redis.call('HDEL', KEYS[1], 'auth_attr_id')
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', '10000', '*', 'type', 'attributes', 'sid', ARGV[1],
-           'auth', result, 'attr', ARGV[6])
-return 'ok'
-"""
-
-_BIND = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-redis.call('HSETNX', KEYS[1], 'browser', ARGV[1])
-return redis.call('HGET', KEYS[1], 'browser')
-"""
-
-# A session with a chat lives ARGV[1] after its last activity, one without ARGV[3].
-_TOUCH = """
-local ttl = ARGV[3]
-local rec = redis.call('HMGET', KEYS[1], 'chat', 'attr_id', 'auth_attr_id')
-if rec[1] then ttl = ARGV[1] end
-if redis.call('EXPIRE', KEYS[1], ttl) == 0 then return 0 end
-for i = 2, 3 do
-  if rec[i] then redis.call('EXPIRE', ARGV[2] .. rec[i], ttl) end
-end
-return 1
-"""
-
-
 class SessionStore:
     """Sessions, their single-use attribute URLs, accepted-token memory and claim tickets."""
 
@@ -477,13 +384,13 @@ class SessionStore:
         self.ticket_ttl = ticket_ttl
         self._token_leeway = token_leeway
         self._clock = clock
-        self._create = client.register_script(_CREATE)
-        self._create_with_token = client.register_script(_CREATE_WITH_TOKEN)
-        self._deliver = client.register_script(_DELIVER)
-        self._touch = client.register_script(_TOUCH)
-        self._bind = client.register_script(_BIND)
-        self._open_chat_auth = client.register_script(_OPEN_CHAT_AUTH)
-        self._deliver_in_chat = client.register_script(_DELIVER_IN_CHAT)
+        self._create = lua.script(client, "session_create")
+        self._create_with_token = lua.script(client, "session_create_with_token")
+        self._deliver = lua.script(client, "session_deliver")
+        self._touch = lua.script(client, "session_touch")
+        self._bind = lua.script(client, "session_bind")
+        self._open_chat_auth = lua.script(client, "session_open_chat_auth")
+        self._deliver_in_chat = lua.script(client, "session_deliver_in_chat")
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> SessionStore:
@@ -553,7 +460,8 @@ class SessionStore:
             keys=[self.keys.session(sid), self.keys.token(auth.fingerprint), attr_key,
                   self.keys.events()],
             args=[sid, _status(auth).value, self._seal(sid, auth, source), auth.fingerprint,
-                  self._token_ttl(auth), "1" if via_attr_id else "0"])).decode()
+                  self._token_ttl(auth), "1" if via_attr_id else "0",
+                  *events.attributes_xadd_args(in_chat=False)])).decode()
         if outcome == "ok":
             faults.point("attributes.stored")
             _log_delivery(sid, auth, source)
@@ -575,7 +483,8 @@ class SessionStore:
             keys=[self.keys.session(sid), self.keys.token(auth.fingerprint),
                   self.keys.attr_url(attr_id), self.keys.events()],
             args=[sid, _status(auth).value, self._seal(sid, auth, Source.IN_CHAT),
-                  auth.fingerprint, self._token_ttl(auth), attr_id])).decode()
+                  auth.fingerprint, self._token_ttl(auth), attr_id,
+                  *events.attributes_xadd_args(in_chat=True)])).decode()
         if outcome == "ok":
             _log_delivery(sid, auth, Source.IN_CHAT)
             return True
