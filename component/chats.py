@@ -26,7 +26,7 @@ from xmpp_plugin.errors import (
 )
 from xmpp_plugin.models import Session, session_ref
 from xmpp_plugin.settings import Settings
-from xmpp_plugin.store import SessionStore
+from xmpp_plugin.store import SessionStore, TopicIsClosed
 
 from . import audit, metrics
 from .core import Core
@@ -106,47 +106,58 @@ class Chats:
 
     async def claim(self, citizen: JID, ticket: str) -> tuple[Chat, int | None, bool, bool]:
         """Redeem a ticket; returns the chat, the queue position, whether it was interrupted,
-        and whether this topic's citizens were told nobody is on duty."""
+        and whether this topic's citizens were told nobody is on duty. A new chat costs
+        three requests to Redis: the redeem, the opening, the dispatch (after_claim)."""
         if not self.is_guest(citizen):
             raise Forbidden("only guests of the citizens' host can claim a chat")
-        # Every check first, then the ticket is used up: a refused claim changes nothing.
-        sid = await self.store.ticket_session(ticket) if ticket else None
-        if sid is None:
+        if not ticket:
             raise Unauthorized("unknown, expired or already used ticket")
-        already = await self.store.redis.get(self.store.keys.guest(citizen.bare))
-        if already is not None and already.decode() != sid:
-            raise Conflict("this guest has already claimed another chat")
-        session = await self.store.get(sid)  # item-not-found when the session has ended
-        if await self.store.chat_of(sid) is None:  # a new chat, not a rejoin
-            self._refuse_when_closed(session)
-        if await self.store.redeem_ticket(ticket) != sid:
-            raise Unauthorized("unknown, expired or already used ticket")  # used meanwhile
-        cid = await self.store.chat_of(sid)
-        if cid is None:
-            chat, opened = await self._open(session, citizen)
-        else:
-            chat, opened = await self._rejoin(cid, citizen, session), False
-        await self.store.redis.set(self.store.keys.guest(citizen.bare), sid,
-                                   ex=self.settings.store.session_ttl_seconds)
+        # Every check first, then the ticket is used up: a refused claim changes nothing.
+        cid = new_chat_id()
+        try:
+            session, existing = await self.store.redeem(
+                ticket, citizen.bare, new_chat=cid, deadline_ms=self.router.deadline_now(),
+                closed=self._closed_topics())
+        except TopicIsClosed as closed:
+            self._refuse_when_closed(closed.purpose, closed.sid)
+            raise  # not reached: the topic's hours say when it opens
+        sid = session.id
+        if existing is None:
+            opened = await self._open(session, citizen, cid)
+            if opened is not None:
+                chat, position, told = opened
+                self._claimed(chat, sid)
+                return chat, position, False, told
+            existing = await self.store.chat_of(sid)  # a concurrent claim linked its chat first
+            if existing is None:
+                raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+        chat = await self._rejoin(existing, citizen, session)
+        await self.store.remember_guest(citizen.bare, sid)
         await self.store.touch(sid)
-        interrupted = False
-        if not opened:  # a chat opened just now has its lifetime set and was never put back
-            await self.router.touch(chat.id)
-            interrupted = await self.router.clear_interrupted(chat.id)
+        await self.router.touch(chat.id)
+        interrupted = await self.router.clear_interrupted(chat.id)
         position, told = await self.router.place(chat.id, chat.purpose)
-        log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
-        metrics.claimed()
+        self._claimed(chat, sid)
         return chat, position, interrupted, told
 
-    def _refuse_when_closed(self, session: Session) -> None:
+    def _claimed(self, chat: Chat, sid: str) -> None:
+        log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
+        metrics.claimed()
+
+    def _closed_topics(self) -> list[str]:
+        """The topics outside their opening hours right now (topics file)."""
+        catalogue, now = self.settings.topics.catalogue(), datetime.now(UTC)
+        return [tag for tag, topic in catalogue.topics.items() if not topic.hours.is_open(now)]
+
+    def _refuse_when_closed(self, purpose: str, sid: str) -> None:
         """Opening hours (topics file): outside them no chat is opened, so no agent is offered
         one; a chat that already exists goes on (a reload after closing time)."""
-        hours = self.settings.topics.catalogue().topic(session.purpose).hours
+        hours = self.settings.topics.catalogue().topic(purpose).hours
         now = datetime.now(UTC)
         if not hours.is_open(now):
-            log.info("claim for session %s outside the topic's opening hours", session_ref(session.id))
+            log.info("claim for session %s outside the topic's opening hours", session_ref(sid))
             metrics.closed()
-            raise TopicClosed(session.purpose, hours.next_opening(now))
+            raise TopicClosed(purpose, hours.next_opening(now))
 
     async def after_claim(self, chat: Chat, position: int | None, interrupted: bool,
                           no_agent: bool | None = None) -> None:
@@ -171,22 +182,25 @@ class Chats:
         per_place = await self.router.seconds_per_place(max_age=PER_PLACE_MAX_AGE)
         return None if per_place is None else per_place * position
 
-    async def _open(self, session: Session, citizen: JID) -> tuple[Chat, bool]:
-        """The new chat, and True; or the chat a concurrent claim opened, and False."""
-        sid = session.id
-        cid = new_chat_id()
-        # In the lifetime index before the room exists: a crash from here on leaves an id
-        # the sweeper finds (a room without a record), never a room nobody knows.
-        await self.router.reserve(cid)
+    async def _open(self, session: Session, citizen: JID,
+                    cid: str) -> tuple[Chat, int | None, bool] | None:
+        """The new chat ``cid`` (already in the lifetime index), with its queue position and
+        whether this topic's citizens were told nobody is on duty; None when a concurrent
+        claim of the same session linked its own chat first (this one is undone)."""
         await self.rooms.create(cid, self._title(session.purpose), member=citizen.bare)
         faults.point("claim.room_created")
-        winner = await self.store.link_chat(sid, cid)
-        if winner != cid:  # a concurrent claim of the same session got there first
+        kind, chat, position, told = await self.router.open_new(
+            cid, session.id, session.purpose, citizen.full,
+            guest_key=self.store.keys.guest(citizen.bare),
+            session_ttl=self.settings.store.session_ttl_seconds)
+        if not isinstance(chat, Chat):  # another chat won, or the session ended meanwhile
             await self.rooms.destroy(cid)
             await self.router.forget(cid)
-            return await self._rejoin(winner, citizen, session), False
+            if kind == "gone":
+                raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+            return None
         faults.point("claim.linked")
-        return await self.router.open_chat(cid, sid, session.purpose, citizen.full), True
+        return chat, position, told
 
     async def _rejoin(self, cid: str, citizen: JID, session: Session) -> Chat:
         """A reload or a reconnect: the same chat, membership moved to the new guest JID."""

@@ -96,6 +96,7 @@ class Router:
         # safety net, well beyond that: the sweeper ends the chat, with its room and all.
         self.chat_ttl = chat_ttl
         self.record_ttl = 2 * chat_ttl + 60
+        self._open = lua.script(client, "routing_open")
         self._forget = lua.script(client, "routing_forget")
         self._reconcile = lua.script(client, "routing_reconcile")
         self._update = lua.script(client, "routing_update")
@@ -124,6 +125,30 @@ class Router:
             await pipe.execute()
         return Chat(id=cid, sid=sid, purpose=purpose, state="queued", citizen=citizen, agent="",
                     agent_full="", agent_nick="", enqueued_ms=now, assigned_ms=0, alive_ms=now)
+
+    async def open_new(self, cid: str, sid: str, purpose: str, citizen: str, *,
+                       guest_key: str, session_ttl: int) -> tuple[str, Chat | str | None, int | None, bool]:
+        """A new chat for a claimed session, linked, queued and kept alive in one step
+        (lua/routing_open.lua). Returns ('opened', the record as written, queue position,
+        whether this topic's citizens were told nobody is on duty), ('taken', the chat a
+        concurrent claim linked first, None, False) or ('gone', None, None, False)."""
+        k, now = self.keys, _now_ms()
+        out = await self._open(
+            keys=[k.session(sid), k.chat(cid), k.queue(purpose), k.purposes(), guest_key,
+                  k.told_off_duty()],
+            args=[cid, sid, purpose, citizen, now, self.record_ttl, session_ttl, k.attr_url("")])
+        kind = out[0].decode()
+        if kind == "taken":
+            return kind, out[1].decode(), None, False
+        if kind == "gone":
+            return kind, None, None, False
+        chat = Chat(id=cid, sid=sid, purpose=purpose, state="queued", citizen=citizen, agent="",
+                    agent_full="", agent_nick="", enqueued_ms=now, assigned_ms=0, alive_ms=now)
+        return kind, chat, int(out[1]), bool(int(out[2]))
+
+    def deadline_now(self) -> int:
+        """The lifetime deadline of a chat being set up now (the lifetime index)."""
+        return self._deadline(_now_ms())
 
     async def reserve(self, cid: str) -> None:
         """A chat being set up enters the lifetime index before its room exists."""

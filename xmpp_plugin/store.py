@@ -31,11 +31,19 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from . import events, faults, lua, metrics
-from .errors import Conflict, NotFound, Unavailable
+from .errors import Conflict, NotFound, Unauthorized, Unavailable
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class TopicIsClosed(Exception):
+    """A claim that would open a new chat for a topic outside its opening hours."""
+
+    def __init__(self, purpose: str, sid: str) -> None:
+        super().__init__("the topic is closed now")
+        self.purpose, self.sid = purpose, sid
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -391,6 +399,7 @@ class SessionStore:
         self._bind = lua.script(client, "session_bind")
         self._open_chat_auth = lua.script(client, "session_open_chat_auth")
         self._deliver_in_chat = lua.script(client, "session_deliver_in_chat")
+        self._claim = lua.script(client, "session_claim")
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> SessionStore:
@@ -599,6 +608,34 @@ class SessionStore:
         ticket = secrets.token_urlsafe(32)
         await self.redis.set(self.keys.ticket(ticket), sid, ex=self.ticket_ttl)
         return ticket
+
+    @_redis_errors
+    async def redeem(self, ticket: str, guest: str, *, new_chat: str, deadline_ms: int,
+                     closed: list[str]) -> tuple[Session, str | None]:
+        """A claim (docs/protocol.md §1), checked and redeemed in one step: the session, and
+        the chat it already has (None: a new chat, whose id ``new_chat`` is now in the
+        lifetime index with ``deadline_ms``). ``guest``: the claiming guest's bare JID;
+        ``closed``: the topics outside their opening hours now. A refusal changes nothing:
+        Unauthorized (ticket), Conflict (the guest claimed another chat), NotFound (the
+        session ended), TopicIsClosed (a new chat for a closed topic)."""
+        out = [v.decode() for v in await self._claim(
+            keys=[self.keys.ticket(ticket), self.keys.guest(guest), self.keys.lives()],
+            args=[self.keys.session(""), new_chat, deadline_ms, *closed])]
+        if out[0] == "bad-ticket":
+            raise Unauthorized("unknown, expired or already used ticket")
+        if out[0] == "conflict":
+            raise Conflict("this guest has already claimed another chat")
+        if out[0] == "gone":
+            raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+        if out[0] == "closed":
+            raise TopicIsClosed(out[1], out[2])
+        sid, purpose, created, status, attr_id, chat = out[1:7]
+        return Session(sid, purpose, int(created), AttributeStatus(status), attr_id or None), chat or None
+
+    @_redis_errors
+    async def remember_guest(self, guest: str, sid: str) -> None:
+        """The guest (bare JID) holds this session's claim, as long as a session lives."""
+        await self.redis.set(self.keys.guest(guest), sid, ex=self.ttl)
 
     @_redis_errors
     async def ticket_session(self, ticket: str) -> str | None:
