@@ -4,6 +4,7 @@ late attributes, a citizen's reload, an agent who goes away."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from slixmpp.exceptions import IqError
@@ -130,6 +131,37 @@ async def test_reload_keeps_the_chat_and_moves_membership(stack: Stack) -> None:
     members = await stack.gateway.plugin[MUC_PLUGIN].get_affiliation_list(
         first["room"], "member", ifrom=stack.gateway.chats.rooms.me)
     assert members == [after.jid.bare]
+
+
+async def test_two_pages_claiming_one_session_at_once_share_one_chat(
+        stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two tabs of one session claim at the same moment: both make a room, one chat is
+    linked first, the other claim joins it (its own room destroyed, its id forgotten)."""
+    rooms = stack.gateway.chats.rooms
+    create, destroy = rooms.create, rooms.destroy
+    both, started, destroyed = asyncio.Event(), [], []
+
+    async def create_together(cid: str, *args: Any, **kwargs: Any) -> Any:
+        started.append(cid)                                 # both claims got this far
+        if len(started) == 2:
+            both.set()
+        await asyncio.wait_for(both.wait(), 5)
+        return await create(cid, *args, **kwargs)
+
+    async def noting_destroy(cid: str) -> None:
+        destroyed.append(cid)
+        await destroy(cid)
+    monkeypatch.setattr(rooms, "create", create_together)
+    monkeypatch.setattr(rooms, "destroy", noting_destroy)
+    sid = await stack.session()
+    one, two = await stack.citizen(), await stack.citizen()
+    tickets = [await stack.store.issue_ticket(sid) for _ in range(2)]
+    a, b = await asyncio.gather(one.claim(tickets[0]), two.claim(tickets[1]))
+    assert a["chat"] == b["chat"] and a["room"] == b["room"]
+    assert sorted(started) == sorted([a["chat"], *destroyed]) and len(destroyed) == 1
+    lives = [c.decode() for c in await stack.store.redis.zrange(stack.store.keys.lives(), 0, -1)]
+    assert lives == [a["chat"]]                             # the loser's reserved id is gone
+    assert await stack.store.chat_of(sid) == a["chat"]
 
 
 async def test_agent_offline_mid_chat_puts_the_citizen_back_in_front(stack: Stack) -> None:
