@@ -8,7 +8,6 @@ the store and the router, the rooms through :class:`Rooms`, and tell people thro
 from __future__ import annotations
 
 import logging
-import secrets
 import time
 from datetime import UTC, datetime
 
@@ -66,8 +65,8 @@ class Chats:
         self.rooms = rooms
         self.notify = notifier
         self.feedback = feedback
-        self.day = DayStats(store.redis, store.keys, settings.routing.service_level_seconds)
-        self.grants = Grants(settings, store)
+        self.day = DayStats(router, settings.routing.service_level_seconds)
+        self.grants = Grants(settings, router)
         self.marker: str | None = None  # the Redis incarnation this instance works with
         # The last availability each agent told this instance (and the purposes they
         # serve): restored if Redis loses it.
@@ -132,7 +131,7 @@ class Chats:
             if existing is None:
                 raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
         chat = await self._rejoin(existing, citizen, session)
-        await self.store.remember_guest(citizen.bare, sid)
+        await self.router.set_guest_session(citizen.bare, sid, self.settings.store.session_ttl_seconds)
         await self.store.touch(sid)
         await self.router.touch(chat.id)
         interrupted = await self.router.clear_interrupted(chat.id)
@@ -225,7 +224,7 @@ class Chats:
         await self.rooms.admit(cid, citizen.bare)
         if old is not None and old.bare != citizen.bare:
             await self.rooms.remove(cid, old.bare)
-            await self.store.redis.delete(self.store.keys.guest(old.bare))
+            await self.router.forget_guest(old.bare)
         await self.router.set_citizen(cid, citizen.full)
         await self.router.citizen_back(cid)
         fresh = await self.router.chat(cid)
@@ -293,16 +292,13 @@ class Chats:
         time; this is the second fence, run with the room sweep."""
         if self.settings.agents.mode != "oidc":
             return
-        keys = self.router.keys
-        for raw in await self.router.redis.smembers(keys.agents_known()):
-            bare = raw.decode()
+        for bare in await self.router.agents_known():
             if not self.grants.by_credential(JID(bare)) or await self.grants.current(bare):
                 continue
-            working = await self.router.redis.sismember(keys.agents(), bare) \
-                or await self.router.agent_chats(bare)
-            leaving = await self.router.redis.zscore(keys.agents_leaving(), bare)
+            working = await self.router.on_duty(bare) or await self.router.agent_chats(bare)
+            leaving = await self.router.is_leaving(bare)
             info = await self.router.agent_info(bare)
-            if working and leaving is None and info.get("full"):
+            if working and not leaving and info.get("full"):
                 log.info("an agent's credential lapsed: treated as gone offline")
                 await self.agent_offline(JID(info["full"]))
 
@@ -508,19 +504,14 @@ class Chats:
         await self.router.grace_again(chat.id, self.settings.routing.citizen_gone_seconds)
 
     async def _charge_auth_rate(self, bare: str) -> None:
-        key = self.store.keys.auth_rate(bare)
-        async with self.store.redis.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, 60, nx=True)
-            count, _ = await pipe.execute()
-        if count > self.settings.auth.agent_requests_per_minute:
+        if await self.router.count_auth_request(bare) > self.settings.auth.agent_requests_per_minute:
             raise TooManyRequests("too many authentication requests this minute; try again later")
 
     async def cancel_auth(self, sender: JID, cid: str) -> None:
         """The citizen refuses (or gives up), or the agent withdraws the request."""
         if self.is_guest(sender):
-            sid = await self.store.redis.get(self.store.keys.guest(sender.bare))
-            cid = (await self.store.chat_of(sid.decode()) or "") if sid else ""
+            sid = await self.router.guest_session(sender.bare)
+            cid = (await self.store.chat_of(sid) or "") if sid else ""
             chat = await self.router.chat(cid) if cid else None
             if chat is None or JID(chat.citizen).bare != sender.bare:
                 raise NotFound("no chat of yours")
@@ -562,8 +553,8 @@ class Chats:
     async def end_by_citizen(self, citizen: JID) -> None:
         if not self.is_guest(citizen):
             raise Forbidden("only the citizen can end their chat this way")
-        sid = await self.store.redis.get(self.store.keys.guest(citizen.bare))
-        cid = await self.store.chat_of(sid.decode()) if sid else None
+        sid = await self.router.guest_session(citizen.bare)
+        cid = await self.store.chat_of(sid) if sid else None
         chat = await self.router.chat(cid) if cid else None
         if chat is None or JID(chat.citizen).bare != citizen.bare:
             raise NotFound("no chat of yours to end")
@@ -653,11 +644,9 @@ class Chats:
             return
         if citizen:
             self._told[cid] = now
-        keys = self.store.keys
         age = time.time() - chat.alive_ms / 1000
         if age >= ACTIVITY_THROTTLE_SECONDS and \
-                await self.store.redis.set(keys.active_throttle(f"{chat.sid}:alive"), 1,
-                                           ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
+                await self.router.throttle(f"{chat.sid}:alive", ACTIVITY_THROTTLE_SECONDS):
             try:
                 await self.keep_alive(chat)
             except NotFound:
@@ -665,8 +654,7 @@ class Chats:
             self._alive[cid] = now
         else:  # kept alive lately (here, by the claim, or by another instance)
             self._alive[cid] = now - min(max(age, 0.0), ACTIVITY_THROTTLE_SECONDS)
-        if not citizen or not await self.store.redis.set(
-                keys.active_throttle(chat.sid), 1, ex=ACTIVITY_THROTTLE_SECONDS, nx=True):
+        if not citizen or not await self.router.throttle(chat.sid, ACTIVITY_THROTTLE_SECONDS):
             return
         try:
             stored = await self.store.attributes(chat.sid)
@@ -695,8 +683,8 @@ class Chats:
             raise NotFound("this chat's session has ended", slug="unknown-session")
         await self.router.touch(chat.id)
         if chat.citizen:
-            await self.store.redis.expire(self.store.keys.guest(JID(chat.citizen).bare),
-                                          self.settings.store.session_ttl_seconds)
+            await self.router.keep_guest(JID(chat.citizen).bare,
+                                         self.settings.store.session_ttl_seconds)
 
     # -- timers (one instance at a time holds the sweeper lease) -------------------
 
@@ -757,12 +745,7 @@ class Chats:
         this instance knows without a chat record is ended and its people told. Rooms
         without a record that are older than a claim can take are ended the same way
         (a claim cut short by a crash)."""
-        key = self.store.keys.marker()
-        current = await self.store.redis.get(key)
-        if current is None:
-            await self.store.redis.set(key, secrets.token_hex(8), nx=True)
-            current = await self.store.redis.get(key)
-        value = current.decode() if current else None
+        value = await self.router.marker()
         lost = self.marker is not None and value != self.marker
         self.marker = value
         self._checks += 1
@@ -777,11 +760,7 @@ class Chats:
             return
         if not candidates:
             return
-        async with self.store.redis.pipeline(transaction=False) as pipe:
-            for cid in candidates:
-                pipe.exists(self.store.keys.chat(cid))
-            exists = await pipe.execute()
-        orphans = [cid for cid, found in zip(candidates, exists) if not found]
+        orphans = await self.router.without_record(candidates)
         for cid in orphans:
             if not await self.rooms.exists(cid):  # ended meanwhile (by another instance)
                 self.rooms.known.pop(cid, None)
@@ -803,9 +782,9 @@ class Chats:
         for bare in await self.router.reconcile():
             info = await self.router.agent_info(bare)
             if info.get("full"):
-                available = await self.router.redis.sismember(self.router.keys.agents(), bare)
+                available = await self.router.on_duty(bare)
                 self.notify.agent_state(JID(info["full"]), await self._agent_chats(bare),
-                                        int(info.get("max", 1)), bool(available))
+                                        int(info.get("max", 1)), available)
         await self.dispatch()
 
     async def duty(self) -> None:
@@ -858,9 +837,9 @@ class Chats:
         self.notify.assigned(chat)
         info = await self.router.agent_info(chat.agent)
         if chat.agent_full:
-            available = await self.router.redis.sismember(self.router.keys.agents(), chat.agent)
+            available = await self.router.on_duty(chat.agent)
             self.notify.agent_state(JID(chat.agent_full), await self._agent_chats(chat.agent),
-                                    int(info.get("max", 1)), bool(available))
+                                    int(info.get("max", 1)), available)
         log.warning("chat %s: an accept cut short was completed", chat.id[:8])
 
     async def after_reconnect(self) -> None:

@@ -15,20 +15,21 @@ from slixmpp import JID
 
 from xmpp_plugin.errors import Forbidden
 from xmpp_plugin.settings import Settings
-from xmpp_plugin.store import SessionStore
+
+from .routing import Router
 
 
 class Grants:
-    def __init__(self, settings: Settings, store: SessionStore) -> None:
+    def __init__(self, settings: Settings, router: Router) -> None:
         self.settings = settings
-        self.store = store
+        self.router = router
 
     def by_credential(self, jid: JID) -> bool:
         """Whether this account's roles come from its credential (oidc, the agent host)."""
         return self.settings.agents.mode == "oidc" and jid.domain == self.settings.xmpp.agent_domain
 
     async def current(self, bare: str) -> dict[str, Any] | None:
-        raw = await self.store.redis.get(self.store.keys.agent_grant(bare))
+        raw = await self.router.agent_grant(bare)
         if raw is None:
             return None
         try:

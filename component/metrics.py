@@ -202,7 +202,7 @@ class Exporter:
             return self._cached[1]
 
     async def _render(self) -> bytes:
-        gw, keys = self.gw, self.gw.store.keys
+        gw = self.gw
         b = gw.budget
         state = {"connected": float(gw.online.is_set()), "redis_up": 0.0, "ping": 0.0,
                  "sweeper": 0.0, "connection": 0.0, "admitted": float(b.admitted),
@@ -211,15 +211,15 @@ class Exporter:
         view = None
         try:
             start = time.perf_counter()
-            await gw.store.redis.ping()
+            await gw.router.ping()
             state["ping"], state["redis_up"] = time.perf_counter() - start, 1.0
-            owners = await gw.store.redis.mget([keys.lease("sweeper"), keys.lease("connection")])
+            owners = await gw.router.lease_holders("sweeper", "connection")
             mine = gw.instance.encode()
             state["sweeper"], state["connection"] = (float(o == mine) for o in owners)
             if not gw.exclusive:
                 state["connection"] = state["connected"]
             if state["sweeper"]:
-                view = await overview.read(gw.store.redis, keys)
+                view = await overview.read(gw.router)
         except RedisError:
             shared.REDIS_ERRORS.inc()
         scrape = CollectorRegistry()

@@ -199,8 +199,7 @@ class Notifier:
     async def probe_agents(self, chats: "Chats") -> None:
         """After a reconnect: agents who no longer answer a ping are treated as gone."""
         router = chats.router
-        for raw in await router.redis.smembers(router.keys.agents()):
-            bare = raw.decode()
+        for bare in await router.agents_on_duty():
             full = (await router.agent_info(bare)).get("full")
             try:
                 await self.xmpp.plugin["xep_0199"].send_ping(JID(full), timeout=3,

@@ -3,7 +3,7 @@
 One read serves both the Prometheus gauges (component/metrics.py) and the supervisors'
 overview (component/supervision.py). It holds no chat id, no citizen and no attribute:
 only counts, ages and the agents' own figures. Its cost is bounded: at most
-``max_purposes`` queues and ``max_agents`` agents, each read in one pipeline.
+``max_purposes`` queues and ``max_agents`` agents, read in two pipelines (Router.snapshot).
 """
 
 from __future__ import annotations
@@ -11,11 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
-from xmpp_plugin.store import Keys
-
-from .routing import FRONT, HANDLING_SAMPLES, MIN_HANDLING_SAMPLES
+from .routing import FRONT, MIN_HANDLING_SAMPLES, Router
 
 MAX_PURPOSES = 50
 MAX_AGENTS = 500
@@ -52,37 +48,19 @@ class Overview:
         return tuple(a for a in self.agents if a.available)
 
 
-async def read(redis: aioredis.Redis, keys: Keys, *, max_purposes: int = MAX_PURPOSES,
+async def read(router: Router, *, max_purposes: int = MAX_PURPOSES,
                max_agents: int = MAX_AGENTS) -> Overview:
     now = int(time.time() * 1000)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.smembers(keys.purposes())
-        pipe.smembers(keys.agents_known())
-        pipe.smembers(keys.agents())
-        pipe.zcard(keys.lives())
-        pipe.lrange(keys.handling_times(), 0, HANDLING_SAMPLES - 1)
-        purposes_raw, known_raw, on_duty_raw, open_chats, samples = await pipe.execute()
-    purposes = sorted(p.decode() for p in purposes_raw)[:max_purposes]
-    on_duty = {a.decode() for a in on_duty_raw}
-    jids = sorted({a.decode() for a in known_raw} | on_duty)[:max_agents]
-    async with redis.pipeline(transaction=False) as pipe:
-        for purpose in purposes:
-            pipe.zcard(keys.queue(purpose))
-            pipe.zrange(keys.queue(purpose), 0, 0, withscores=True)
-        for jid in jids:
-            pipe.hmget(keys.agent(jid), ["max", "load", "pending", "last", "nick"])
-        rows = await pipe.execute()
-    agents = tuple(_agent(jid, jid in on_duty, row)
-                   for jid, row in zip(jids, rows[2 * len(purposes):]))
-    per_place = _seconds_per_place([int(s) for s in samples],
-                                   sum(a.capacity for a in agents if a.available))
+    snap = await router.snapshot(max_purposes, max_agents)
+    agents = tuple(_agent(jid, jid in snap.on_duty, row)
+                   for jid, row in zip(snap.agents, snap.agent_rows))
+    per_place = _seconds_per_place(snap.samples, sum(a.capacity for a in agents if a.available))
     queues = []
-    for i, purpose in enumerate(purposes):
-        waiting, first = int(rows[2 * i]), rows[2 * i + 1]
-        oldest = max(0.0, (now - _arrival_ms(int(first[0][1]))) / 1000) if first else 0.0
+    for purpose, (waiting, first) in zip(snap.purposes, snap.queues):
+        oldest = max(0.0, (now - _arrival_ms(int(first))) / 1000) if first is not None else 0.0
         queues.append(QueueLoad(purpose, waiting, oldest,
                                 None if per_place is None else per_place * (waiting + 1)))
-    return Overview(tuple(queues), agents, int(open_chats), now)
+    return Overview(tuple(queues), agents, snap.open_chats, now)
 
 
 def _agent(jid: str, available: bool, row: list[bytes | None]) -> AgentLoad:

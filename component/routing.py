@@ -48,6 +48,18 @@ class Released:
 
 
 @dataclass(frozen=True)
+class Snapshot:
+    """The contact centre's figures as read for component/overview.py, in two pipelines."""
+    purposes: list[str]                  # sorted, at most max_purposes
+    on_duty: set[str]
+    agents: list[str]                    # everyone known or on duty, sorted, at most max_agents
+    open_chats: int                      # the lifetime index's size
+    samples: list[int]                   # the last handling times (ms)
+    queues: list[tuple[int, float | None]]    # per purpose: waiting, the first one's score
+    agent_rows: list[list[bytes | None]]      # per agent: max, load, pending, last, nick
+
+
+@dataclass(frozen=True)
 class Chat:
     id: str
     sid: str
@@ -509,6 +521,188 @@ class Router:
 
     async def told_off_duty(self, purpose: str) -> bool:
         return bool(await self.redis.sismember(self.keys.told_off_duty(), purpose))
+
+    # -- who is on duty, and the agents' own records --------------------------------
+
+    async def on_duty(self, bare: str) -> bool:
+        return bool(await self.redis.sismember(self.keys.agents(), bare))
+
+    async def agents_on_duty(self) -> list[str]:
+        return [a.decode() for a in await self.redis.smembers(self.keys.agents())]
+
+    async def agents_known(self) -> list[str]:
+        """Every agent seen on duty or busy."""
+        return [a.decode() for a in await self.redis.smembers(self.keys.agents_known())]
+
+    async def is_leaving(self, bare: str) -> bool:
+        """Whether the agent is in their grace after going offline (agent_leaving)."""
+        return await self.redis.zscore(self.keys.agents_leaving(), bare) is not None
+
+    async def agent_figures(self, bares: list[str]) -> list[tuple[str, int, int, int]]:
+        """(nick, max, load, pending) of each agent, '' and 0 where unset; one pipeline."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for bare in bares:
+                pipe.hmget(self.keys.agent(bare), ["nick", "max", "load", "pending"])
+            rows = await pipe.execute()
+        return [((nick or b"").decode(), int(most or 0), int(load or 0), int(pending or 0))
+                for nick, most, load, pending in rows]
+
+    async def agent_grant(self, bare: str) -> bytes | None:
+        """The record of what the agent's current credential allows (component/grants.py)."""
+        raw: bytes | None = await self.redis.get(self.keys.agent_grant(bare))
+        return raw
+
+    async def count_auth_request(self, bare: str) -> int:
+        """Count one authentication request of this agent; their count this minute (§11)."""
+        key = self.keys.auth_rate(bare)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 60, nx=True)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    # -- transfers out (component/transfers.py) -------------------------------------
+
+    async def transfer_offer(self, cid: str) -> str | None:
+        """The id of the transfer offer out for this chat, if any."""
+        value = await self.redis.hget(self.keys.chat(cid), "transfer_offer")
+        return value.decode() if value is not None else None
+
+    async def transfers_due(self) -> list[str]:
+        """Chats whose transfer offer is past its deadline."""
+        return [c.decode() for c in
+                await self.redis.zrangebyscore(self.keys.transfers(), "-inf", _now_ms())]
+
+    async def transfers_out(self) -> list[str]:
+        """Every chat with a transfer offer out."""
+        return [c.decode() for c in await self.redis.zrange(self.keys.transfers(), 0, -1)]
+
+    # -- guests: the session each guest account claimed -----------------------------
+
+    async def guest_session(self, bare: str) -> str | None:
+        sid = await self.redis.get(self.keys.guest(bare))
+        return sid.decode() if sid is not None else None
+
+    async def set_guest_session(self, bare: str, sid: str, ttl: int) -> None:
+        await self.redis.set(self.keys.guest(bare), sid, ex=ttl)
+
+    async def keep_guest(self, bare: str, ttl: int) -> None:
+        """The guest's claim lives another ``ttl`` seconds (with its chat's activity)."""
+        await self.redis.expire(self.keys.guest(bare), ttl)
+
+    async def forget_guest(self, bare: str) -> None:
+        await self.redis.delete(self.keys.guest(bare))
+
+    async def throttle(self, name: str, seconds: int) -> bool:
+        """True at most once in ``seconds`` for ``name``, across the instances."""
+        return bool(await self.redis.set(self.keys.active_throttle(name), 1, ex=seconds, nx=True))
+
+    # -- Redis itself: the marker, lost records, liveness, leases --------------------
+
+    async def marker(self) -> str | None:
+        """The component's marker, set first if missing: a change means Redis lost its data."""
+        key = self.keys.marker()
+        current = await self.redis.get(key)
+        if current is None:
+            await self.redis.set(key, secrets.token_hex(8), nx=True)
+            current = await self.redis.get(key)
+        return current.decode() if current else None
+
+    async def without_record(self, cids: list[str]) -> list[str]:
+        """Those of ``cids`` that have no chat record (one pipeline)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for cid in cids:
+                pipe.exists(self.keys.chat(cid))
+            exists = await pipe.execute()
+        return [cid for cid, found in zip(cids, exists) if not found]
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    async def lease_holders(self, *names: str) -> list[bytes | None]:
+        """The instance holding each lease (component/lease.py), None where none does."""
+        holders: list[bytes | None] = await self.redis.mget([self.keys.lease(n) for n in names])
+        return holders
+
+    async def snapshot(self, max_purposes: int, max_agents: int) -> Snapshot:
+        """Queues, agents, live chats and handling times, for the overview and the gauges."""
+        k = self.keys
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.smembers(k.purposes())
+            pipe.smembers(k.agents_known())
+            pipe.smembers(k.agents())
+            pipe.zcard(k.lives())
+            pipe.lrange(k.handling_times(), 0, HANDLING_SAMPLES - 1)
+            purposes_raw, known_raw, on_duty_raw, open_chats, samples = await pipe.execute()
+        purposes = sorted(p.decode() for p in purposes_raw)[:max_purposes]
+        on_duty = {a.decode() for a in on_duty_raw}
+        jids = sorted({a.decode() for a in known_raw} | on_duty)[:max_agents]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for purpose in purposes:
+                pipe.zcard(k.queue(purpose))
+                pipe.zrange(k.queue(purpose), 0, 0, withscores=True)
+            for jid in jids:
+                pipe.hmget(k.agent(jid), ["max", "load", "pending", "last", "nick"])
+            rows = await pipe.execute()
+        n = len(purposes)
+        queues = [(int(rows[2 * i]), rows[2 * i + 1][0][1] if rows[2 * i + 1] else None)
+                  for i in range(n)]
+        return Snapshot(purposes, on_duty, jids, int(open_chats), [int(s) for s in samples],
+                        queues, rows[2 * n:])
+
+    # -- supervisors: who watches, today's figures (component/supervision.py) ---------
+
+    async def watching(self, full: str, now_ms: int) -> tuple[bool, int]:
+        """(whether ``full`` watches, how many do), the watches run out by now dropped."""
+        key = self.keys.watchers()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zremrangebyscore(key, "-inf", now_ms)
+            pipe.zscore(key, full)
+            pipe.zcard(key)
+            _, already, count = await pipe.execute()
+        return already is not None, int(count)
+
+    async def watch(self, full: str, until_ms: int, key_ttl: int) -> None:
+        await self.redis.zadd(self.keys.watchers(), {full: until_ms})
+        await self.redis.expire(self.keys.watchers(), key_ttl)
+
+    async def unwatch(self, full: str) -> None:
+        await self.redis.zrem(self.keys.watchers(), full)
+
+    async def watchers(self, limit: int) -> list[str]:
+        """The full JIDs watching now, at most ``limit``."""
+        return [w.decode() for w in await self.redis.zrangebyscore(
+            self.keys.watchers(), _now_ms(), "+inf", start=0, num=limit)]
+
+    async def count_answered(self, day: str, wait: int, within: bool, *, samples: int,
+                             ttl: int) -> None:
+        """One answered chat in ``day``'s figures: its wait (seconds, the last ``samples``
+        kept), and whether that was within the service level. Counts: no MULTI/EXEC."""
+        stats, waits = self.keys.day_stats(day), self.keys.day_waits(day)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(stats, "answered", 1)
+            if within:
+                pipe.hincrby(stats, "within", 1)
+            pipe.rpush(waits, wait)
+            pipe.ltrim(waits, -samples, -1)
+            pipe.expire(stats, ttl)
+            pipe.expire(waits, ttl)
+            await pipe.execute()
+
+    async def count_abandoned(self, day: str, *, ttl: int) -> None:
+        stats = self.keys.day_stats(day)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(stats, "abandoned", 1)
+            pipe.expire(stats, ttl)
+            await pipe.execute()
+
+    async def day_figures(self, day: str) -> tuple[int, int, int, list[int]]:
+        """(answered, abandoned, within the service level, waits in seconds) of ``day``."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(self.keys.day_stats(day), ["answered", "abandoned", "within"])
+            pipe.lrange(self.keys.day_waits(day), 0, -1)
+            (answered, abandoned, within), waits = await pipe.execute()
+        return int(answered or 0), int(abandoned or 0), int(within or 0), [int(w) for w in waits]
 
 
 def _to_chat(cid: str, d: dict[str, str]) -> Chat:

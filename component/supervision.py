@@ -17,13 +17,11 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 from slixmpp import JID, Iq
 
 from xmpp_plugin import metrics as shared
 from xmpp_plugin.errors import Forbidden, Unavailable
-from xmpp_plugin.store import Keys
 
 from . import overview
 from .overview import Overview
@@ -32,7 +30,7 @@ from .xmpp_errors import replies_errors
 
 if TYPE_CHECKING:
     from .gateway import Gateway
-    from .routing import Chat
+    from .routing import Chat, Router
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +48,14 @@ def _today() -> str:
 class DayStats:
     """Today's answered and abandoned chats, waits and service level, in Redis."""
 
-    def __init__(self, redis: aioredis.Redis, keys: Keys, service_level_seconds: int) -> None:
-        self.redis, self.keys, self.sl = redis, keys, service_level_seconds
+    def __init__(self, router: "Router", service_level_seconds: int) -> None:
+        self.router, self.sl = router, service_level_seconds
 
     async def answered(self, chat: "Chat") -> None:
         wait = max(0, (chat.assigned_ms - chat.enqueued_ms) // 1000) if chat.assigned_ms else 0
-        day = _today()
-        stats, waits = self.keys.day_stats(day), self.keys.day_waits(day)
-        try:  # counts: no MULTI/EXEC needed around them
-            async with self.redis.pipeline(transaction=False) as pipe:
-                pipe.hincrby(stats, "answered", 1)
-                if wait <= self.sl:
-                    pipe.hincrby(stats, "within", 1)
-                pipe.rpush(waits, wait)
-                pipe.ltrim(waits, -MAX_WAIT_SAMPLES, -1)
-                pipe.expire(stats, DAY_TTL)
-                pipe.expire(waits, DAY_TTL)
-                await pipe.execute()
+        try:
+            await self.router.count_answered(_today(), wait, wait <= self.sl,
+                                             samples=MAX_WAIT_SAMPLES, ttl=DAY_TTL)
         except RedisError:
             shared.REDIS_ERRORS.inc()
             log.warning("today's figures: Redis unavailable; one answer not counted")
@@ -74,26 +63,17 @@ class DayStats:
     async def ended(self, state: str, by: str) -> None:
         if state not in ("queued", "offered") or by not in ABANDONING:
             return
-        stats = self.keys.day_stats(_today())
         try:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hincrby(stats, "abandoned", 1)
-                pipe.expire(stats, DAY_TTL)
-                await pipe.execute()
+            await self.router.count_abandoned(_today(), ttl=DAY_TTL)
         except RedisError:
             shared.REDIS_ERRORS.inc()
             log.warning("today's figures: Redis unavailable; one abandon not counted")
 
     async def today(self) -> dict[str, float | int | None]:
-        day = _today()
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hmget(self.keys.day_stats(day), ["answered", "abandoned", "within"])
-            pipe.lrange(self.keys.day_waits(day), 0, -1)
-            (answered, abandoned, within), waits = await pipe.execute()
-        answered_n = int(answered or 0)
-        return {"answered": answered_n, "abandoned": int(abandoned or 0),
-                "median": statistics.median(int(w) for w in waits) if waits else None,
-                "level": int(within or 0) / answered_n if answered_n else None}
+        answered, abandoned, within, waits = await self.router.day_figures(_today())
+        return {"answered": answered, "abandoned": abandoned,
+                "median": statistics.median(waits) if waits else None,
+                "level": within / answered if answered else None}
 
 
 class Supervision:
@@ -125,16 +105,11 @@ class Supervision:
     @replies_errors
     async def on_watch(self, iq: Iq) -> None:
         await self.require_supervisor(iq["from"])
-        redis, key, now = self.gw.store.redis, self.gw.store.keys.watchers(), _now_ms()
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.zremrangebyscore(key, "-inf", now)
-            pipe.zscore(key, iq["from"].full)
-            pipe.zcard(key)
-            _, already, count = await pipe.execute()
-        if already is None and count >= MAX_WATCHERS:
+        router, now = self.gw.router, _now_ms()
+        already, count = await router.watching(iq["from"].full, now)
+        if not already and count >= MAX_WATCHERS:
             raise Unavailable(f"at most {MAX_WATCHERS} supervisors' resources are kept up to date")
-        await redis.zadd(key, {iq["from"].full: now + WATCH_SECONDS * 1000})
-        await redis.expire(key, WATCH_SECONDS + 60)
+        await router.watch(iq["from"].full, now + WATCH_SECONDS * 1000, WATCH_SECONDS + 60)
         reply = iq.reply(clear=True)
         reply["idchat_watch"]["seconds"] = str(WATCH_SECONDS)
         reply.send()
@@ -142,19 +117,18 @@ class Supervision:
     @replies_errors
     async def on_unwatch(self, iq: Iq) -> None:
         await self.require_supervisor(iq["from"])
-        await self.gw.store.redis.zrem(self.gw.store.keys.watchers(), iq["from"].full)
+        await self.gw.router.unwatch(iq["from"].full)
         iq.reply(clear=True).send()
 
     async def push(self) -> None:
         """Send the overview to every supervisor watching (run by the sweeper-lease holder)."""
-        redis, key = self.gw.store.redis, self.gw.store.keys.watchers()
-        watchers = await redis.zrangebyscore(key, _now_ms(), "+inf", start=0, num=MAX_WATCHERS)
+        watchers = await self.gw.router.watchers(MAX_WATCHERS)
         if not watchers:
             return
-        for raw in watchers:
-            jid = JID(raw.decode())
+        for full in watchers:
+            jid = JID(full)
             if not await self.gw.chats.grants.is_supervisor(jid):
-                await redis.zrem(key, raw)  # no longer a supervisor (settings, credential)
+                await self.gw.router.unwatch(full)  # no longer a supervisor (settings, credential)
                 continue
             msg = self.gw.make_message(mto=jid, mfrom=self.gw.boundjid.bare, mtype="headline")
             msg["no_store"]  # XEP-0334: never into archives or offline storage
@@ -193,7 +167,7 @@ class Supervision:
         async with self._lock:
             now = time.monotonic()
             if self._cached is None or now - self._cached[0] >= 1.0:
-                view = await overview.read(self.gw.store.redis, self.gw.store.keys)
+                view = await overview.read(self.gw.router)
                 self._cached = (now, view, await self.day.today())
             return self._cached[1], self._cached[2]
 

@@ -63,16 +63,11 @@ class Transfers:
     async def colleagues(self, agent: JID) -> list[tuple[str, str, int]]:
         """(bare JID, display name, free places) of the other agents on duty."""
         await self.chats.require_agent_role(agent)
-        on_duty = sorted(b.decode() for b in await self.router.redis.smembers(self.keys.agents()))
+        on_duty = sorted(await self.router.agents_on_duty())
         on_duty = [b for b in on_duty if b != agent.bare][:MAX_COLLEAGUES]
-        async with self.router.redis.pipeline(transaction=False) as pipe:
-            for bare in on_duty:
-                pipe.hmget(self.keys.agent(bare), ["nick", "max", "load", "pending"])
-            rows = await pipe.execute()
         out = []
-        for bare, (nick, most, load, pending) in zip(on_duty, rows):
-            free = int(most or 0) - int(load or 0) - int(pending or 0)
-            out.append((bare, (nick or b"").decode() or bare.split("@")[0], max(0, free)))
+        for bare, (nick, most, load, pending) in zip(on_duty, await self.router.agent_figures(on_duty)):
+            out.append((bare, nick or bare.split("@")[0], max(0, most - load - pending)))
         return sorted(out, key=lambda c: c[1].lower())
 
     def purposes(self) -> set[str]:
@@ -158,8 +153,7 @@ class Transfers:
     # -- the colleague answers -------------------------------------------------------
 
     async def is_offer(self, cid: str, oid: str) -> bool:
-        value = await self.router.redis.hget(self.keys.chat(cid), "transfer_offer")
-        return value is not None and value.decode() == oid
+        return await self.router.transfer_offer(cid) == oid
 
     async def take_over(self, agent: JID, cid: str, oid: str) -> Chat:
         info = await self.router.agent_info(agent.bare)
@@ -197,9 +191,8 @@ class Transfers:
 
     async def expire(self) -> None:
         """Transfer offers past their deadline go back to the sender (the sweeper's timer)."""
-        due = await self.router.redis.zrangebyscore(self.keys.transfers(), "-inf", _now_ms())
-        for raw in due:
-            cid = raw.decode()
+        due = await self.router.transfers_due()
+        for cid in due:
             out = await self._withdraw_one(cid, deadline=True)
             if out is None:
                 continue
@@ -212,8 +205,7 @@ class Transfers:
     async def withdraw_offers_to(self, bare: str, reason: str | None) -> None:
         """The colleague went away (``reason`` 'unavailable': they hear a revoke) or offline
         (None): their transfer offers go back to the senders."""
-        for raw in await self.router.redis.zrange(self.keys.transfers(), 0, -1):
-            cid = raw.decode()
+        for cid in await self.router.transfers_out():
             out = await self._withdraw_one(cid, colleague=bare)
             if out is None:
                 continue

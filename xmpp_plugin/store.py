@@ -633,11 +633,6 @@ class SessionStore:
         return Session(sid, purpose, int(created), AttributeStatus(status), attr_id or None), chat or None
 
     @_redis_errors
-    async def remember_guest(self, guest: str, sid: str) -> None:
-        """The guest (bare JID) holds this session's claim, as long as a session lives."""
-        await self.redis.set(self.keys.guest(guest), sid, ex=self.ttl)
-
-    @_redis_errors
     async def ticket_session(self, ticket: str) -> str | None:
         """The session a ticket is for, without using it up."""
         sid = await self.redis.get(self.keys.ticket(ticket))
