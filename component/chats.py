@@ -334,15 +334,12 @@ class Chats:
 
     async def accept(self, agent: JID, oid: str) -> Chat:
         await self.require_agent_role(agent)
-        cid = await self.router.chat_of_offer(oid)
-        if cid is not None and await self.transfers.is_offer(cid, oid):
-            return await self.transfers.take_over(agent, cid, oid)
-        info = await self.router.agent_info(agent.bare)
-        nick = info.get("nick") or agent.user
-        chat = None if cid is None else \
-            await self.router.accept(cid, oid, agent.bare, agent.full, nick)
-        if cid is None or chat is None:
+        accepted = await self.router.accept(oid, agent.bare, agent.full, agent.user)
+        if isinstance(accepted, str):  # a colleague's transfer offer
+            return await self.transfers.take_over(agent, accepted, oid)
+        if accepted is None:
             raise NotFound("no such offer for you: it was revoked or has timed out")
+        chat, cid = accepted.chat, accepted.chat.id
         faults.point("accept.routed")
         metrics.accepted(chat)
         if not chat.transferred_by:  # a chat handed to a queue was answered before
@@ -355,7 +352,8 @@ class Chats:
         await self.transfers.remove_previous(chat, agent.bare)
         await self.router.update(cid, ready="1")
         self.notify.assigned(chat)
-        await self._queue_moved(chat.purpose)
+        if accepted.waiting:  # the others waiting move up a place
+            await self._queue_moved(chat.purpose)
         log.info("chat %s accepted by an agent", cid[:8])
         return chat
 

@@ -37,6 +37,12 @@ class OfferMade:
 
 
 @dataclass(frozen=True)
+class Accepted:
+    chat: Chat
+    waiting: int  # chats still in its topic's queue
+
+
+@dataclass(frozen=True)
 class Released:
     """What an ended chat was: its state, the offer that was out for it, if any, and the
     colleague a transfer was offered to, if any (component/transfers.py)."""
@@ -426,16 +432,22 @@ class Router:
         cid = await self.redis.get(self.keys.offer(oid))
         return cid.decode() if cid else None
 
-    async def accept(self, cid: str, oid: str, bare: str, full: str, nick: str) -> Chat | None:
-        """The chat, now this agent's (the record as the acceptance left it, no read after
-        it); None when the offer is not out to them any more."""
+    async def accept(self, oid: str, bare: str, full: str, nick: str) -> Accepted | str | None:
+        """Offer ``oid`` accepted by this agent (``nick``: their name when their record holds
+        none): the chat, now theirs, as the acceptance left it (no read after it), with how
+        many still wait for its topic; the chat id when ``oid`` is a transfer offer
+        (component/transfers.py); None when the offer is not out to them any more."""
         k = self.keys
-        flat = await self._accept(
-            keys=[k.chat(cid), k.agent(bare), k.agent_chats(bare), k.offers(), k.offer(oid)],
-            args=[oid, bare, full, nick, _now_ms(), cid, k.queue("")])
-        if not flat:
+        out = await self._accept(
+            keys=[k.offer(oid), k.agent(bare), k.agent_chats(bare), k.offers()],
+            args=[oid, bare, full, nick, _now_ms(), k.chat(""), k.queue("")])
+        if not out:
             return None
-        return _to_chat(cid, {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)})
+        if out[0] == b"transfer":
+            return str(out[1].decode())
+        cid, flat = out[2].decode(), out[3:]
+        chat = _to_chat(cid, {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)})
+        return Accepted(chat, int(out[1]))
 
     async def decline(self, cid: str, oid: str, bare: str) -> bool:
         """Only the agent the offer went to can decline it."""
