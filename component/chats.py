@@ -8,7 +8,9 @@ the store and the router, the rooms through :class:`Rooms`, and tell people thro
 from __future__ import annotations
 
 import logging
+import math
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from slixmpp import JID
@@ -45,6 +47,15 @@ log = logging.getLogger(__name__)
 CITIZEN_NICK = "Inwoner"
 
 
+@dataclass
+class Noted:
+    """What this instance knows of a chat's activity (Chats.activity); times are monotonic."""
+
+    sid: str
+    alive: float = -math.inf
+    told: float = -math.inf
+
+
 class TopicClosed(Exception):
     """A claim outside the topic's opening hours (§1 ``<closed/>``): nothing was changed.
     ``opens`` is when the topic opens next (None: not within a year)."""
@@ -72,11 +83,10 @@ class Chats:
         # serve): restored if Redis loses it.
         self.duty_memory: dict[str, tuple[str, bool, int, str, str]] = {}
         self._checks = 0
-        # Activity this instance has noted (component/chats.py ``activity``): per chat, the
-        # monotonic time its records were last known kept alive, and when the citizen's
-        # activity was last told. Within a minute of either a message needs no Redis at all.
-        self._alive: dict[str, float] = {}
-        self._told: dict[str, float] = {}
+        # Activity this instance has noted (``activity``), per chat: its session, when its
+        # records were last known kept alive, and when the citizen's activity was last told.
+        # Within a minute of both, a room message needs no Redis at all.
+        self._noted: dict[str, Noted] = {}
         self._prune_at = 1000
         self.transfers = Transfers(self)
         router.reoffer_pause_ms = settings.routing.reoffer_pause_seconds * 1000
@@ -140,6 +150,7 @@ class Chats:
         return chat, position, interrupted, told
 
     def _claimed(self, chat: Chat, sid: str) -> None:
+        self.noted(chat)
         log.info("chat %s claimed (session %s) state=%s", chat.id[:8], session_ref(sid), chat.state)
         metrics.claimed()
 
@@ -340,6 +351,7 @@ class Chats:
         if accepted is None:
             raise NotFound("no such offer for you: it was revoked or has timed out")
         chat, cid = accepted.chat, accepted.chat.id
+        self.noted(chat)
         faults.point("accept.routed")
         metrics.accepted(chat)
         if not chat.transferred_by:  # a chat handed to a queue was answered before
@@ -614,16 +626,11 @@ class Chats:
     # -- presence in the room, activity -------------------------------------------
 
     async def citizen_left_room(self, cid: str, occupant: JID) -> None:
-        chat = await self.router.chat(cid)
-        if chat is not None and chat.citizen and JID(chat.citizen).full == occupant.full:
-            await self.router.set_present(cid, False)
-            await self.router.citizen_left(cid, self.settings.routing.citizen_gone_seconds)
+        await self.router.citizen_presence(cid, occupant.full, False,
+                                           self.settings.routing.citizen_gone_seconds)
 
     async def citizen_joined_room(self, cid: str, occupant: JID) -> None:
-        chat = await self.router.chat(cid)
-        if chat is not None and chat.citizen and JID(chat.citizen).full == occupant.full:
-            await self.router.set_present(cid, True)
-            await self.router.citizen_back(cid)
+        await self.router.citizen_presence(cid, occupant.full, True, 0)
 
     async def citizen_wrote(self, cid: str) -> None:
         await self.activity(cid, citizen=True)
@@ -633,15 +640,19 @@ class Chats:
         once a minute (not within a minute of the last time: the claim, an earlier message;
         Chat.alive_ms). The citizen's activity is told to ID Contact, at most once a minute."""
         now = time.monotonic()
-        if now - self._alive.get(cid, -ACTIVITY_THROTTLE_SECONDS) < ACTIVITY_THROTTLE_SECONDS and \
-                (not citizen or now - self._told.get(cid, -ACTIVITY_THROTTLE_SECONDS) < ACTIVITY_THROTTLE_SECONDS):
+        noted = self._noted.get(cid)
+        alive = noted is not None and now - noted.alive < ACTIVITY_THROTTLE_SECONDS
+        if alive and (not citizen or now - noted.told < ACTIVITY_THROTTLE_SECONDS):  # type: ignore[union-attr]
             return  # this instance looked within the minute: nothing to do in Redis yet
+        if alive and noted is not None and noted.sid:  # only the citizen's notice is due
+            noted.told = now
+            await self._tell_active(noted.sid)
+            return
         self._prune_activity(now)
         chat = await self.router.chat(cid)
         if chat is None:
             return
-        if citizen:
-            self._told[cid] = now
+        noted = self._noted.setdefault(cid, Noted(chat.sid))
         age = time.time() - chat.alive_ms / 1000
         if age >= ACTIVITY_THROTTLE_SECONDS and \
                 await self.router.throttle(f"{chat.sid}:alive", ACTIVITY_THROTTLE_SECONDS):
@@ -649,31 +660,45 @@ class Chats:
                 await self.keep_alive(chat)
             except NotFound:
                 return  # the chat ended while this message was on its way
-            self._alive[cid] = now
+            noted.alive = now
         else:  # kept alive lately (here, by the claim, or by another instance)
-            self._alive[cid] = now - min(max(age, 0.0), ACTIVITY_THROTTLE_SECONDS)
-        if not citizen or not await self.router.throttle(chat.sid, ACTIVITY_THROTTLE_SECONDS):
+            noted.alive = now - min(max(age, 0.0), ACTIVITY_THROTTLE_SECONDS)
+        if citizen:
+            noted.told = now
+            await self._tell_active(chat.sid)
+
+    async def _tell_active(self, sid: str) -> None:
+        """ID Contact hears that the citizen is active, at most once a minute per session
+        over all instances."""
+        if not await self.router.throttle(sid, ACTIVITY_THROTTLE_SECONDS):
             return
         try:
-            stored = await self.store.attributes(chat.sid)
+            stored = await self.store.attributes(sid)
         except NotFound:
             return
         if stored is not None:
             self.feedback.send(stored.session_url, "user_active")
 
+    def noted(self, chat: Chat) -> None:
+        """This instance has the chat's record as of now (claimed, accepted): messages within a
+        minute of its last keep-alive need no read of it."""
+        age = max(0.0, time.time() - chat.alive_ms / 1000) if chat.alive_ms else ACTIVITY_THROTTLE_SECONDS
+        entry = self._noted.setdefault(chat.id, Noted(chat.sid))
+        entry.alive = max(entry.alive, time.monotonic() - min(age, ACTIVITY_THROTTLE_SECONDS))
+        self._prune_activity(time.monotonic())
+
     def _prune_activity(self, now: float) -> None:
-        """What is a minute old says nothing any more: dropped once the tables grow (a chat
+        """What is a minute old says nothing any more: dropped once the table grows (a chat
         that ended here is dropped at once; one that ended elsewhere, this way)."""
-        if len(self._alive) + len(self._told) < self._prune_at:
+        if len(self._noted) < self._prune_at:
             return
-        for table in (self._alive, self._told):
-            for cid in [c for c, t in table.items() if now - t >= ACTIVITY_THROTTLE_SECONDS]:
-                del table[cid]
-        self._prune_at = max(1000, 2 * (len(self._alive) + len(self._told)))
+        for cid in [c for c, n in self._noted.items()
+                    if now - max(n.alive, n.told) >= ACTIVITY_THROTTLE_SECONDS]:
+            del self._noted[cid]
+        self._prune_at = max(1000, 2 * len(self._noted))
 
     def forget_activity(self, cid: str) -> None:
-        self._alive.pop(cid, None)
-        self._told.pop(cid, None)
+        self._noted.pop(cid, None)
 
     async def keep_alive(self, chat: Chat) -> None:
         """Every record of the chat lives another idle timeout, together."""

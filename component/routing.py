@@ -115,6 +115,7 @@ class Router:
         self.chat_ttl = chat_ttl
         self.record_ttl = 2 * chat_ttl + 60
         self._open = lua.script(client, "routing_open")
+        self._presence = lua.script(client, "routing_presence")
         self._forget = lua.script(client, "routing_forget")
         self._reconcile = lua.script(client, "routing_reconcile")
         self._update = lua.script(client, "routing_update")
@@ -190,9 +191,6 @@ class Router:
 
     async def set_citizen(self, cid: str, citizen: str) -> None:
         await self.update(cid, citizen=citizen)
-
-    async def set_present(self, cid: str, present: bool) -> None:
-        await self.update(cid, present="1" if present else "0")
 
     async def touch(self, cid: str) -> None:
         """Activity: the chat lives another idle timeout (if it has not ended meanwhile),
@@ -494,6 +492,14 @@ class Router:
         return (out[0].decode(), out[1].decode()) if out else None
 
     # -- citizens gone -----------------------------------------------------
+
+    async def citizen_presence(self, cid: str, occupant: str, present: bool, grace_seconds: int) -> bool:
+        """The guest ``occupant`` (full JID) came into or left the chat's room: when it is
+        the chat's citizen, the chat says so and the grace period starts or ends
+        (lua/routing_presence.lua). False when the chat has no record or names another guest."""
+        return bool(await self._presence(
+            keys=[self.keys.chat(cid), self.keys.gone()],
+            args=[cid, occupant, "1" if present else "0", _now_ms() + grace_seconds * 1000]))
 
     async def citizen_left(self, cid: str, grace_seconds: int) -> None:
         await self.redis.zadd(self.keys.gone(), {cid: _now_ms() + grace_seconds * 1000})
