@@ -600,27 +600,31 @@ class Chats:
             if info.get("full"):
                 self.notify.revoke(JID(info["full"]), released.transfer_offer, "ended")
         stored = None
-        try:
-            stored = await self.store.attributes(chat.sid)
-        except NotFound:
-            pass
+        if by == "citizen" or state == "assigned":  # for the logout notice, or the audit
+            try:
+                stored = await self.store.attributes(chat.sid)
+            except NotFound:
+                pass
         if chat.citizen:
             self.notify.ended_citizen(JID(chat.citizen), chat.id, by)
         if state == "assigned" and chat.agent_full:
             self.notify.ended_agent(JID(chat.agent_full), chat.id, by)
         await self.rooms.destroy(chat.id)
-        # The session, its attributes and the guest's claim go together.
-        await self.store.purge(chat.sid, *([self.store.keys.guest(JID(chat.citizen).bare)]
-                                           if chat.citizen else []))
-        if state == "assigned" and chat.assigned_ms:
-            await self.router.record_handling(int(time.time() * 1000) - chat.assigned_ms)
         if by == "citizen" and stored is not None:
             self.feedback.send(stored.session_url, "logout")
         audit.event("chat-ended", sid=chat.sid, chat=chat.id, agent=chat.agent, by=by,
                     names=self._shown_names(chat, stored) if state == "assigned" else ())
-        await self.router.finish(chat.id)
-        await self._queue_moved(chat.purpose)
-        await self.dispatch()  # the agent has room for the next citizen
+        # The session, its attributes, the guest's claim and the chat's record go together.
+        keys = self.store.keys
+        here, anywhere = await self.router.wind_up(
+            chat, handling_ms=(int(time.time() * 1000) - chat.assigned_ms
+                               if state == "assigned" and chat.assigned_ms else None),
+            also=[keys.active_throttle(chat.sid), keys.active_throttle(f"{chat.sid}:alive"),
+                  *([keys.guest(JID(chat.citizen).bare)] if chat.citizen else [])])
+        if here:
+            await self._queue_moved(chat.purpose)
+        if anywhere:
+            await self.dispatch()  # the agent has room for the next citizen
         log.info("chat %s ended by %s", chat.id[:8], by)
 
     # -- presence in the room, activity -------------------------------------------

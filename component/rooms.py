@@ -40,6 +40,7 @@ TIMEOUT = 5.0
 # that comes before it is registered with item-not-found ("Conference room does not
 # exist"): about one room in a thousand, more under load. Asked again after these pauses.
 NOT_YET_RETRIES = (0.02, 0.05, 0.1, 0.2, 0.4)
+EXISTS_ATTEMPTS = 3
 
 
 def new_chat_id() -> str:
@@ -113,14 +114,20 @@ class Rooms:
                 raise outcome
 
     async def exists(self, cid: str) -> bool:
-        try:
-            await self.xmpp.plugin["xep_0030"].get_info(jid=self.jid(cid), ifrom=self.me,
-                                                         timeout=TIMEOUT)
-            return True
-        except IqError:
-            return False
-        except IqTimeout as exc:
-            raise Unavailable("the MUC service does not answer") from exc
+        """Whether the MUC service holds the room. ejabberd now and then leaves a request to
+        a room that is being destroyed unanswered (it reached the room's process as that
+        ended): asked again, it answers item-not-found."""
+        for attempt in range(EXISTS_ATTEMPTS):
+            try:
+                await self.xmpp.plugin["xep_0030"].get_info(jid=self.jid(cid), ifrom=self.me,
+                                                             timeout=TIMEOUT / EXISTS_ATTEMPTS)
+                return True
+            except IqError:
+                return False
+            except IqTimeout as exc:
+                if attempt == EXISTS_ATTEMPTS - 1:
+                    raise Unavailable("the MUC service does not answer") from exc
+        return False  # not reached
 
     async def admit(self, cid: str, jid: str) -> None:
         await self._affiliation(cid, jid, "member")

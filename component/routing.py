@@ -116,6 +116,7 @@ class Router:
         self.record_ttl = 2 * chat_ttl + 60
         self._open = lua.script(client, "routing_open")
         self._presence = lua.script(client, "routing_presence")
+        self._wind_up = lua.script(client, "routing_wind_up")
         self._forget = lua.script(client, "routing_forget")
         self._reconcile = lua.script(client, "routing_reconcile")
         self._update = lua.script(client, "routing_update")
@@ -249,6 +250,17 @@ class Router:
             rows = await pipe.execute()
         return [(cid, c.decode(), (st or b"").decode()) for cid, (c, st) in zip(cids, rows) if c]
 
+    async def wind_up(self, chat: Chat, *, handling_ms: int | None, also: list[str]) -> tuple[int, int]:
+        """An end's last step (lua/routing_wind_up.lua): the session with its attribute URLs,
+        the keys ``also`` and the chat's record go; the handling time, if any, is sampled.
+        Returns how many chats wait for this chat's topic, and for any topic."""
+        k = self.keys
+        here, anywhere = await self._wind_up(
+            keys=[k.session(chat.sid), k.chat(chat.id), k.lives(), k.handling_times(), k.purposes()],
+            args=[chat.id, k.attr_url(""), "" if handling_ms is None else handling_ms,
+                  HANDLING_SAMPLES, k.queue(""), chat.purpose, *also])
+        return int(here), int(anywhere)
+
     async def record_handling(self, ms: int) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             pipe.lpush(self.keys.handling_times(), ms)
@@ -290,13 +302,6 @@ class Router:
             return None
         state, offered_to, offer, transfer_to, transfer_offer = (v.decode() for v in out)
         return Released(state, offered_to, offer, transfer_to, transfer_offer)
-
-    async def finish(self, cid: str) -> None:
-        """The end is wound up: the chat's record and its lifetime entry go."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.delete(self.keys.chat(cid))
-            pipe.zrem(self.keys.lives(), cid)
-            await pipe.execute()
 
     async def stale(self, seconds: float) -> list[str]:
         """Ids in the lifetime index not touched for ``seconds``: a record missing for one
