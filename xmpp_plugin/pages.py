@@ -28,11 +28,11 @@ async def get_client_page(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     if "result" in request.query:
         return await _accept_result(request, sid)
-    session = await store.get(sid)
     settings = request.app[SETTINGS]
-    cookie = await _bind_browser(request, sid)
-    await store.touch(sid)
-    ticket = await store.issue_ticket(sid)
+    token, fresh = request.cookies.get(BROWSER_COOKIE), secrets.token_urlsafe(32)
+    session, fresh_cookie, ticket = await store.open_page(sid, _hash(token) if token else "",
+                                                          _hash(fresh))
+    cookie = fresh if fresh_cookie else None
     lang = language(request, settings.ui.default_language)
     client_config = {
         "lang": lang,

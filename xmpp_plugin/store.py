@@ -31,7 +31,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from . import events, faults, lua, metrics
-from .errors import Conflict, NotFound, Unauthorized, Unavailable
+from .errors import Conflict, Forbidden, NotFound, Unauthorized, Unavailable
 from .models import AttributeStatus, AuthResult, Session, Source, StoredAttributes, session_ref
 from .settings import Settings
 
@@ -400,6 +400,7 @@ class SessionStore:
         self._open_chat_auth = lua.script(client, "session_open_chat_auth")
         self._deliver_in_chat = lua.script(client, "session_deliver_in_chat")
         self._claim = lua.script(client, "session_claim")
+        self._open_page = lua.script(client, "session_open_page")
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> SessionStore:
@@ -581,6 +582,27 @@ class SessionStore:
             return str(self._sealer.open(cid, sealed)["note"])
         except (InvalidTag, ValueError, KeyError) as exc:
             raise Unavailable("a transfer note cannot be opened with the configured key") from exc
+
+    @_redis_errors
+    async def open_page(self, sid: str, cookie_hash: str, fresh_hash: str) -> tuple[Session, bool, str]:
+        """The citizen's page is opened (lua/session_open_page.lua): the session bound to the
+        first browser, kept alive and given a fresh claim ticket, for that browser only.
+        Returns the session, whether the browser must be given the fresh cookie (it sent
+        none that counts), and the ticket. NotFound for no session; Forbidden when another
+        browser holds the chat (nothing changed). A cookie hash compared inside Redis is a
+        hash of a secret, never the secret."""
+        ticket = secrets.token_urlsafe(32)
+        out = [v.decode() for v in await self._open_page(
+            keys=[self.keys.session(sid), self.keys.ticket(ticket)],
+            args=[cookie_hash, fresh_hash, self.ticket_ttl, self.ttl, self.keys.attr_url(""),
+                  self.unclaimed_ttl, sid])]
+        if out[0] == "gone":
+            raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
+        if out[0] == "other":
+            raise Forbidden("this chat is already open in another browser", slug="chat-open-elsewhere")
+        purpose, created, status, attr_id = out[2:6]
+        session = Session(sid, purpose, int(created), AttributeStatus(status), attr_id or None)
+        return session, out[1] == "fresh", ticket
 
     @_redis_errors
     async def bind_browser(self, sid: str, browser_hash: str) -> bool:
