@@ -30,6 +30,7 @@ class FakeMuc:
     def __init__(self, failures: int, condition: str = "item-not-found") -> None:
         self.failures, self.condition = failures, condition
         self.calls: list[str] = []
+        self.sent: list[Any] = []
 
     def _step(self, name: str) -> None:
         self.calls.append(name)
@@ -41,6 +42,7 @@ class FakeMuc:
         self._step("get")
         form = Form()
         form.add_field(var="muc#roomconfig_membersonly", value=True)
+        form.add_field(var="muc#roomconfig_roomname", value="")
         return form
 
     async def set_room_config(self, room: JID, form: Form, **_: Any) -> None:
@@ -61,10 +63,28 @@ class FakePresence:
         pass
 
 
+class FakeIq:
+    """The room form's request: what is appended is what would be sent."""
+
+    def __init__(self, muc: FakeMuc) -> None:
+        self.muc, self.payload = muc, []
+
+    def append(self, el: Any) -> None:
+        self.payload.append(el)
+
+    async def send(self, **_: Any) -> None:
+        self.muc.sent.extend(self.payload)
+        self.muc._step("config")
+
+
 class FakeXmpp:
     def __init__(self, muc: FakeMuc) -> None:
         self.boundjid = JID("component.example")
         self.plugin = {MUC_PLUGIN: muc, "xep_0004": self}
+        self.muc = muc
+
+    def make_iq_set(self, **_: Any) -> FakeIq:
+        return FakeIq(self.muc)
 
     def make_form(self, ftype: str) -> Form:
         form = Form()
@@ -104,3 +124,24 @@ async def test_a_real_refusal_is_not_retried() -> None:
     with pytest.raises(Unavailable, match="forbidden"):
         await rooms.create("c3", "Verhuizing", member="guest@guest.example")
     assert muc.calls == ["get", "destroy"]
+
+
+async def test_each_room_gets_its_own_copy_of_the_private_form() -> None:
+    """The form is built once per title and copied per room: both rooms are sent the
+    private settings the service offers and their own title, as separate elements."""
+    muc = FakeMuc(failures=0)
+    rooms = Rooms(FakeXmpp(muc), "rooms.example")  # type: ignore[arg-type]
+    await rooms.create("c1", "Verhuizing")
+    await rooms.create("c2", "Verhuizing")
+    await rooms.create("c3", "Paspoort")
+    assert len(muc.sent) == 3 and muc.sent[0] is not muc.sent[1]
+
+    def fields(query: Any) -> dict[str, str]:
+        return {f.get("var"): "".join(v.text or "" for v in f.iter("{jabber:x:data}value"))
+                for f in query.iter("{jabber:x:data}field")}
+    first, third = fields(muc.sent[0]), fields(muc.sent[2])
+    assert muc.sent[0].tag == "{http://jabber.org/protocol/muc#owner}query"
+    assert first["muc#roomconfig_membersonly"] == "1"           # offered by the service
+    assert "muc#roomconfig_publicroom" not in first             # not offered: not sent
+    assert first["muc#roomconfig_roomname"] == "Verhuizing" == fields(muc.sent[1])["muc#roomconfig_roomname"]
+    assert third["muc#roomconfig_roomname"] == "Paspoort"
