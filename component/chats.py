@@ -25,7 +25,7 @@ from xmpp_plugin.errors import (
     TooManyRequests,
     Unauthorized,
 )
-from xmpp_plugin.models import Session, session_ref
+from xmpp_plugin.models import Session, StoredAttributes, session_ref
 from xmpp_plugin.settings import Settings
 from xmpp_plugin.store import SessionStore, TopicIsClosed
 
@@ -45,6 +45,13 @@ ACTIVITY_THROTTLE_SECONDS = 60  # activity keeps a chat alive, and is told, at m
 log = logging.getLogger(__name__)
 
 CITIZEN_NICK = "Inwoner"
+
+
+class Unread:
+    """Not read yet (Chats.send_attributes reads it then)."""
+
+
+UNREAD = Unread()
 
 
 @dataclass
@@ -354,11 +361,11 @@ class Chats:
         self.noted(chat)
         faults.point("accept.routed")
         metrics.accepted(chat)
-        if not chat.transferred_by:  # a chat handed to a queue was answered before
-            await self.day.answered(chat)
         # The attributes go to the agent directly, not through the room: no need to
         # wait for the membership before sending them.
-        await self.send_attributes(chat)
+        await self.send_attributes(chat, self.store.opened(chat.sid, accepted.sealed))
+        if not chat.transferred_by:  # a chat handed to a queue was answered before
+            await self.day.answered(chat)
         faults.point("accept.delivered")
         await self.rooms.admit(cid, agent.bare)
         await self.transfers.remove_previous(chat, agent.bare)
@@ -394,11 +401,13 @@ class Chats:
 
     # -- §5 attributes ---------------------------------------------------------
 
-    async def send_attributes(self, chat: Chat) -> None:
-        """Only to the agent who accepted, and only while the chat is theirs."""
+    async def send_attributes(self, chat: Chat, stored: StoredAttributes | None | Unread = UNREAD) -> None:
+        """Only to the agent who accepted, and only while the chat is theirs; ``stored``:
+        the attributes when the caller has them at hand (read with the chat)."""
         if chat.state != "assigned" or not chat.agent_full:
             return
-        stored = await self.store.attributes(chat.sid)
+        if isinstance(stored, Unread):
+            stored = await self.store.attributes(chat.sid)
         await self.notify.attributes(JID(chat.agent_full), chat, stored,  # audited once sent
                                      self.transfers.note_of(chat))
         audit.event("attributes-delivered", sid=chat.sid, chat=chat.id, agent=chat.agent,

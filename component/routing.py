@@ -39,7 +39,8 @@ class OfferMade:
 @dataclass(frozen=True)
 class Accepted:
     chat: Chat
-    waiting: int  # chats still in its topic's queue
+    waiting: int        # chats still in its topic's queue
+    sealed: str | None  # the session's attributes as stored (SessionStore.opened); None: pending
 
 
 @dataclass(frozen=True)
@@ -443,14 +444,14 @@ class Router:
         k = self.keys
         out = await self._accept(
             keys=[k.offer(oid), k.agent(bare), k.agent_chats(bare), k.offers()],
-            args=[oid, bare, full, nick, _now_ms(), k.chat(""), k.queue("")])
+            args=[oid, bare, full, nick, _now_ms(), k.chat(""), k.queue(""), k.session("")])
         if not out:
             return None
         if out[0] == b"transfer":
             return str(out[1].decode())
-        cid, flat = out[2].decode(), out[3:]
+        cid, sealed, flat = out[2].decode(), out[3].decode(), out[4:]
         chat = _to_chat(cid, {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)})
-        return Accepted(chat, int(out[1]))
+        return Accepted(chat, int(out[1]), sealed or None)
 
     async def decline(self, cid: str, oid: str, bare: str) -> bool:
         """Only the agent the offer went to can decline it."""

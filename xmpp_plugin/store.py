@@ -547,8 +547,15 @@ class SessionStore:
             if not await self.redis.exists(self.keys.session(sid)):
                 raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
             return None
+        return self.opened(sid, sealed.decode())
+
+    def opened(self, sid: str, sealed: str | None) -> StoredAttributes | None:
+        """Session ``sid``'s attributes from their sealed form as stored (read by a script
+        that had the session at hand); None while they are pending."""
+        if sealed is None:
+            return None
         try:
-            data = self._sealer.open(sid, sealed.decode())
+            data = self._sealer.open(sid, sealed)
         except (InvalidTag, ValueError) as exc:
             raise Unavailable("stored attributes cannot be opened with the configured key") from exc
         return StoredAttributes(verified=data["verified"], attributes=data["attributes"],

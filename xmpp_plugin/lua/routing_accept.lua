@@ -11,8 +11,9 @@
 -- ARGV[5] now_ms
 -- ARGV[6] chat_prefix     the chat key prefix (the cid appended)
 -- ARGV[7] queue_prefix
--- Returns {'accepted', chats still waiting in the topic's queue, cid, the chat's record as
--- it is now (field, value, ...)}, {'transfer', cid} when the id is a colleague's transfer offer
+-- ARGV[8] session_prefix  the session key prefix (the chat's sid appended)
+-- Returns {'accepted', chats still waiting in the topic's queue, cid, the session's sealed
+-- attributes ('' while pending), the chat's record as it is now (field, value, ...)}, {'transfer', cid} when the id is a colleague's transfer offer
 -- (component/transfers.py takes over), or false when the offer is not out to this agent
 -- any more.
 local cid = redis.call('GET', KEYS[1])
@@ -38,6 +39,7 @@ redis.call('ZREM', KEYS[4], cid)
 redis.call('DEL', KEYS[1])
 rec.state, rec.agent, rec.agent_full, rec.agent_nick, rec.assigned_ms = 'assigned', ARGV[2], ARGV[3], nick, ARGV[5]
 rec.offer, rec.offered_to = nil, nil
-local out = {'accepted', redis.call('ZCARD', queue), cid}
+local sealed = redis.call('HGET', ARGV[8] .. (rec.sid or ''), 'sealed')
+local out = {'accepted', redis.call('ZCARD', queue), cid, sealed or ''}
 for k, v in pairs(rec) do out[#out + 1] = k out[#out + 1] = v end
 return out
