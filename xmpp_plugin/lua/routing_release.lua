@@ -1,5 +1,5 @@
 -- Take an ending chat out of routing (Router.release). The record stays, marked 'ending',
--- until the end is wound up (Router.finish): if the process dies in between, the sweeper
+-- until the end is wound up (Router.wind_up, lua/routing_wind_up.lua): if the process dies in between, the sweeper
 -- finds it due at resume_at_ms and winds it up.
 -- KEYS[1] chat            the chat hash
 -- KEYS[2] declined        the chat's refusals zset
