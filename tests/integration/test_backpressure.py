@@ -141,8 +141,11 @@ async def test_the_api_answers_503_with_retry_after_in_time(client: TestClient,
 
 async def test_a_slow_redis_gets_a_request_answered_or_refused_within_the_timeout(
         client: TestClient, redis_server: RedisServer) -> None:
-    """Each command answers, slowly: the page (four commands) may not add their waits up."""
+    """Each command answers, slowly: a request of several commands (a fresh ticket after a
+    lost connection: the session, the browser, the keep-alive, the ticket) may not add
+    their waits up. (The page itself is one command since issue 15.)"""
     sid, _ = await a_session(client)
+    assert (await client.get(f"/s/{sid}")).status == 200     # this browser holds the chat
     stop = asyncio.Event()
     load = asyncio.ensure_future(keep_busy(redis_server, stop))
     seen = []
@@ -150,7 +153,7 @@ async def test_a_slow_redis_gets_a_request_answered_or_refused_within_the_timeou
         await asyncio.sleep(0.1)
         for _ in range(4):
             began = time.monotonic()
-            resp = await client.get(f"/s/{sid}")
+            resp = await client.post(f"/s/{sid}/ticket")
             seen.append((resp.status, resp.headers.get("Retry-After", ""),
                          round(time.monotonic() - began, 2)))
     finally:
@@ -159,7 +162,7 @@ async def test_a_slow_redis_gets_a_request_answered_or_refused_within_the_timeou
     assert all(took < TIMEOUT + SLACK for _, _, took in seen), seen
     assert all(status == 200 or (status, retry) == (503, "5") for status, retry, _ in seen), seen
     assert any(status == 503 for status, _, _ in seen), seen     # it was slow enough to matter
-    assert (await client.get(f"/s/{sid}")).status == 200
+    assert (await client.post(f"/s/{sid}/ticket")).status == 200
 
 
 async def test_a_claim_while_redis_is_frozen_is_refused_in_time(connected_stack: Stack,
