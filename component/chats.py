@@ -135,8 +135,7 @@ class Chats:
                 ticket, citizen.bare, new_chat=cid, deadline_ms=self.router.deadline_now(),
                 closed=self._closed_topics())
         except TopicIsClosed as closed:
-            self._refuse_when_closed(closed.purpose, closed.sid)
-            raise  # not reached: the topic's hours say when it opens
+            raise self._closed(closed.purpose, closed.sid) from None
         sid = session.id
         if existing is None:
             opened = await self._open(session, citizen, cid)
@@ -166,15 +165,13 @@ class Chats:
         catalogue, now = self.settings.topics.catalogue(), datetime.now(UTC)
         return [tag for tag, topic in catalogue.topics.items() if not topic.hours.is_open(now)]
 
-    def _refuse_when_closed(self, purpose: str, sid: str) -> None:
+    def _closed(self, purpose: str, sid: str) -> TopicClosed:
         """Opening hours (topics file): outside them no chat is opened, so no agent is offered
         one; a chat that already exists goes on (a reload after closing time)."""
         hours = self.settings.topics.catalogue().topic(purpose).hours
-        now = datetime.now(UTC)
-        if not hours.is_open(now):
-            log.info("claim for session %s outside the topic's opening hours", session_ref(sid))
-            metrics.closed()
-            raise TopicClosed(purpose, hours.next_opening(now))
+        log.info("claim for session %s outside the topic's opening hours", session_ref(sid))
+        metrics.closed()
+        return TopicClosed(purpose, hours.next_opening(datetime.now(UTC)))
 
     async def after_claim(self, chat: Chat, position: int | None, interrupted: bool,
                           no_agent: bool | None = None) -> None:
