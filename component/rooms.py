@@ -38,10 +38,18 @@ PRIVATE_ROOM: dict[str, Any] = {
 }
 OWN_NICK = "ID Chat"
 TIMEOUT = 5.0
-# ejabberd starts a room's process after the creating presence and answers a request
-# that comes before it is registered with item-not-found ("Conference room does not
-# exist"): about one room in a thousand, more under load. Asked again after these pauses.
+# ejabberd 23.01 starts a room's process on the creating presence, and answers a request
+# that comes before the room is registered with item-not-found ("Conference room does not
+# exist"). Worse, a request that reaches the new room before the creating presence does
+# ends it: an owner request (the config form) even creates the room itself, and a
+# temporary room with nobody in it closes after any request ("Destroyed MUC room ...
+# because it's temporary and empty"); the request after it (the member) then gets
+# item-not-found, or no answer at all when it was already in the closing room's queue.
+# About one room in a thousand, more under load. So each new attempt sends the creating
+# presence again and configures after these pauses; a timeout is retried too, with a
+# shorter wait per attempt (a live room answers in milliseconds).
 NOT_YET_RETRIES = (0.02, 0.05, 0.1, 0.2, 0.4)
+CREATE_TIMEOUTS = 2  # attempts that may time out, each waiting TIMEOUT / CREATE_TIMEOUTS
 EXISTS_ATTEMPTS = 3
 MAX_TITLES = 1000  # room forms kept (one per topic label; the topics file has a handful)
 
@@ -71,26 +79,31 @@ class Rooms:
         """Create the room (locked: XEP-0045 §10.1.2) and configure it before anyone may enter.
 
         The join presence is not waited for: with several component connections the
-        server may deliver our own presence to another instance. The server handles
-        our stanzas in order, so the config request that follows finds the room; a
-        refused creation shows as an error on that request.
+        server may deliver our own presence to another instance. A refused creation
+        shows as an error on the config request; a room ejabberd lost on the way (see
+        NOT_YET_RETRIES) is created again.
         """
         room = self.jid(cid)
         self.known.setdefault(cid, (time.monotonic(), set()))
-        join = self.xmpp.make_presence(pto=JID(f"{room.bare}/{OWN_NICK}"), pfrom=self.me)
-        join.append(ET.Element("{http://jabber.org/protocol/muc}x"))
-        join.send()
+        timeouts = 0
         try:
-            for pause in (*NOT_YET_RETRIES, None):
+            for attempt in range(len(NOT_YET_RETRIES) + 1):
+                last = attempt == len(NOT_YET_RETRIES)
+                self._join(room)
+                if attempt:
+                    await asyncio.sleep(NOT_YET_RETRIES[attempt - 1])  # the presence first
                 try:
-                    await self._configure(room, title, member)
+                    await self._configure(room, title, member, TIMEOUT / CREATE_TIMEOUTS)
                     break
                 except IqError as exc:
-                    if exc.condition != "item-not-found" or pause is None:
+                    if exc.condition != "item-not-found" or last:
                         raise
-                    log.info("room %s not there yet; asking again in %.0f ms", cid[:8],
-                             pause * 1000)
-                    await asyncio.sleep(pause)
+                    log.info("room %s not there (any more); creating it again", cid[:8])
+                except IqTimeout:
+                    timeouts += 1
+                    if timeouts == CREATE_TIMEOUTS or last:
+                        raise
+                    log.info("room %s: no answer; creating it again", cid[:8])
         except IqError as exc:
             await self.destroy(cid)
             raise Unavailable(f"the MUC service refused the room ({exc.condition})") from exc
@@ -99,17 +112,23 @@ class Rooms:
             raise Unavailable("the MUC service does not answer") from exc
         return room
 
-    async def _configure(self, room: JID, title: str, member: str) -> None:
+    def _join(self, room: JID) -> None:
+        """The creating presence; sent again to a room that exists, it changes nothing."""
+        join = self.xmpp.make_presence(pto=JID(f"{room.bare}/{OWN_NICK}"), pfrom=self.me)
+        join.append(ET.Element("{http://jabber.org/protocol/muc}x"))
+        join.send()
+
+    async def _configure(self, room: JID, title: str, member: str, timeout: float) -> None:
         if self._offered is None:  # the service's form is the same for every room
-            form = await self._muc.get_room_config(room, ifrom=self.me, timeout=TIMEOUT)
+            form = await self._muc.get_room_config(room, ifrom=self.me, timeout=timeout)
             self._offered = set(form.get_values())
         iq = self.xmpp.make_iq_set(ito=room, ifrom=self.me)
         iq.append(copy.deepcopy(self._config_query(title)))
         # Sent back to back: the server applies them in order (config, then member).
-        steps = [iq.send(timeout=TIMEOUT)]
+        steps = [iq.send(timeout=timeout)]
         if member:
             steps.append(self._muc.set_affiliation(room, "member", jid=JID(member),
-                                                   ifrom=self.me, timeout=TIMEOUT))
+                                                   ifrom=self.me, timeout=timeout))
         for outcome in await asyncio.gather(*steps, return_exceptions=True):
             if isinstance(outcome, BaseException):
                 raise outcome
