@@ -206,7 +206,8 @@ class Chats:
         kind, chat, position, told = await self.router.open_new(
             cid, session.id, session.purpose, citizen.full,
             guest_key=self.store.keys.guest(citizen.bare),
-            session_ttl=self.settings.store.session_ttl_seconds)
+            session_ttl=self.settings.store.session_ttl_seconds,
+            no_agent_grace_ms=self.settings.routing.no_agent_timeout_seconds * 1000)
         if not isinstance(chat, Chat):  # another chat won, or the session ended meanwhile
             await self.rooms.destroy(cid)
             await self.router.forget(cid)

@@ -148,16 +148,19 @@ class Router:
                     agent_full="", agent_nick="", enqueued_ms=now, assigned_ms=0, alive_ms=now)
 
     async def open_new(self, cid: str, sid: str, purpose: str, citizen: str, *,
-                       guest_key: str, session_ttl: int) -> tuple[str, Chat | str | None, int | None, bool]:
+                       guest_key: str, session_ttl: int,
+                       no_agent_grace_ms: int) -> tuple[str, Chat | str | None, int | None, bool]:
         """A new chat for a claimed session, linked, queued and kept alive in one step
         (lua/routing_open.lua). Returns ('opened', the record as written, queue position,
-        whether this topic's citizens were told nobody is on duty), ('taken', the chat a
+        whether this topic's citizens are told nobody is on duty: already, or now when
+        nobody has served it for ``no_agent_grace_ms``), ('taken', the chat a
         concurrent claim linked first, None, False) or ('gone', None, None, False)."""
         k, now = self.keys, _now_ms()
         out = await self._open(
             keys=[k.session(sid), k.chat(cid), k.queue(purpose), k.purposes(), guest_key,
-                  k.told_off_duty()],
-            args=[cid, sid, purpose, citizen, now, self.record_ttl, session_ttl, k.attr_url("")])
+                  k.told_off_duty(), k.duty(), k.off_duty()],
+            args=[cid, sid, purpose, citizen, now, self.record_ttl, session_ttl, k.attr_url(""),
+                  no_agent_grace_ms])
         kind = out[0].decode()
         if kind == "taken":
             return kind, out[1].decode(), None, False

@@ -272,6 +272,11 @@ async def test_nobody_on_duty_is_told_at_once_and_undone_when_someone_comes(stac
     later = await citizen.wait_for("idchat_status", lambda s: s["state"] != "offered",
                                    after=mark, timeout=3)
     assert later["state"] == "no-agent"
+    # The first chat of a topic nobody serves, before any sweep has seen the topic: the
+    # claim's answer itself says so (never "you are next" first).
+    fresh = await stack.citizen()
+    first = await fresh.claim(await stack.store.issue_ticket(await stack.session(purpose="parking")))
+    assert first["state"] == "no-agent"
 
 
 async def test_a_session_without_a_chat_lives_briefly_and_activity_marks_end_with_the_chat(
