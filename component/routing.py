@@ -265,12 +265,6 @@ class Router:
                   HANDLING_SAMPLES, k.queue(""), chat.purpose, *also])
         return int(here), int(anywhere)
 
-    async def record_handling(self, ms: int) -> None:
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(self.keys.handling_times(), ms)
-            pipe.ltrim(self.keys.handling_times(), 0, HANDLING_SAMPLES - 1)
-            await pipe.execute()
-
     async def seconds_per_place(self, max_age: float = 0.0) -> float | None:
         """Expected wait per queue place: mean handling time over the agents' capacity.
         None while too few chats have been handled, or nobody is available. ``max_age``:

@@ -569,15 +569,6 @@ class SessionStore:
                                       args=[self.ttl, self.keys.attr_url(""),
                                             self.unclaimed_ttl]))
 
-    @_redis_errors
-    async def purge(self, sid: str, *also: str) -> None:
-        """Delete the session and its attributes now (the accepted-token memory stays), and
-        the keys ``also`` in the same command."""
-        ids = await self.redis.hmget(self.keys.session(sid), ["attr_id", "auth_attr_id"])
-        keys = [self.keys.session(sid), self.keys.active_throttle(sid),
-                self.keys.active_throttle(f"{sid}:alive"), *also]
-        await self.redis.delete(*keys, *(self.keys.attr_url(i.decode()) for i in ids if i))
-
     def seal_note(self, cid: str, note: str) -> str:
         """An agent's internal transfer note, encrypted like the attributes (bound to the chat)."""
         return self._sealer.seal(cid, {"note": note}) if note else ""
@@ -620,13 +611,6 @@ class SessionStore:
         return bool(bound and secrets.compare_digest(bound.decode(), browser_hash))
 
     @_redis_errors
-    async def link_chat(self, sid: str, cid: str) -> str:
-        """Link the session to its chat (room); returns the chat that won if one existed."""
-        await self.redis.hsetnx(self.keys.session(sid), "chat", cid)
-        linked = await self.redis.hget(self.keys.session(sid), "chat")
-        return linked.decode() if linked else cid
-
-    @_redis_errors
     async def chat_of(self, sid: str) -> str | None:
         value = await self.redis.hget(self.keys.session(sid), "chat")
         return value.decode() if value else None
@@ -660,17 +644,6 @@ class SessionStore:
             raise TopicIsClosed(out[1], out[2])
         sid, purpose, created, status, attr_id, chat = out[1:7]
         return Session(sid, purpose, int(created), AttributeStatus(status), attr_id or None), chat or None
-
-    @_redis_errors
-    async def ticket_session(self, ticket: str) -> str | None:
-        """The session a ticket is for, without using it up."""
-        sid = await self.redis.get(self.keys.ticket(ticket))
-        return sid.decode() if sid else None
-
-    @_redis_errors
-    async def redeem_ticket(self, ticket: str) -> str | None:
-        sid = await self.redis.getdel(self.keys.ticket(ticket))
-        return sid.decode() if sid else None
 
     def _seal(self, sid: str, auth: AuthResult, source: Source) -> str:
         return self._sealer.seal(sid, {

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from tokenlab import ATTRS, jwe_of, other_rsa_key, token
 from xmpp_plugin.app import create_app
 from xmpp_plugin.appkeys import STORE
+from xmpp_plugin.errors import Unauthorized
 from xmpp_plugin.logs import AccessLogger
 from xmpp_plugin.models import AttributeStatus, Source
 from xmpp_plugin.settings import Settings
@@ -314,8 +315,12 @@ async def test_each_page_load_issues_a_fresh_single_use_ticket(client: TestClien
                for p in pages]
     assert tickets[0] != tickets[1]
     store = client.app[STORE]
-    assert await store.redeem_ticket(tickets[0]) == sid
-    assert await store.redeem_ticket(tickets[0]) is None
+    session, chat = await store.redeem(tickets[0], "g@guest.idchat.localhost", new_chat="c" * 32,
+                                       deadline_ms=0, closed=[])
+    assert (session.id, chat) == (sid, None)
+    with pytest.raises(Unauthorized):                              # used up
+        await store.redeem(tickets[0], "g@guest.idchat.localhost", new_chat="d" * 32,
+                           deadline_ms=0, closed=[])
 
 
 async def test_converse_is_served_compressed_and_revalidated(client: TestClient) -> None:

@@ -184,5 +184,5 @@ async def test_a_claim_while_redis_is_frozen_is_refused_in_time(connected_stack:
     assert took < TIMEOUT + SLACK, took
     # Redis is back: the citizen claims (a fresh ticket: the page asks for one) and waits.
     claimed = await citizen.claim_and_join(await st.store.issue_ticket(
-        await st.store.ticket_session(ticket) or await st.session()))
+        (await st.store.redis.get(st.store.keys.ticket(ticket)) or b"").decode() or await st.session()))
     assert claimed["state"] == "queued"

@@ -293,10 +293,10 @@ async def test_a_session_without_a_chat_lives_briefly_and_activity_marks_end_wit
     assert 0 < await redis.ttl(keys_.attr_url(unclaimed.attr_id or "")) <= 60
     assert await short.touch(unclaimed.id)               # a page load: still without a chat
     assert 0 < await redis.ttl(keys_.session(unclaimed.id)) <= 60
-    await short.link_chat(unclaimed.id, "c" * 32)
+    await redis.hset(keys_.session(unclaimed.id), "chat", "c" * 32)
     assert await short.touch(unclaimed.id)               # claimed: a chat's idle timeout
     assert 60 < await redis.ttl(keys_.session(unclaimed.id)) <= 600
-    await short.purge(unclaimed.id)
+    await redis.delete(keys_.session(unclaimed.id), keys_.attr_url(unclaimed.attr_id or ""))
 
     sid = await stack.session()
     citizen, romeo = await stack.citizen(), await stack.agent("romeo")

@@ -186,7 +186,7 @@ async def test_agent_offline_mid_chat_puts_the_citizen_back_in_front(stack: Stac
 
 async def test_expected_wait_once_chats_have_been_handled(stack: Stack) -> None:
     for ms in (60_000, 120_000, 180_000):                    # three chats of 1, 2 and 3 minutes
-        await stack.gateway.router.record_handling(ms)
+        await stack.store.redis.lpush(stack.store.keys.handling_times(), ms)
     agent = await stack.agent("romeo")
     await agent.available(max_chats=1)
     first, second = await stack.citizen(), await stack.citizen()

@@ -99,7 +99,7 @@ async def test_topics_hours_labels_and_replies(stack: Stack, opens_at: datetime,
         "nl": "Mail vergunningen@gemeente.example.", "en": "Mail permits@gemeente.example."}
     assert not answer["idchat_claimed"]["room"]
     assert await stack.store.chat_of(closed_sid) is None               # nothing opened
-    assert await stack.store.ticket_session(ticket) == closed_sid       # the ticket unused
+    assert await stack.store.redis.get(stack.store.keys.ticket(ticket)) == closed_sid.encode()  # unused
 
     # An open topic in the same minute: the offer that follows is the positive control
     # that the agent would have seen one for the closed topic.
