@@ -45,13 +45,14 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Released:
-    """What an ended chat was: its state, the offer that was out for it, if any, and the
-    colleague a transfer was offered to, if any (component/transfers.py)."""
+    """What an ended chat was: its state, the offer that was out for it, if any, the
+    colleague a transfer was offered to, if any (component/transfers.py), and its agent."""
     state: str
     offered_to: str = ""
     offer: str = ""
     transfer_to: str = ""
     transfer_offer: str = ""
+    agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -300,8 +301,8 @@ class Router:
                   _now_ms() + self.resume_ms])
         if not out:
             return None
-        state, offered_to, offer, transfer_to, transfer_offer = (v.decode() for v in out)
-        return Released(state, offered_to, offer, transfer_to, transfer_offer)
+        state, offered_to, offer, transfer_to, transfer_offer, agent = (v.decode() for v in out)
+        return Released(state, offered_to, offer, transfer_to, transfer_offer, agent)
 
     async def stale(self, seconds: float) -> list[str]:
         """Ids in the lifetime index not touched for ``seconds``: a record missing for one
@@ -411,6 +412,25 @@ class Router:
             max_chats, _, purposes = raw.decode().partition(" ")
             out.append((int(max_chats or 0), purposes))
         return out
+
+    async def had_no_room(self, bares: list[str] | None) -> bool:
+        """Whether any of these agents on duty, one of whose places an end has just freed,
+        had no place free before it: only then can a waiting chat now go where it could not
+        (an agent with room was offered every chat they could take already). True when
+        ``bares`` is None (not known); one pipeline."""
+        if bares is None:
+            return True
+        if not bares:
+            return False
+        k = self.keys
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(k.duty(), bares)
+            pipe.hmget(k.agent_load(), bares)
+            pipe.hmget(k.agent_pending(), bares)
+            specs, loads, pendings = await pipe.execute()
+        return any(spec is not None and int(load or 0) + int(pending or 0) + 1
+                   >= int(spec.split(b" ", 1)[0] or 0)
+                   for spec, load, pending in zip(specs, loads, pendings))
 
     async def any_agent_for(self, purpose: str) -> bool:
         every, served = await self.purposes_on_duty()

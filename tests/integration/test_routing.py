@@ -221,8 +221,9 @@ async def _commands(client: aioredis.Redis) -> dict[str, int]:
 
 async def test_dispatch_reads_the_agents_in_a_constant_number_of_commands(tmp_path: Path) -> None:
     """Issue 15: one dispatch with a chat waiting costs the same Redis commands with 3 or 12
-    agents on duty (it used to read every agent's record, one HMGET each). A private Redis:
-    nothing else runs commands while they are counted."""
+    agents on duty (it used to read every agent's record, one HMGET each); an end asks for
+    a dispatch only when it freed a full agent's place; the recount moves an older
+    version's counters. A private Redis: nothing else runs commands while they are counted."""
     server = RedisServer(tmp_path / "redis").start()
     client = aioredis.from_url(server.url)
     try:
@@ -249,12 +250,25 @@ async def test_dispatch_reads_the_agents_in_a_constant_number_of_commands(tmp_pa
             figures = await router.agent_figures(agents[:2])
             assert [f[3] for f in figures] == [0, 1]              # pending: the offer counted
         assert cost[12] == cost[3]
+        # After an end, a dispatch only when it freed a place of an agent who had none (only
+        # then can a waiting chat go where it could not): agent1 (room for 2) had the offer.
+        keys = Keys("dispatch3")
+        router = Router(client, keys, offer_timeout=30, chat_ttl=600)
+        released = await router.release("c1", "citizen")
+        assert released is not None and (released.state, released.offered_to) == (
+            "offered", agents[1])
+        assert (await router.agent_figures([agents[1]]))[0][3] == 0  # the offer's place freed
+        assert not await router.had_no_room([agents[1]])        # 0 of 2 used: had room
+        await client.hset(keys.agent_load(), agents[1], 1)
+        assert await router.had_no_room([agents[1]])            # 1 + the freed one = 2 of 2
+        await router.agent_busy(agents[1], f"{agents[1]}/console", 2)
+        assert not await router.had_no_room([agents[1]])        # away: takes no new chat
+        assert await router.had_no_room(None) and not await router.had_no_room([])
         # An upgrade: counters a former version kept in the agent's own record are dropped
         # from it by the recount, which writes them where they live now.
-        keys = Keys("dispatch3")
         await client.hset(keys.agent("agent2@agents.example"), mapping={"load": 7, "pending": 7,
                                                                         "last": 1})
-        assert await Router(client, keys, offer_timeout=30, chat_ttl=600).reconcile() == []
+        assert await router.reconcile() == [agents[1]]          # its load, set by hand above
         assert await client.hmget(keys.agent("agent2@agents.example"),
                                   ["load", "pending", "last", "max"]) == [None, None, None, b"2"]
     finally:
