@@ -630,8 +630,8 @@ class Chats:
                   *([keys.guest(JID(chat.citizen).bare)] if chat.citizen else [])])
         if here:
             await self._queue_moved(chat.purpose)
-        if anywhere:
-            await self.dispatch()  # the agent has room for the next citizen
+        if anywhere and await self.router.had_no_room(_freed(chat, released)):
+            await self.dispatch()  # the agent has room for the next citizen again
         log.info("chat %s ended by %s", chat.id[:8], by)
 
     # -- presence in the room, activity -------------------------------------------
@@ -902,3 +902,16 @@ class Chats:
                 continue  # being offered: the citizen was told an agent is looking
             wait = None if per_place is None else per_place * position
             self.notify.queued_at(citizen, cid, position, wait=wait)
+
+
+def _freed(chat: Chat, released: Released) -> list[str] | None:
+    """The agents one of whose places this end freed (their chat, their offer, a transfer
+    offered to them); None when not known: an end resumed after a crash."""
+    if chat.state == "ending":
+        return None
+    freed = [released.transfer_to] if released.transfer_to else []
+    if released.state == "assigned":
+        freed.append(released.agent)
+    elif released.state == "offered":
+        freed.append(released.offered_to)
+    return freed if all(freed) else None

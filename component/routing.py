@@ -45,13 +45,14 @@ class Accepted:
 
 @dataclass(frozen=True)
 class Released:
-    """What an ended chat was: its state, the offer that was out for it, if any, and the
-    colleague a transfer was offered to, if any (component/transfers.py)."""
+    """What an ended chat was: its state, the offer that was out for it, if any, the
+    colleague a transfer was offered to, if any (component/transfers.py), and its agent."""
     state: str
     offered_to: str = ""
     offer: str = ""
     transfer_to: str = ""
     transfer_offer: str = ""
+    agent: str = ""
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,8 @@ class Router:
         """Agents' load and pending offers recounted from the chats; returns who was off."""
         k = self.keys
         fixed = await self._reconcile(keys=[k.agents_known(), k.offers(), k.transfers(),
-                                            k.agents(), k.duty()],
+                                            k.agents(), k.duty(), k.agent_load(),
+                                            k.agent_pending()],
                                       args=[k.agent(""), k.agent_chats(""), k.chat("")])
         return [a.decode() for a in fixed]
 
@@ -293,13 +295,14 @@ class Router:
         """Take an ending chat out of routing; None when it was released already."""
         k = self.keys
         out = await self._release(
-            keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone(), k.lives(), k.transfers()],
-            args=[cid, k.agent(""), k.agent_chats(""), k.queue(""), k.offer(""), by,
+            keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone(), k.lives(), k.transfers(),
+                  k.agent_load(), k.agent_pending()],
+            args=[cid, k.agent_chats(""), k.queue(""), k.offer(""), by,
                   _now_ms() + self.resume_ms])
         if not out:
             return None
-        state, offered_to, offer, transfer_to, transfer_offer = (v.decode() for v in out)
-        return Released(state, offered_to, offer, transfer_to, transfer_offer)
+        state, offered_to, offer, transfer_to, transfer_offer, agent = (v.decode() for v in out)
+        return Released(state, offered_to, offer, transfer_to, transfer_offer, agent)
 
     async def stale(self, seconds: float) -> list[str]:
         """Ids in the lifetime index not touched for ``seconds``: a record missing for one
@@ -321,7 +324,7 @@ class Router:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.agent(bare), mapping={"full": full, "max": max_chats,
                                                       "nick": nick, "purposes": purposes})
-            pipe.hsetnx(self.keys.agent(bare), "last", 0)
+            pipe.hsetnx(self.keys.agent_last(), bare, 0)
             pipe.sadd(self.keys.agents(), bare)
             pipe.sadd(self.keys.agents_known(), bare)
             pipe.hset(self.keys.duty(), bare, f"{max_chats} {purposes}")
@@ -371,9 +374,8 @@ class Router:
             if st[0] is not None and st[0].decode() == bare and st[1] is not None:
                 if await self._withdraw(
                         keys=[self.keys.chat(cid), self.keys.declined(cid), self.keys.offers(),
-                              self.keys.offer(st[1].decode())],
-                        args=[st[1].decode(), self.keys.agent(""), "", self._declined_ttl(),
-                              cid, bare, 0]):
+                              self.keys.offer(st[1].decode()), self.keys.agent_pending()],
+                        args=[st[1].decode(), "", self._declined_ttl(), cid, bare, 0]):
                     chats.append(cid)
                     offers.append(st[1].decode())
         return chats, offers
@@ -382,15 +384,17 @@ class Router:
         """Offline: returns (chats put back at the front, offer ids withdrawn)."""
         k = self.keys
         back, withdrawn = await self._agent_gone(
-            keys=[k.agent(bare), k.agent_chats(bare), k.agents(), k.offers(), k.transfers(),
-                  k.duty()],
-            args=[bare, k.chat(""), k.queue(""), k.offer(""), FRONT, k.agent("")])
+            keys=[k.agent_load(), k.agent_chats(bare), k.agents(), k.offers(), k.transfers(),
+                  k.duty(), k.agent_pending()],
+            args=[bare, k.chat(""), k.queue(""), k.offer(""), FRONT])
         return [c.decode() for c in back], [o.decode() for o in withdrawn]
 
     async def agent_chats(self, bare: str) -> list[str]:
         return sorted(c.decode() for c in await self.redis.smembers(self.keys.agent_chats(bare)))
 
     async def agent_info(self, bare: str) -> dict[str, str]:
+        """The agent's own record: full JID, nick, max, purposes, since (not the counters:
+        agent_figures)."""
         data = await self.redis.hgetall(self.keys.agent(bare))
         return {k.decode(): v.decode() for k, v in data.items()}
 
@@ -409,6 +413,25 @@ class Router:
             out.append((int(max_chats or 0), purposes))
         return out
 
+    async def had_no_room(self, bares: list[str] | None) -> bool:
+        """Whether any of these agents on duty, one of whose places an end has just freed,
+        had no place free before it: only then can a waiting chat now go where it could not
+        (an agent with room was offered every chat they could take already). True when
+        ``bares`` is None (not known); one pipeline."""
+        if bares is None:
+            return True
+        if not bares:
+            return False
+        k = self.keys
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hmget(k.duty(), bares)
+            pipe.hmget(k.agent_load(), bares)
+            pipe.hmget(k.agent_pending(), bares)
+            specs, loads, pendings = await pipe.execute()
+        return any(spec is not None and int(load or 0) + int(pending or 0) + 1
+                   >= int(spec.split(b" ", 1)[0] or 0)
+                   for spec, load, pending in zip(specs, loads, pendings))
+
     async def any_agent_for(self, purpose: str) -> bool:
         every, served = await self.purposes_on_duty()
         return every or purpose in served
@@ -421,8 +444,9 @@ class Router:
         k = self.keys
         rows, lost = await self._dispatch(args=[
             k.chat(""), k.queue(""), k.agent(""), k.declined(""), k.offer(""),
-            k.agents(), k.purposes(), k.offers(), _now_ms(), self.offer_timeout_ms,
-            self.reoffer_pause_ms, *[f"of-{secrets.token_hex(12)}" for _ in range(batch)]])
+            k.duty(), k.purposes(), k.offers(), _now_ms(), self.offer_timeout_ms,
+            self.reoffer_pause_ms, k.agent_load(), k.agent_pending(), k.agent_last(),
+            *[f"of-{secrets.token_hex(12)}" for _ in range(batch)]])
         return ([OfferMade(chat=r[0].decode(), agent=r[1].decode(), agent_full=r[2].decode(),
                            offer=r[3].decode(), purpose=r[4].decode(),
                            enqueued_ms=_arrival_ms(int(float(r[5].decode()))),
@@ -440,7 +464,8 @@ class Router:
         (component/transfers.py); None when the offer is not out to them any more."""
         k = self.keys
         out = await self._accept(
-            keys=[k.offer(oid), k.agent(bare), k.agent_chats(bare), k.offers()],
+            keys=[k.offer(oid), k.agent(bare), k.agent_chats(bare), k.offers(), k.agent_load(),
+                  k.agent_pending(), k.agent_last()],
             args=[oid, bare, full, nick, _now_ms(), k.chat(""), k.queue(""), k.session("")])
         if not out:
             return None
@@ -474,9 +499,8 @@ class Router:
         k = self.keys
         now = _now_ms()
         out = await self._withdraw(
-            keys=[k.chat(cid), k.declined(cid), k.offers(), k.offer(oid)],
-            args=[oid, k.agent(""), str(now) if deadline_check else "", self._declined_ttl(),
-                  cid, agent, now])
+            keys=[k.chat(cid), k.declined(cid), k.offers(), k.offer(oid), k.agent_pending()],
+            args=[oid, str(now) if deadline_check else "", self._declined_ttl(), cid, agent, now])
         return out.decode() if out else None
 
     def _declined_ttl(self) -> int:
@@ -561,12 +585,16 @@ class Router:
 
     async def agent_figures(self, bares: list[str]) -> list[tuple[str, int, int, int]]:
         """(nick, max, load, pending) of each agent, '' and 0 where unset; one pipeline."""
+        if not bares:
+            return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for bare in bares:
-                pipe.hmget(self.keys.agent(bare), ["nick", "max", "load", "pending"])
-            rows = await pipe.execute()
+                pipe.hmget(self.keys.agent(bare), ["nick", "max"])
+            pipe.hmget(self.keys.agent_load(), bares)
+            pipe.hmget(self.keys.agent_pending(), bares)
+            *rows, loads, pendings = await pipe.execute()
         return [((nick or b"").decode(), int(most or 0), int(load or 0), int(pending or 0))
-                for nick, most, load, pending in rows]
+                for (nick, most), load, pending in zip(rows, loads, pendings)]
 
     async def agent_grant(self, bare: str) -> bytes | None:
         """The record of what the agent's current credential allows (component/grants.py)."""
@@ -663,13 +691,20 @@ class Router:
                 pipe.zcard(k.queue(purpose))
                 pipe.zrange(k.queue(purpose), 0, 0, withscores=True)
             for jid in jids:
-                pipe.hmget(k.agent(jid), ["max", "load", "pending", "last", "nick"])
+                pipe.hmget(k.agent(jid), ["max", "nick"])
+            for counter in (k.agent_load(), k.agent_pending(), k.agent_last()):
+                if jids:
+                    pipe.hmget(counter, jids)
             rows = await pipe.execute()
         n = len(purposes)
         queues = [(int(rows[2 * i]), rows[2 * i + 1][0][1] if rows[2 * i + 1] else None)
                   for i in range(n)]
+        records = rows[2 * n:2 * n + len(jids)]
+        loads, pendings, lasts = rows[2 * n + len(jids):] or ([], [], [])
+        agent_rows = [[most, load, pending, last, nick] for (most, nick), load, pending, last
+                      in zip(records, loads, pendings, lasts)]
         return Snapshot(purposes, on_duty, jids, int(open_chats), [int(s) for s in samples],
-                        queues, rows[2 * n:])
+                        queues, agent_rows)
 
     # -- supervisors: who watches, today's figures (component/supervision.py) ---------
 

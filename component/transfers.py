@@ -90,7 +90,8 @@ class Transfers:
         timeout_ms = self.router.offer_timeout_ms
         out = await self._offer(
             keys=[self.keys.chat(cid), self.keys.agent(to.bare), self.keys.transfers(),
-                  self.keys.offer(oid), self.keys.agents()],
+                  self.keys.offer(oid), self.keys.agents(), self.keys.agent_load(),
+                  self.keys.agent_pending()],
             args=[agent.bare, to.bare, oid, _now_ms() + timeout_ms, timeout_ms + 60000,
                   self.store.seal_note(cid, note), chat.agent_nick, cid])
         if isinstance(out, bytes):
@@ -109,8 +110,9 @@ class Transfers:
             raise NotFound("no such topic")
         chat = await self._own_chat(agent, cid)
         out = await self._to_queue(
-            keys=[self.keys.chat(cid), self.keys.declined(cid), self.keys.purposes()],
-            args=[agent.bare, purpose, cid, self.keys.agent(""), self.keys.agent_chats(""),
+            keys=[self.keys.chat(cid), self.keys.declined(cid), self.keys.purposes(),
+                  self.keys.agent_load()],
+            args=[agent.bare, purpose, cid, self.keys.agent_chats(""),
                   self.keys.queue(""), FRONT, self.store.seal_note(cid, note), chat.agent_nick,
                   _now_ms(), self.router._declined_ttl()])
         _refuse(out.decode())
@@ -159,10 +161,10 @@ class Transfers:
         info = await self.router.agent_info(agent.bare)
         nick = info.get("nick") or agent.user
         old = await self._take_over(
-            keys=[self.keys.chat(cid), self.keys.agent(agent.bare), self.keys.agent_chats(agent.bare),
-                  self.keys.transfers(), self.keys.offer(oid)],
-            args=[oid, agent.bare, agent.full, nick, _now_ms(), cid, self.keys.agent(""),
-                  self.keys.agent_chats("")])
+            keys=[self.keys.chat(cid), self.keys.agent_load(), self.keys.agent_chats(agent.bare),
+                  self.keys.transfers(), self.keys.offer(oid), self.keys.agent_pending(),
+                  self.keys.agent_last()],
+            args=[oid, agent.bare, agent.full, nick, _now_ms(), cid, self.keys.agent_chats("")])
         if not old:
             raise NotFound("no such offer for you: it was withdrawn or has timed out")
         faults.point("transfer.taken")
@@ -227,9 +229,8 @@ class Transfers:
     async def _withdraw_one(self, cid: str, *, oid: str = "", colleague: str = "",
                             deadline: bool = False) -> tuple[str, str, str] | None:
         out = await self._withdraw(
-            keys=[self.keys.chat(cid), self.keys.transfers()],
-            args=[oid, self.keys.agent(""), colleague, str(_now_ms()) if deadline else "", cid,
-                  self.keys.offer("")])
+            keys=[self.keys.chat(cid), self.keys.transfers(), self.keys.agent_pending()],
+            args=[oid, colleague, str(_now_ms()) if deadline else "", cid, self.keys.offer("")])
         if not out:
             return None
         colleague_jid, offer_id, sender = (v.decode() for v in out)

@@ -273,6 +273,20 @@ class Keys:
     def agent(self, bare: str) -> str:
         return f"{self.prefix}:agent:{bare}"
 
+    # The agents' counters that change with every chat, one hash each (field = bare JID),
+    # so that dispatch reads them for every agent on duty in one HMGET, not one per agent.
+    def agent_load(self) -> str:
+        """Hash: agent -> chats assigned to them now."""
+        return f"{self.prefix}:agentload"
+
+    def agent_pending(self) -> str:
+        """Hash: agent -> offers out to them now (a transfer offered to them counts)."""
+        return f"{self.prefix}:agentpending"
+
+    def agent_last(self) -> str:
+        """Hash: agent -> when they last took a chat (ms): the tie-break of dispatch."""
+        return f"{self.prefix}:agentlast"
+
     def agents_leaving(self) -> str:
         return f"{self.prefix}:agentsleaving"
 

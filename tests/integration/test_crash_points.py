@@ -133,7 +133,8 @@ async def consistent(st: Stack) -> None:
     r, k = st.store.redis, st.store.keys
     for raw in await r.smembers(k.agents_known()):
         bare = raw.decode()
-        info = {a.decode(): b.decode() for a, b in (await r.hgetall(k.agent(bare))).items()}
+        load, pending = await r.hget(k.agent_load(), bare), await r.hget(k.agent_pending(), bare)
+        info = {"load": (load or b"0").decode(), "pending": (pending or b"0").decode()}
         chats = [c.decode() for c in await r.smembers(k.agent_chats(bare))]
         states = [await r.hmget(k.chat(c), ["state", "agent"]) for c in chats]
         assert all(s == [b"assigned", bare.encode()] for s in states), (bare, states)
@@ -365,7 +366,7 @@ async def test_an_end_cut_short(crash_stack: tuple[Stack, Process]) -> None:
     assert not await st.store.redis.exists(st.store.keys.session(sid))
     assert not await st.store.redis.exists(st.store.keys.chat(claimed["chat"]))
     await consistent(st)
-    assert (await st.store.redis.hget(st.store.keys.agent(ROMEO), "load")) == b"0"
+    assert (await st.store.redis.hget(st.store.keys.agent_load(), ROMEO)) == b"0"
 
 
 async def test_attributes_stored_when_the_http_service_dies(

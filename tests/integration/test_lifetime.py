@@ -94,7 +94,7 @@ async def test_a_hundred_idle_chats_end_with_everything_they_hold(stack: Stack) 
     assert len(await keys(stack, "chat")) == 100
     assert await redis.zcard(router.keys.queue("report_move")) == 94
     assert await rooms.exists(cids[0]) and await rooms.exists(accepted[0])
-    assert (await router.agent_info("romeo@agents.idchat.localhost"))["load"] == "3"
+    assert (await router.agent_figures(["romeo@agents.idchat.localhost"]))[0][2] == 3  # load
     assert set(cids) <= set(rooms.known)             # the component's own memory of rooms
     await redis.delete(sweeper)
 
@@ -107,8 +107,7 @@ async def test_a_hundred_idle_chats_end_with_everything_they_hold(stack: Stack) 
     for entity in ("chat", "session", "guest", "declined", "offer", "attrurl"):
         assert await keys(stack, entity) == [], entity
     for bare in ("romeo@agents.idchat.localhost", "mercutio@agents.idchat.localhost"):
-        info = await router.agent_info(bare)
-        assert (info["load"], info["pending"]) == ("0", "0"), bare
+        assert (await router.agent_figures([bare]))[0][2:] == (0, 0), bare  # load, pending
         assert await router.agent_chats(bare) == []
     assert not any([await rooms.exists(cid) for cid in cids])
     # Nor in the component's memory: its rooms, and what slixmpp would keep for every JID
@@ -182,8 +181,7 @@ async def test_lost_records_are_cleaned_and_the_agent_recounted(stack: Stack) ->
         return await redis.zcard(router.keys.lives()) == 0
     await until(forgotten, 10, "both lost chats out of the lifetime index")
     assert await redis.zcard(router.keys.queue("report_move")) == 0
-    info = await router.agent_info("romeo@agents.idchat.localhost")
-    assert (info["load"], info["pending"]) == ("0", "0")
+    assert (await router.agent_figures(["romeo@agents.idchat.localhost"]))[0][2:] == (0, 0)
     assert await router.agent_chats("romeo@agents.idchat.localhost") == []
     assert not await stack.gateway.chats.rooms.exists(c1["chat"])
     assert not await stack.gateway.chats.rooms.exists(c2["chat"])

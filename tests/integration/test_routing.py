@@ -4,14 +4,20 @@ late attributes, a citizen's reload, an agent who goes away."""
 from __future__ import annotations
 
 import asyncio
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from slixmpp.exceptions import IqError
 
 from actors import Stack, error_condition, form_values
+from component.routing import Router
 from component.stateless import MUC_PLUGIN
+from redis_server import RedisServer
 from tokenlab import ATTRS, token
+from xmpp_plugin.store import Keys
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -205,3 +211,66 @@ async def test_expected_wait_once_chats_have_been_handled(stack: Stack) -> None:
     await router.reconcile()
     assert await router.seconds_per_place() == 120.0
     assert not await router.redis.hexists(router.keys.duty(), "ghost@agents.example")
+
+
+async def _commands(client: aioredis.Redis) -> dict[str, int]:
+    """Calls per command that Redis executed so far (INFO commandstats), INFO itself left out."""
+    stats = await client.info("commandstats")
+    return {name: row["calls"] for name, row in stats.items() if name != "cmdstat_info"}
+
+
+async def test_dispatch_reads_the_agents_in_a_constant_number_of_commands(tmp_path: Path) -> None:
+    """Issue 15: one dispatch with a chat waiting costs the same Redis commands with 3 or 12
+    agents on duty (it used to read every agent's record, one HMGET each); an end asks for
+    a dispatch only when it freed a full agent's place; the recount moves an older
+    version's counters. A private Redis: nothing else runs commands while they are counted."""
+    server = RedisServer(tmp_path / "redis").start()
+    client = aioredis.from_url(server.url)
+    try:
+        cost = {}
+        for n in (3, 12):
+            keys = Keys(f"dispatch{n}")
+            router = Router(client, keys, offer_timeout=30, chat_ttl=600)
+            agents = [f"agent{i}@agents.example" for i in range(n)]
+            for i, bare in enumerate(agents):
+                await router.agent_available(bare, f"{bare}/console", 2, f"Agent {i}")
+            await router.dispatch()  # nobody waits: the script is loaded, nothing offered
+            await router.open_chat("c1", "s1", "report_move", "juliet@guest.example/web")
+            # agent0 declined it a moment ago: the pause holds, it goes to someone else.
+            await client.zadd(keys.declined("c1"), {agents[0]: int(time.time() * 1000) + 1000})
+            before = await _commands(client)
+            made, lost = await router.dispatch()
+            after = await _commands(client)
+            # Positive control: this dispatch read the agents, skipped the one who declined
+            # and made an offer, and the count sees the script's own commands.
+            assert lost == [] and [(m.chat, m.agent_full) for m in made] == [
+                ("c1", f"{agents[1]}/console")]
+            cost[n] = {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+            assert cost[n]["cmdstat_evalsha"] == 1
+            figures = await router.agent_figures(agents[:2])
+            assert [f[3] for f in figures] == [0, 1]              # pending: the offer counted
+        assert cost[12] == cost[3]
+        # After an end, a dispatch only when it freed a place of an agent who had none (only
+        # then can a waiting chat go where it could not): agent1 (room for 2) had the offer.
+        keys = Keys("dispatch3")
+        router = Router(client, keys, offer_timeout=30, chat_ttl=600)
+        released = await router.release("c1", "citizen")
+        assert released is not None and (released.state, released.offered_to) == (
+            "offered", agents[1])
+        assert (await router.agent_figures([agents[1]]))[0][3] == 0  # the offer's place freed
+        assert not await router.had_no_room([agents[1]])        # 0 of 2 used: had room
+        await client.hset(keys.agent_load(), agents[1], 1)
+        assert await router.had_no_room([agents[1]])            # 1 + the freed one = 2 of 2
+        await router.agent_busy(agents[1], f"{agents[1]}/console", 2)
+        assert not await router.had_no_room([agents[1]])        # away: takes no new chat
+        assert await router.had_no_room(None) and not await router.had_no_room([])
+        # An upgrade: counters a former version kept in the agent's own record are dropped
+        # from it by the recount, which writes them where they live now.
+        await client.hset(keys.agent("agent2@agents.example"), mapping={"load": 7, "pending": 7,
+                                                                        "last": 1})
+        assert await router.reconcile() == [agents[1]]          # its load, set by hand above
+        assert await client.hmget(keys.agent("agent2@agents.example"),
+                                  ["load", "pending", "last", "max"]) == [None, None, None, b"2"]
+    finally:
+        await client.aclose()
+        server.stop()

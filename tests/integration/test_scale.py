@@ -144,7 +144,8 @@ async def test_two_instances_20_citizens_5_agents_one_killed(stack: Stack, redis
         assert ledger.problems == []
         assert len(set(chats)) == 20 and set(chats) <= set(ledger.accepted)
         for agent in agents:
-            info = await stack.store.redis.hgetall(stack.store.keys.agent(agent.jid.bare))
-            assert int(info[b"load"]) == 0 and int(info[b"pending"]) == 0
+            k, bare = stack.store.keys, agent.jid.bare
+            assert await stack.store.redis.hget(k.agent_load(), bare) == b"0"
+            assert await stack.store.redis.hget(k.agent_pending(), bare) == b"0"
     finally:
         await stop_all([second])

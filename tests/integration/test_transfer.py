@@ -39,8 +39,8 @@ async def until(predicate: Any, what: str, timeout: float = 8.0) -> None:
 
 
 async def numbers(stack: Stack, bare: str) -> tuple[int, int]:
-    info = await stack.gateway.router.agent_info(bare)
-    return int(info.get("load", 0)), int(info.get("pending", 0))
+    _, _, load, pending = (await stack.gateway.router.agent_figures([bare]))[0]
+    return load, pending
 
 
 async def refused(call: Any) -> str:

@@ -55,8 +55,8 @@ def test_the_scripts_are_there() -> None:
     assert declared(header) == {"KEYS": ([1, 2], None), "ARGV": ([1, 2, 3, 4], None)}
     assert used(body) == {"KEYS": (2, False), "ARGV": (4, False)}
     header, body = split(lua.source("routing_dispatch"))
-    assert declared(header)["ARGV"] == (list(range(1, 12)), 12)
-    assert used(body)["ARGV"] == (11, True) and used(body)["KEYS"] == (0, False)
+    assert declared(header)["ARGV"] == (list(range(1, 15)), 15)
+    assert used(body)["ARGV"] == (14, True) and used(body)["KEYS"] == (0, False)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

@@ -4,6 +4,9 @@
 -- KEYS[2] agent           the agent hash
 -- KEYS[3] agent_chats     the agent's chats set
 -- KEYS[4] offers          the offers zset
+-- KEYS[5] agent_load      agent -> chats assigned
+-- KEYS[6] agent_pending   agent -> offers out
+-- KEYS[7] agent_last      agent -> when they last took a chat (ms)
 -- ARGV[1] offer_id
 -- ARGV[2] agent_bare
 -- ARGV[3] agent_full
@@ -29,9 +32,9 @@ if not nick or nick == '' then nick = ARGV[4] end
 redis.call('HSET', ck, 'state', 'assigned', 'agent', ARGV[2], 'agent_full', ARGV[3],
            'agent_nick', nick, 'assigned_ms', ARGV[5])
 redis.call('HDEL', ck, 'offer', 'offered_to')
-redis.call('HINCRBY', KEYS[2], 'pending', -1)
-redis.call('HINCRBY', KEYS[2], 'load', 1)
-redis.call('HSET', KEYS[2], 'last', ARGV[5])
+redis.call('HINCRBY', KEYS[6], ARGV[2], -1)
+redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
+redis.call('HSET', KEYS[7], ARGV[2], ARGV[5])
 redis.call('SADD', KEYS[3], cid)
 local queue = ARGV[7] .. (rec.purpose or '')
 redis.call('ZREM', queue, cid)

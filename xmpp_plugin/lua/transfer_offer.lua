@@ -4,6 +4,8 @@
 -- KEYS[3] transfers       the transfer offers zset
 -- KEYS[4] offer           the offer key (offer id -> cid)
 -- KEYS[5] agents          the set of agents on duty
+-- KEYS[6] agent_load      agent -> chats assigned
+-- KEYS[7] agent_pending   agent -> offers out
 -- ARGV[1] sender_bare
 -- ARGV[2] colleague_bare
 -- ARGV[3] offer_id
@@ -18,13 +20,15 @@ local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'transfer_to')
 if st[1] ~= 'assigned' or st[2] ~= ARGV[1] then return 'not-yours' end
 if st[3] then return 'pending' end
 if redis.call('SISMEMBER', KEYS[5], ARGV[2]) == 0 then return 'unavailable' end
-local a = redis.call('HMGET', KEYS[2], 'max', 'load', 'pending', 'full')
-if not a[4] or (tonumber(a[2]) or 0) + (tonumber(a[3]) or 0) >= (tonumber(a[1]) or 0) then
+local a = redis.call('HMGET', KEYS[2], 'max', 'full')
+local used = (tonumber(redis.call('HGET', KEYS[6], ARGV[2])) or 0)
+             + (tonumber(redis.call('HGET', KEYS[7], ARGV[2])) or 0)
+if not a[2] or used >= (tonumber(a[1]) or 0) then
   return 'unavailable'
 end
 redis.call('HSET', KEYS[1], 'transfer_to', ARGV[2], 'transfer_offer', ARGV[3],
            'pending_note', ARGV[6], 'pending_by', ARGV[7])
-redis.call('HINCRBY', KEYS[2], 'pending', 1)
+redis.call('HINCRBY', KEYS[7], ARGV[2], 1)
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[8])
 redis.call('SET', KEYS[4], ARGV[8], 'PX', ARGV[5])
-return {a[4]}
+return {a[2]}
