@@ -35,7 +35,7 @@ from .feedback import Feedback
 from .grants import Grants
 from .notifier import Notifier
 from .rooms import Rooms, new_chat_id
-from .routing import Chat, Released, Router
+from .routing import Chat, OfferMade, Released, Router
 from .supervision import DayStats
 from .transfers import Transfers
 
@@ -43,6 +43,8 @@ PER_PLACE_MAX_AGE = 5.0  # seconds an expected-wait estimate is used again (no r
 ACTIVITY_THROTTLE_SECONDS = 60  # activity keeps a chat alive, and is told, at most this often
 
 log = logging.getLogger(__name__)
+
+Dispatched = tuple[list[OfferMade], list[str]]  # a dispatch's offers, and the lost chats it found
 
 CITIZEN_NICK = "Inwoner"
 
@@ -120,10 +122,12 @@ class Chats:
 
     # -- §1 claim --------------------------------------------------------------
 
-    async def claim(self, citizen: JID, ticket: str) -> tuple[Chat, int | None, bool, bool]:
+    async def claim(self, citizen: JID, ticket: str) -> tuple[Chat, int | None, bool, bool,
+                                                             Dispatched | None]:
         """Redeem a ticket; returns the chat, the queue position, whether it was interrupted,
-        and whether this topic's citizens were told nobody is on duty. A new chat costs
-        three requests to Redis: the redeem, the opening, the dispatch (after_claim)."""
+        whether this topic's citizens were told nobody is on duty, and for a new chat the
+        dispatch that ran with its opening (after_claim tells its offers). A new chat costs
+        two requests to Redis: the redeem, and the opening with the dispatch."""
         if not self.is_guest(citizen):
             raise Forbidden("only guests of the citizens' host can claim a chat")
         if not ticket:
@@ -140,9 +144,9 @@ class Chats:
         if existing is None:
             opened = await self._open(session, citizen, cid)
             if opened is not None:
-                chat, position, told = opened
+                chat, position, told, dispatched = opened
                 self._claimed(chat, sid)
-                return chat, position, False, told
+                return chat, position, False, told, dispatched
             existing = await self.store.chat_of(sid)  # a concurrent claim linked its chat first
             if existing is None:
                 raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
@@ -153,7 +157,7 @@ class Chats:
         interrupted = await self.router.clear_interrupted(chat.id)
         position, told = await self.router.place(chat.id, chat.purpose)
         self._claimed(chat, sid)
-        return chat, position, interrupted, told
+        return chat, position, interrupted, told, None
 
     def _claimed(self, chat: Chat, sid: str) -> None:
         self.noted(chat)
@@ -174,10 +178,12 @@ class Chats:
         return TopicClosed(purpose, hours.next_opening(datetime.now(UTC)))
 
     async def after_claim(self, chat: Chat, position: int | None, interrupted: bool,
-                          no_agent: bool | None = None) -> None:
+                          no_agent: bool | None = None,
+                          dispatched: Dispatched | None = None) -> None:
         """What the citizen hears once the claim is answered, then offers go out.
         ``no_agent``: whether the citizens of this topic were told nobody is on duty, when
-        the claim's answer has just read it."""
+        the claim's answer has just read it; ``dispatched``: the dispatch that ran with the
+        claim, whose offers are told here (else a dispatch runs now)."""
         if chat.auth_state == "requested":  # back from the core, or a reload before going
             self.notify.auth(chat.citizen, chat.id, "requested", chat.auth_method, chat.auth_url)
         if no_agent is None and chat.state != "assigned":
@@ -188,7 +194,10 @@ class Chats:
             self.notify.no_agent(chat)  # nobody on duty: say so at once
         elif interrupted:
             self.notify.queued(chat, position, interrupted=True)
-        await self.dispatch()
+        if dispatched is None:
+            await self.dispatch()
+        else:
+            await self._offers_made(*dispatched)
 
     async def expected_wait(self, position: int | None) -> float | None:
         if position is None:
@@ -197,25 +206,27 @@ class Chats:
         return None if per_place is None else per_place * position
 
     async def _open(self, session: Session, citizen: JID,
-                    cid: str) -> tuple[Chat, int | None, bool] | None:
-        """The new chat ``cid`` (already in the lifetime index), with its queue position and
-        whether this topic's citizens were told nobody is on duty; None when a concurrent
-        claim of the same session linked its own chat first (this one is undone)."""
+                    cid: str) -> tuple[Chat, int | None, bool, Dispatched] | None:
+        """The new chat ``cid`` (already in the lifetime index), with its queue position,
+        whether this topic's citizens were told nobody is on duty, and the dispatch that ran
+        right after it was queued (its offers not told yet); None when a concurrent claim
+        of the same session linked its own chat first (this one is undone)."""
         await self.rooms.create(cid, self._title(session.purpose), member=citizen.bare)
         faults.point("claim.room_created")
-        kind, chat, position, told = await self.router.open_new(
+        (kind, chat, position, told), dispatched = await self.router.open_and_dispatch(
             cid, session.id, session.purpose, citizen.full,
             guest_key=self.store.keys.guest(citizen.bare),
             session_ttl=self.settings.store.session_ttl_seconds,
             no_agent_grace_ms=self.settings.routing.no_agent_timeout_seconds * 1000)
         if not isinstance(chat, Chat):  # another chat won, or the session ended meanwhile
+            await self._offers_made(*dispatched)  # for other chats
             await self.rooms.destroy(cid)
             await self.router.forget(cid)
             if kind == "gone":
                 raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
             return None
         faults.point("claim.linked")
-        return chat, position, told
+        return chat, position, told, dispatched
 
     async def _rejoin(self, cid: str, citizen: JID, session: Session) -> Chat:
         """A reload or a reconnect: the same chat, membership moved to the new guest JID."""
@@ -325,7 +336,10 @@ class Chats:
     # -- §4 offers -------------------------------------------------------------
 
     async def dispatch(self) -> None:
-        made_offers, lost = await self.router.dispatch()
+        await self._offers_made(*await self.router.dispatch())
+
+    async def _offers_made(self, made_offers: list[OfferMade], lost: list[str]) -> None:
+        """Tell the agents of the offers a dispatch made; forget the chats it found lost."""
         if made_offers:
             faults.point("offer.made")
         metrics.offered(len(made_offers))

@@ -14,8 +14,10 @@ from __future__ import annotations
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from xmpp_plugin import lua
 from xmpp_plugin.store import Keys
@@ -156,12 +158,52 @@ class Router:
         whether this topic's citizens are told nobody is on duty: already, or now when
         nobody has served it for ``no_agent_grace_ms``), ('taken', the chat a
         concurrent claim linked first, None, False) or ('gone', None, None, False)."""
-        k, now = self.keys, _now_ms()
-        out = await self._open(
-            keys=[k.session(sid), k.chat(cid), k.queue(purpose), k.purposes(), guest_key,
-                  k.told_off_duty(), k.duty(), k.off_duty()],
-            args=[cid, sid, purpose, citizen, now, self.record_ttl, session_ttl, k.attr_url(""),
-                  no_agent_grace_ms])
+        now = _now_ms()
+        out = await self._open(keys=self._open_keys(cid, sid, purpose, guest_key),
+                               args=self._open_args(cid, sid, purpose, citizen, now, session_ttl,
+                                                    no_agent_grace_ms))
+        return self._opened(out, cid, sid, purpose, citizen, now)
+
+    async def open_and_dispatch(self, cid: str, sid: str, purpose: str, citizen: str, *,
+                                guest_key: str, session_ttl: int, no_agent_grace_ms: int
+                                ) -> tuple[tuple[str, Chat | str | None, int | None, bool],
+                                           tuple[list[OfferMade], list[str]]]:
+        """open_new, then dispatch, in one round trip (both scripts in one pipeline, run
+        back to back): the new chat's offer is made before the claim is answered, and goes
+        out right after it. A script Redis no longer holds (a restart empties its script
+        cache) runs again on its own, which loads it; the dispatch then runs again too."""
+        now = _now_ms()
+        keys = self._open_keys(cid, sid, purpose, guest_key)
+        args = self._open_args(cid, sid, purpose, citizen, now, session_ttl, no_agent_grace_ms)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.evalsha(self._open.sha, len(keys), *keys, *args)
+            pipe.evalsha(self._dispatch.sha, 0, *self._dispatch_args())
+            out, rows = await pipe.execute(raise_on_error=False)
+        for result in (out, rows):
+            if isinstance(result, Exception) and not isinstance(result, NoScriptError):
+                raise result
+        made, lost = ([], []) if isinstance(rows, Exception) else self._made(rows)
+        reopened = isinstance(out, Exception)
+        if reopened:  # the dispatch ran before the chat was queued
+            out = await self._open(keys=keys, args=args)
+        if reopened or isinstance(rows, Exception):
+            more, more_lost = await self.dispatch()
+            made, lost = made + more, lost + more_lost
+        return self._opened(out, cid, sid, purpose, citizen, now), (made, lost)
+
+    def _open_keys(self, cid: str, sid: str, purpose: str, guest_key: str) -> list[str]:
+        k = self.keys
+        return [k.session(sid), k.chat(cid), k.queue(purpose), k.purposes(), guest_key,
+                k.told_off_duty(), k.duty(), k.off_duty()]
+
+    def _open_args(self, cid: str, sid: str, purpose: str, citizen: str, now: int,
+                   session_ttl: int, no_agent_grace_ms: int) -> list[str | int]:
+        return [cid, sid, purpose, citizen, now, self.record_ttl, session_ttl,
+                self.keys.attr_url(""), no_agent_grace_ms]
+
+    @staticmethod
+    def _opened(out: list[Any], cid: str, sid: str, purpose: str, citizen: str,
+                now: int) -> tuple[str, Chat | str | None, int | None, bool]:
         kind = out[0].decode()
         if kind == "taken":
             return kind, out[1].decode(), None, False
@@ -441,12 +483,18 @@ class Router:
     async def dispatch(self, batch: int = 16) -> tuple[list[OfferMade], list[str]]:
         """Offer waiting chats to the best free agents, as many as fit. Returns the offers
         and the ids of chats found in a queue without a record (taken out of it)."""
+        return self._made(await self._dispatch(args=self._dispatch_args(batch)))
+
+    def _dispatch_args(self, batch: int = 16) -> list[str | int]:
         k = self.keys
-        rows, lost = await self._dispatch(args=[
-            k.chat(""), k.queue(""), k.agent(""), k.declined(""), k.offer(""),
-            k.duty(), k.purposes(), k.offers(), _now_ms(), self.offer_timeout_ms,
-            self.reoffer_pause_ms, k.agent_load(), k.agent_pending(), k.agent_last(),
-            *[f"of-{secrets.token_hex(12)}" for _ in range(batch)]])
+        return [k.chat(""), k.queue(""), k.agent(""), k.declined(""), k.offer(""),
+                k.duty(), k.purposes(), k.offers(), _now_ms(), self.offer_timeout_ms,
+                self.reoffer_pause_ms, k.agent_load(), k.agent_pending(), k.agent_last(),
+                *[f"of-{secrets.token_hex(12)}" for _ in range(batch)]]
+
+    @staticmethod
+    def _made(out: list[Any]) -> tuple[list[OfferMade], list[str]]:
+        rows, lost = out
         return ([OfferMade(chat=r[0].decode(), agent=r[1].decode(), agent_full=r[2].decode(),
                            offer=r[3].decode(), purpose=r[4].decode(),
                            enqueued_ms=_arrival_ms(int(float(r[5].decode()))),

@@ -24,8 +24,8 @@ class ClaimHandlers:
     async def on_claim(self, iq: Iq) -> None:
         started = time.perf_counter()
         try:
-            chat, position, interrupted, told = await self.gw.chats.claim(iq["from"],
-                                                                         iq["idchat_claim"]["ticket"])
+            chat, position, interrupted, told, dispatched = await self.gw.chats.claim(
+                iq["from"], iq["idchat_claim"]["ticket"])
         except TopicClosed as closed:
             self._closed(iq, closed)
             return
@@ -47,7 +47,7 @@ class ClaimHandlers:
                 el["wait"] = str(int(wait))
         reply.send()
         metrics.SETUP.observe(time.perf_counter() - started)
-        await self.gw.chats.after_claim(chat, position, interrupted, no_agent)
+        await self.gw.chats.after_claim(chat, position, interrupted, no_agent, dispatched)
 
     def _closed(self, iq: Iq, closed: TopicClosed) -> None:
         """§1 outside opening hours: when the topic opens again, and the alternative."""

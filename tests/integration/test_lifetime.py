@@ -48,8 +48,8 @@ async def synthetic_chat(stack: Stack, name: str) -> str:
     chats = stack.gateway.chats
     ticket = await stack.store.issue_ticket(await stack.session())
     guest = JID(f"{name}-{secrets.token_hex(4)}@{stack.settings.xmpp.guest_domain}/page")
-    chat, position, interrupted, _ = await chats.claim(guest, ticket)
-    await chats.after_claim(chat, position, interrupted)
+    chat, position, interrupted, _, dispatched = await chats.claim(guest, ticket)
+    await chats.after_claim(chat, position, interrupted, dispatched=dispatched)
     # Positive control: the guest mapping the end must remove is there.
     assert await stack.store.redis.exists(stack.store.keys.guest(guest.bare))
     return chat.id

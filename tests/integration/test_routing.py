@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from slixmpp.exceptions import IqError
 
 from actors import Stack, error_condition, form_values
-from component.routing import Router
+from component.routing import Chat, Router
 from component.stateless import MUC_PLUGIN
 from redis_server import RedisServer
 from tokenlab import ATTRS, token
@@ -271,6 +271,51 @@ async def test_dispatch_reads_the_agents_in_a_constant_number_of_commands(tmp_pa
         assert await router.reconcile() == [agents[1]]          # its load, set by hand above
         assert await client.hmget(keys.agent("agent2@agents.example"),
                                   ["load", "pending", "last", "max"]) == [None, None, None, b"2"]
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+async def test_a_new_chat_is_opened_and_offered_in_one_round_trip(tmp_path: Path) -> None:
+    """Issue 15: a claim's opening and the dispatch go to Redis as one pipeline, so the
+    offer is made before the claim is answered; when Redis does not hold the scripts (at
+    first, or after a restart emptied its cache) both still run, in order, and the new chat
+    is still offered."""
+    server = RedisServer(tmp_path / "redis").start()
+    client = aioredis.from_url(server.url)
+    try:
+        keys = Keys("opening")
+        router = Router(client, keys, offer_timeout=30, chat_ttl=600)
+        await router.agent_available("romeo@agents.example", "romeo@agents.example/console", 1,
+                                     "Romeo")
+        offered = []
+        # Redis holds: neither script, both, only the dispatch (which then runs first and
+        # finds nothing to offer), both.
+        for n, missing in enumerate((2, 0, 1, 0)):
+            cid, sid = f"c{n}", f"s{n}"
+            await client.hset(keys.session(sid), "purpose", "report_move")
+            if missing:
+                await client.script_flush()
+            if missing == 1:
+                assert await router.dispatch() == ([], [])   # loads the dispatch only
+            before = await _commands(client)
+            (kind, chat, position, told), (made, lost) = await router.open_and_dispatch(
+                cid, sid, "report_move", f"juliet{n}@guest.example/web",
+                guest_key=keys.guest(f"juliet{n}@guest.example"), session_ttl=600,
+                no_agent_grace_ms=60_000)
+            after = await _commands(client)
+            sent = {k: v - before.get(k, 0) for k, v in after.items()
+                    if k in ("cmdstat_evalsha", "cmdstat_script|load")}
+            assert (kind, position, told, lost) == ("opened", 1, False, [])
+            assert isinstance(chat, Chat) and chat.id == cid
+            assert await client.hget(keys.session(sid), "chat") == cid.encode()
+            offered.append([(m.chat, m.agent) for m in made])
+            if missing:  # refused, loaded, run again: the opening, then the dispatch
+                assert sent.get("cmdstat_script|load") == missing
+            else:        # one pipeline of two EVALSHA, nothing loaded
+                assert (sent.get("cmdstat_evalsha"), sent.get("cmdstat_script|load", 0)) == (2, 0)
+            await router.release(cid, "citizen")  # romeo (room for one) is free again
+        assert offered == [[(f"c{n}", "romeo@agents.example")] for n in range(4)]
     finally:
         await client.aclose()
         server.stop()
