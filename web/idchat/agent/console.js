@@ -76,9 +76,14 @@ export class AgentConsole {
         muc.on('change:hidden', update);
         update();
         // The conversation so far, kept in page memory: Converse forgets its rooms when it
-        // gives up a connection, and a chat may end (or go elsewhere) meanwhile.
+        // gives up a connection, and a chat may end (or go elsewhere) meanwhile. A room that
+        // Converse emptied or made anew on a reconnect shows less than was kept: the longer
+        // stays (within one chat, messages only come on top).
         const jid = muc.get('jid');
-        muc.messages.on('add', () => this.conversations.set(jid, snapshot(muc, (nick) => this.shownNick(nick))));
+        muc.messages.on('add', () => {
+            const now = snapshot(muc, (nick) => this.shownNick(nick));
+            if (now.length >= (this.conversations.get(jid)?.length ?? 0)) this.conversations.set(jid, now);
+        });
     }
 
     /** Put a chat on screen: an open one in Converse's view, an ended one read-only. */
