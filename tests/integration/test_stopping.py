@@ -227,8 +227,10 @@ def _watch_until(proc: subprocess.Popen[bytes], out: Path, seen: dict[int, str],
     deadline = time.monotonic() + timeout
     while True:
         for pid, started in descendants(proc.pid).items():
-            if pid not in seen:
-                seen[pid], commands[pid] = started, _cmdline(pid)
+            seen.setdefault(pid, started)
+            # A child caught between its fork and its exec still shows its parent's command
+            # line: read it again on every pass while it lives.
+            commands[pid] = _cmdline(pid) or commands.get(pid, "")
         joined = " | ".join(commands.values())
         if all(part in joined for part in ready) and said in out.read_text(errors="replace"):
             return
