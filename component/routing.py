@@ -150,28 +150,19 @@ class Router:
         return Chat(id=cid, sid=sid, purpose=purpose, state="queued", citizen=citizen, agent="",
                     agent_full="", agent_nick="", enqueued_ms=now, assigned_ms=0, alive_ms=now)
 
-    async def open_new(self, cid: str, sid: str, purpose: str, citizen: str, *,
-                       guest_key: str, session_ttl: int,
-                       no_agent_grace_ms: int) -> tuple[str, Chat | str | None, int | None, bool]:
-        """A new chat for a claimed session, linked, queued and kept alive in one step
-        (lua/routing_open.lua). Returns ('opened', the record as written, queue position,
-        whether this topic's citizens are told nobody is on duty: already, or now when
-        nobody has served it for ``no_agent_grace_ms``), ('taken', the chat a
-        concurrent claim linked first, None, False) or ('gone', None, None, False)."""
-        now = _now_ms()
-        out = await self._open(keys=self._open_keys(cid, sid, purpose, guest_key),
-                               args=self._open_args(cid, sid, purpose, citizen, now, session_ttl,
-                                                    no_agent_grace_ms))
-        return self._opened(out, cid, sid, purpose, citizen, now)
-
     async def open_and_dispatch(self, cid: str, sid: str, purpose: str, citizen: str, *,
                                 guest_key: str, session_ttl: int, no_agent_grace_ms: int
                                 ) -> tuple[tuple[str, Chat | str | None, int | None, bool],
                                            tuple[list[OfferMade], list[str]]]:
-        """open_new, then dispatch, in one round trip (both scripts in one pipeline, run
-        back to back): the new chat's offer is made before the claim is answered, and goes
-        out right after it. A script Redis no longer holds (a restart empties its script
-        cache) runs again on its own, which loads it; the dispatch then runs again too."""
+        """A new chat for a claimed session, linked, queued and kept alive in one step
+        (lua/routing_open.lua), then a dispatch, in one round trip (both scripts in one
+        pipeline, run back to back): the new chat's offer is made before the claim is
+        answered, and goes out right after it. The opening is ('opened', the record as
+        written, queue position, whether this topic's citizens are told nobody is on duty:
+        already, or now when nobody has served it for ``no_agent_grace_ms``), ('taken', the
+        chat a concurrent claim linked first, None, False) or ('gone', None, None, False).
+        A script Redis no longer holds (a restart empties its script cache) runs again on
+        its own, which loads it; the dispatch then runs again too."""
         now = _now_ms()
         keys = self._open_keys(cid, sid, purpose, guest_key)
         args = self._open_args(cid, sid, purpose, citizen, now, session_ttl, no_agent_grace_ms)
