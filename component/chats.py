@@ -364,7 +364,8 @@ class Chats:
 
     async def accept(self, agent: JID, oid: str) -> Chat:
         await self.require_agent_role(agent)
-        accepted = await self.router.accept(oid, agent.bare, agent.full, agent.user)
+        accepted = await self.router.accept(oid, agent.bare, agent.full, agent.user,
+                                            self.day.counting())
         if isinstance(accepted, str):  # a colleague's transfer offer
             return await self.transfers.take_over(agent, accepted, oid)
         if accepted is None:
@@ -376,8 +377,6 @@ class Chats:
         # The attributes go to the agent directly, not through the room: no need to
         # wait for the membership before sending them.
         await self.send_attributes(chat, self.store.opened(chat.sid, accepted.sealed))
-        if not chat.transferred_by:  # a chat handed to a queue was answered before
-            await self.day.answered(chat)
         faults.point("accept.delivered")
         await self.rooms.admit(cid, agent.bare)
         await self.transfers.remove_previous(chat, agent.bare)
@@ -622,10 +621,13 @@ class Chats:
                 self.notify.revoke(JID(info["full"]), released.transfer_offer, "ended")
         stored = None
         if by == "citizen" or state == "assigned":  # for the logout notice, or the audit
-            try:
-                stored = await self.store.attributes(chat.sid)
-            except NotFound:
-                pass
+            if released.sealed is not None:  # read by the release
+                stored = self.store.opened(chat.sid, released.sealed or None)
+            else:
+                try:
+                    stored = await self.store.attributes(chat.sid)
+                except NotFound:
+                    pass
         if chat.citizen:
             self.notify.ended_citizen(JID(chat.citizen), chat.id, by)
         if state == "assigned" and chat.agent_full:
@@ -695,12 +697,7 @@ class Chats:
     async def _tell_active(self, sid: str) -> None:
         """ID Contact hears that the citizen is active, at most once a minute per session
         over all instances."""
-        if not await self.router.throttle(sid, ACTIVITY_THROTTLE_SECONDS):
-            return
-        try:
-            stored = await self.store.attributes(sid)
-        except NotFound:
-            return
+        stored = await self.store.active(sid, ACTIVITY_THROTTLE_SECONDS)
         if stored is not None:
             self.feedback.send(stored.session_url, "user_active")
 

@@ -46,6 +46,16 @@ class Accepted:
 
 
 @dataclass(frozen=True)
+class DayCount:
+    """How an accept counts its chat in today's figures (component/supervision.py): the
+    day's keys, the service level (s), the waits kept, and the keys' lifetime (s)."""
+    day: str
+    service_level: int
+    samples: int
+    ttl: int
+
+
+@dataclass(frozen=True)
 class Released:
     """What an ended chat was: its state, the offer that was out for it, if any, the
     colleague a transfer was offered to, if any (component/transfers.py), and its agent."""
@@ -55,6 +65,8 @@ class Released:
     transfer_to: str = ""
     transfer_offer: str = ""
     agent: str = ""
+    sealed: str | None = None  # the session's attributes as the release read them ('' while
+    # pending or when the session is gone); None: not read (an end resumed by the sweeper)
 
 
 @dataclass(frozen=True)
@@ -331,11 +343,12 @@ class Router:
             keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone(), k.lives(), k.transfers(),
                   k.agent_load(), k.agent_pending()],
             args=[cid, k.agent_chats(""), k.queue(""), k.offer(""), by,
-                  _now_ms() + self.resume_ms])
+                  _now_ms() + self.resume_ms, k.session("")])
         if not out:
             return None
-        state, offered_to, offer, transfer_to, transfer_offer, agent = (v.decode() for v in out)
-        return Released(state, offered_to, offer, transfer_to, transfer_offer, agent)
+        state, offered_to, offer, transfer_to, transfer_offer, agent, sealed = (
+            v.decode() for v in out)
+        return Released(state, offered_to, offer, transfer_to, transfer_offer, agent, sealed)
 
     async def stale(self, seconds: float) -> list[str]:
         """Ids in the lifetime index not touched for ``seconds``: a record missing for one
@@ -496,16 +509,20 @@ class Router:
         cid = await self.redis.get(self.keys.offer(oid))
         return cid.decode() if cid else None
 
-    async def accept(self, oid: str, bare: str, full: str, nick: str) -> Accepted | str | None:
+    async def accept(self, oid: str, bare: str, full: str, nick: str,
+                     count: DayCount) -> Accepted | str | None:
         """Offer ``oid`` accepted by this agent (``nick``: their name when their record holds
         none): the chat, now theirs, as the acceptance left it (no read after it), with how
         many still wait for its topic; the chat id when ``oid`` is a transfer offer
-        (component/transfers.py); None when the offer is not out to them any more."""
+        (component/transfers.py); None when the offer is not out to them any more. A chat
+        answered for the first time counts in ``count``'s day, in the same step."""
         k = self.keys
         out = await self._accept(
             keys=[k.offer(oid), k.agent(bare), k.agent_chats(bare), k.offers(), k.agent_load(),
-                  k.agent_pending(), k.agent_last()],
-            args=[oid, bare, full, nick, _now_ms(), k.chat(""), k.queue(""), k.session("")])
+                  k.agent_pending(), k.agent_last(), k.day_stats(count.day),
+                  k.day_waits(count.day)],
+            args=[oid, bare, full, nick, _now_ms(), k.chat(""), k.queue(""), k.session(""),
+                  count.service_level, count.samples, count.ttl])
         if not out:
             return None
         if out[0] == b"transfer":
@@ -768,21 +785,6 @@ class Router:
         """The full JIDs watching now, at most ``limit``."""
         return [w.decode() for w in await self.redis.zrangebyscore(
             self.keys.watchers(), _now_ms(), "+inf", start=0, num=limit)]
-
-    async def count_answered(self, day: str, wait: int, within: bool, *, samples: int,
-                             ttl: int) -> None:
-        """One answered chat in ``day``'s figures: its wait (seconds, the last ``samples``
-        kept), and whether that was within the service level. Counts: no MULTI/EXEC."""
-        stats, waits = self.keys.day_stats(day), self.keys.day_waits(day)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hincrby(stats, "answered", 1)
-            if within:
-                pipe.hincrby(stats, "within", 1)
-            pipe.rpush(waits, wait)
-            pipe.ltrim(waits, -samples, -1)
-            pipe.expire(stats, ttl)
-            pipe.expire(waits, ttl)
-            await pipe.execute()
 
     async def count_abandoned(self, day: str, *, ttl: int) -> None:
         stats = self.keys.day_stats(day)

@@ -26,11 +26,12 @@ from xmpp_plugin.errors import Forbidden, Unavailable
 from . import overview
 from .overview import Overview
 from .protocol import stanza
+from .routing import DayCount
 from .xmpp_errors import replies_errors
 
 if TYPE_CHECKING:
     from .gateway import Gateway
-    from .routing import Chat, Router
+    from .routing import Router
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +52,10 @@ class DayStats:
     def __init__(self, router: "Router", service_level_seconds: int) -> None:
         self.router, self.sl = router, service_level_seconds
 
-    async def answered(self, chat: "Chat") -> None:
-        wait = max(0, (chat.assigned_ms - chat.enqueued_ms) // 1000) if chat.assigned_ms else 0
-        try:
-            await self.router.count_answered(_today(), wait, wait <= self.sl,
-                                             samples=MAX_WAIT_SAMPLES, ttl=DAY_TTL)
-        except RedisError:
-            shared.REDIS_ERRORS.inc()
-            log.warning("today's figures: Redis unavailable; one answer not counted")
+    def counting(self) -> DayCount:
+        """How an accept counts a chat answered now (routing_accept.lua): its wait, from its
+        arrival in the queue, and whether that was within the service level."""
+        return DayCount(_today(), self.sl, MAX_WAIT_SAMPLES, DAY_TTL)
 
     async def ended(self, state: str, by: str) -> None:
         if state not in ("queued", "offered") or by not in ABANDONING:

@@ -415,6 +415,7 @@ class SessionStore:
         self._deliver_in_chat = lua.script(client, "session_deliver_in_chat")
         self._claim = lua.script(client, "session_claim")
         self._open_page = lua.script(client, "session_open_page")
+        self._active = lua.script(client, "session_active")
 
     @classmethod
     def from_settings(cls, client: aioredis.Redis, settings: Settings) -> SessionStore:
@@ -562,6 +563,15 @@ class SessionStore:
                 raise NotFound("no such session; it may have ended or expired", slug="unknown-session")
             return None
         return self.opened(sid, sealed.decode())
+
+    @_redis_errors
+    async def active(self, sid: str, seconds: int) -> StoredAttributes | None:
+        """The attributes to tell ID Contact that the citizen of ``sid`` is active with, at
+        most once in ``seconds`` over all instances; None when that was told within
+        ``seconds``, while the attributes are pending, or when the session has ended."""
+        sealed = await self._active(keys=[self.keys.session(sid), self.keys.active_throttle(sid)],
+                                    args=[seconds])
+        return self.opened(sid, sealed.decode()) if sealed else None
 
     def opened(self, sid: str, sealed: str | None) -> StoredAttributes | None:
         """Session ``sid``'s attributes from their sealed form as stored (read by a script

@@ -13,11 +13,13 @@ import redis.asyncio as aioredis
 from slixmpp.exceptions import IqError
 
 from actors import Stack, error_condition, form_values
-from component.routing import Chat, Router
+from component.routing import Accepted, Chat, DayCount, Router
 from component.stateless import MUC_PLUGIN
 from redis_server import RedisServer
 from tokenlab import ATTRS, token
-from xmpp_plugin.store import Keys
+from xmpp_plugin import lua
+from xmpp_plugin.models import AuthResult
+from xmpp_plugin.store import Keys, SessionStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -316,6 +318,83 @@ async def test_a_new_chat_is_opened_and_offered_in_one_round_trip(tmp_path: Path
                 assert (sent.get("cmdstat_evalsha"), sent.get("cmdstat_script|load", 0)) == (2, 0)
             await router.release(cid, "citizen")  # romeo (room for one) is free again
         assert offered == [[(f"c{n}", "romeo@agents.example")] for n in range(4)]
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+async def test_an_answer_an_activity_and_an_end_each_take_one_request(tmp_path: Path) -> None:
+    """Issue 15: the accept counts the chat in today's figures (a chat a colleague handed
+    to the queue was counted before, and is not again); the citizen's activity is marked
+    and the attributes for ID Contact's notice read in one step; the release returns the
+    attributes the end's audit and logout notice need. Each is one request to Redis."""
+    server = RedisServer(tmp_path / "redis").start()
+    client = aioredis.from_url(server.url)
+    sent: list[str] = []
+    execute = client.execute_command
+
+    async def counting(*args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]).upper())
+        return await execute(*args, **options)
+
+    client.execute_command = counting  # type: ignore[method-assign]
+    try:
+        keys = Keys("answer")
+        router = Router(client, keys, offer_timeout=30, chat_ttl=600)
+        store = SessionStore(client, prefix="answer", attributes_key=bytes(32), ttl=600)
+        romeo = "romeo@agents.example"
+        await router.agent_available(romeo, f"{romeo}/console", 4, "Romeo")
+        for name in ("routing_accept", "session_active", "routing_release"):
+            await client.script_load(lua.source(name))  # held, as in a running process
+        count = DayCount("2026-11-30", service_level=60, samples=2, ttl=3600)
+        accepted = []
+        for n, (waited_s, handed_on) in enumerate(((0, ""), (90, ""), (5, "Mercutio"), (1, ""))):
+            session = await store.create("report_move", AuthResult(
+                verified=True, attributes={"bsn": "999990019"},
+                session_url="https://core.example/session/1", fingerprint=f"f{n}"))
+            cid = f"c{n}"
+            await router.open_and_dispatch(cid, session.id, "report_move",
+                                           f"juliet{n}@guest.example/web",
+                                           guest_key=keys.guest(f"juliet{n}@guest.example"),
+                                           session_ttl=600, no_agent_grace_ms=60_000)
+            arrived = int(time.time() * 1000) - waited_s * 1000
+            await client.hset(keys.chat(cid), mapping={"enqueued_ms": arrived,
+                                                       "transferred_by": handed_on})
+            oid = (await client.hget(keys.chat(cid), "offer") or b"").decode()
+            sent.clear()
+            got = await router.accept(oid, romeo, f"{romeo}/console", "romeo", count)
+            assert sent == ["EVALSHA"]
+            assert isinstance(got, Accepted) and got.chat.id == cid and got.sealed
+            accepted.append(session.id)
+        # Answered: the three not handed on; within 60 s: two of them; the last 2 waits kept.
+        assert await client.hmget(keys.day_stats("2026-11-30"), ["answered", "within"]) == [
+            b"3", b"2"]
+        assert await client.lrange(keys.day_waits("2026-11-30"), 0, -1) == [b"90", b"1"]
+        for key in (keys.day_stats("2026-11-30"), keys.day_waits("2026-11-30")):
+            assert 3500 < await client.ttl(key) <= 3600
+
+        sid = accepted[0]
+        sent.clear()
+        told = await store.active(sid, 60)
+        assert sent == ["EVALSHA"]
+        assert told is not None and told.session_url == "https://core.example/session/1"
+        assert await store.active(sid, 60) is None                   # told within the minute
+        assert 0 < await client.ttl(keys.active_throttle(sid)) <= 60
+        pending = await store.create("report_move")                 # attributes not here yet
+        assert await store.active(pending.id, 60) is None
+        assert not await client.exists(keys.active_throttle(pending.id))  # no mark then
+        assert await store.active("no-such-session", 60) is None
+        assert not await client.exists(keys.active_throttle("no-such-session"))
+
+        sent.clear()
+        released = await router.release("c0", "agent")
+        assert sent == ["EVALSHA"]
+        assert released is not None and released.state == "assigned" and released.sealed
+        opened = store.opened(sid, released.sealed)
+        assert opened is not None and opened.attributes == {"bsn": "999990019"}
+        await client.delete(keys.session(accepted[1]))                 # the session is gone
+        gone = await router.release("c1", "agent")
+        assert gone is not None and gone.sealed == ""
     finally:
         await client.aclose()
         server.stop()

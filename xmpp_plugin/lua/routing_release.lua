@@ -15,11 +15,13 @@
 -- ARGV[4] offer_prefix
 -- ARGV[5] by              who ends it
 -- ARGV[6] resume_at_ms
+-- ARGV[7] session_prefix  the session key prefix (the chat's sid appended)
 -- Returns {state, agent the offer was out to, offer id, colleague a transfer was offered
--- to, that offer's id, the agent it was assigned to}, or false when it was released
--- already (or has no record).
+-- to, that offer's id, the agent it was assigned to, the session's sealed attributes (''
+-- while pending or when the session is gone): the end's audit and notices need them},
+-- or false when it was released already (or has no record).
 local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'offered_to', 'purpose', 'offer',
-                      'transfer_to', 'transfer_offer')
+                      'transfer_to', 'transfer_offer', 'sid')
 if not st[1] then redis.call('ZREM', KEYS[5], ARGV[1]) redis.call('ZREM', KEYS[6], ARGV[1]) return false end
 if st[1] == 'ending' then return false end
 if st[6] then
@@ -41,4 +43,5 @@ redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'state', 'ending', 'ended_from', st[1], 'ended_by', ARGV[5])
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
-return {st[1], st[3] or '', st[5] or '', st[6] or '', st[7] or '', st[2] or ''}
+local sealed = st[8] and redis.call('HGET', ARGV[7] .. st[8], 'sealed')
+return {st[1], st[3] or '', st[5] or '', st[6] or '', st[7] or '', st[2] or '', sealed or ''}
