@@ -573,12 +573,14 @@ class Chats:
 
     async def end_by_agent(self, agent: JID, cid: str) -> None:
         self.require_agent(agent)
-        chat = await self.router.chat(cid)
-        if chat is None:
+        released = await self.router.release_by_agent(cid, agent.bare)  # checked, then ended
+        if released == "gone":
             raise NotFound("no such chat, or it has already ended")
-        if chat.agent != agent.bare:
+        if released == "not-yours":
             raise Forbidden("this chat is not yours")
-        await self.end(chat, "agent")
+        if isinstance(released, Released) and released.chat is not None:
+            faults.point("end.released")
+            await self._wind_up(released.chat, released, "agent")
 
     async def end_by_citizen(self, citizen: JID) -> None:
         if not self.is_guest(citizen):

@@ -67,6 +67,7 @@ class Released:
     agent: str = ""
     sealed: str | None = None  # the session's attributes as the release read them ('' while
     # pending or when the session is gone); None: not read (an end resumed by the sweeper)
+    chat: Chat | None = None   # the chat's record as the release found it
 
 
 @dataclass(frozen=True)
@@ -337,18 +338,33 @@ class Router:
         return sorted(p.decode() for p in await self.redis.smembers(self.keys.purposes()))
 
     async def release(self, cid: str, by: str) -> Released | None:
-        """Take an ending chat out of routing; None when it was released already."""
+        """Take an ending chat out of routing; None when it was released already (or has
+        no record)."""
+        out = await self._release_as(cid, by, "")
+        return out if isinstance(out, Released) else None
+
+    async def release_by_agent(self, cid: str, agent: str) -> Released | str:
+        """Agent ``agent`` ends chat ``cid``: it must be theirs, checked in the same step as
+        the release. Instead of the release: 'gone' (no such chat), 'not-yours' (nothing
+        changed), or 'ending' (released already)."""
+        return await self._release_as(cid, "agent", agent)
+
+    async def _release_as(self, cid: str, by: str, owner: str) -> Released | str:
         k = self.keys
         out = await self._release(
             keys=[k.chat(cid), k.declined(cid), k.offers(), k.gone(), k.lives(), k.transfers(),
                   k.agent_load(), k.agent_pending()],
             args=[cid, k.agent_chats(""), k.queue(""), k.offer(""), by,
-                  _now_ms() + self.resume_ms, k.session("")])
+                  _now_ms() + self.resume_ms, k.session(""), owner])
         if not out:
-            return None
+            return "gone"
+        if out[0] != b"released":
+            return str(out[0].decode())
         state, offered_to, offer, transfer_to, transfer_offer, agent, sealed = (
-            v.decode() for v in out)
-        return Released(state, offered_to, offer, transfer_to, transfer_offer, agent, sealed)
+            v.decode() for v in out[1:8])
+        flat = out[8:]
+        chat = _to_chat(cid, {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)})
+        return Released(state, offered_to, offer, transfer_to, transfer_offer, agent, sealed, chat)
 
     async def stale(self, seconds: float) -> list[str]:
         """Ids in the lifetime index not touched for ``seconds``: a record missing for one

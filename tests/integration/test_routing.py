@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from slixmpp.exceptions import IqError
 
 from actors import Stack, error_condition, form_values
-from component.routing import Accepted, Chat, DayCount, Router
+from component.routing import Accepted, Chat, DayCount, Released, Router
 from component.stateless import MUC_PLUGIN
 from redis_server import RedisServer
 from tokenlab import ATTRS, token
@@ -386,12 +386,21 @@ async def test_an_answer_an_activity_and_an_end_each_take_one_request(tmp_path: 
         assert await store.active("no-such-session", 60) is None
         assert not await client.exists(keys.active_throttle("no-such-session"))
 
+        # An agent's end: whose chat it is is checked in the same step as the release.
+        before = await client.hgetall(keys.chat("c0"))
+        assert await router.release_by_agent("c0", "mercutio@agents.example") == "not-yours"
+        assert await client.hgetall(keys.chat("c0")) == before           # nothing changed
         sent.clear()
-        released = await router.release("c0", "agent")
+        released = await router.release_by_agent("c0", romeo)
         assert sent == ["EVALSHA"]
-        assert released is not None and released.state == "assigned" and released.sealed
+        assert isinstance(released, Released) and released.state == "assigned"
+        assert released.chat is not None and (released.chat.agent, released.chat.sid,
+                                              released.chat.state) == (romeo, sid, "assigned")
         opened = store.opened(sid, released.sealed)
         assert opened is not None and opened.attributes == {"bsn": "999990019"}
+        assert await client.hget(keys.chat("c0"), "state") == b"ending"
+        assert await router.release_by_agent("c0", romeo) == "ending"     # once only
+        assert await router.release_by_agent("no-such-chat", romeo) == "gone"
         await client.delete(keys.session(accepted[1]))                 # the session is gone
         gone = await router.release("c1", "agent")
         assert gone is not None and gone.sealed == ""

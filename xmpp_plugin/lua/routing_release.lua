@@ -16,32 +16,45 @@
 -- ARGV[5] by              who ends it
 -- ARGV[6] resume_at_ms
 -- ARGV[7] session_prefix  the session key prefix (the chat's sid appended)
--- Returns {state, agent the offer was out to, offer id, colleague a transfer was offered
--- to, that offer's id, the agent it was assigned to, the session's sealed attributes (''
--- while pending or when the session is gone): the end's audit and notices need them},
--- or false when it was released already (or has no record).
-local st = redis.call('HMGET', KEYS[1], 'state', 'agent', 'offered_to', 'purpose', 'offer',
-                      'transfer_to', 'transfer_offer', 'sid')
-if not st[1] then redis.call('ZREM', KEYS[5], ARGV[1]) redis.call('ZREM', KEYS[6], ARGV[1]) return false end
-if st[1] == 'ending' then return false end
-if st[6] then
-  redis.call('HINCRBY', KEYS[8], st[6], -1)
-  redis.call('DEL', ARGV[4] .. (st[7] or ''))
+-- ARGV[8] owner           '' (anyone may), or the agent whose chat it must be (an agent's
+--                         end request: the check and the end in one step)
+-- Returns {'released', state, agent the offer was out to, offer id, colleague a transfer
+-- was offered to, that offer's id, the agent it was assigned to, the session's sealed
+-- attributes ('' while pending or when the session is gone): the end's audit and notices
+-- need them, then the chat's record as it was (field, value, ...)}; {'ending'} when it was
+-- released already; {'not-yours'} when it is not the owner's (nothing changes); or false
+-- when it has no record (without an owner, its stray index entries are taken out).
+local flat = redis.call('HGETALL', KEYS[1])
+if #flat == 0 then
+  if ARGV[8] == '' then redis.call('ZREM', KEYS[5], ARGV[1]) redis.call('ZREM', KEYS[6], ARGV[1]) end
+  return false
+end
+local rec = {}
+for i = 1, #flat, 2 do rec[flat[i]] = flat[i + 1] end
+if ARGV[8] ~= '' and rec.agent ~= ARGV[8] then return {'not-yours'} end
+local state = rec.state
+if state == 'ending' then return {'ending'} end
+if rec.transfer_to then
+  redis.call('HINCRBY', KEYS[8], rec.transfer_to, -1)
+  redis.call('DEL', ARGV[4] .. (rec.transfer_offer or ''))
   redis.call('HDEL', KEYS[1], 'transfer_to', 'transfer_offer', 'pending_note', 'pending_by')
 end
 redis.call('ZREM', KEYS[6], ARGV[1])
-if st[1] == 'assigned' then
-  redis.call('HINCRBY', KEYS[7], st[2], -1)
-  redis.call('SREM', ARGV[2] .. st[2], ARGV[1])
-elseif st[1] == 'offered' then
-  redis.call('HINCRBY', KEYS[8], st[3], -1)
-  redis.call('DEL', ARGV[4] .. st[5])
+if state == 'assigned' then
+  redis.call('HINCRBY', KEYS[7], rec.agent, -1)
+  redis.call('SREM', ARGV[2] .. rec.agent, ARGV[1])
+elseif state == 'offered' then
+  redis.call('HINCRBY', KEYS[8], rec.offered_to, -1)
+  redis.call('DEL', ARGV[4] .. rec.offer)
 end
-redis.call('ZREM', ARGV[3] .. st[4], ARGV[1])
+redis.call('ZREM', ARGV[3] .. rec.purpose, ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'state', 'ending', 'ended_from', st[1], 'ended_by', ARGV[5])
+redis.call('HSET', KEYS[1], 'state', 'ending', 'ended_from', state, 'ended_by', ARGV[5])
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
-local sealed = st[8] and redis.call('HGET', ARGV[7] .. st[8], 'sealed')
-return {st[1], st[3] or '', st[5] or '', st[6] or '', st[7] or '', st[2] or '', sealed or ''}
+local sealed = rec.sid and redis.call('HGET', ARGV[7] .. rec.sid, 'sealed')
+local out = {'released', state, rec.offered_to or '', rec.offer or '', rec.transfer_to or '',
+             rec.transfer_offer or '', rec.agent or '', sealed or ''}
+for i = 1, #flat do out[#out + 1] = flat[i] end
+return out
