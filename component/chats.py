@@ -905,11 +905,10 @@ class Chats:
     async def _queue_moved(self, purpose: str) -> None:
         """Push the new positions to everyone still waiting for this purpose (not while
         they have been told that nobody is on duty: that is what stays true)."""
-        queued = await self.router.queued(purpose)  # nobody waiting (the usual case): one read
-        if not queued or await self.router.told_off_duty(purpose):
+        waiting = await self.router.waiting(purpose)  # one read, whoever waits
+        if not waiting:  # nobody waits, or they were told nobody is on duty
             return
-        waiting = await self.router.waiting(purpose, queued)
-        per_place = await self.router.seconds_per_place(max_age=PER_PLACE_MAX_AGE) if waiting else None
+        per_place = await self.router.seconds_per_place(max_age=PER_PLACE_MAX_AGE)
         for position, (cid, citizen, state) in enumerate(waiting, start=1):
             if state != "queued":
                 continue  # being offered: the citizen was told an agent is looking

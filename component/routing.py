@@ -134,6 +134,7 @@ class Router:
         self._open = lua.script(client, "routing_open")
         self._presence = lua.script(client, "routing_presence")
         self._wind_up = lua.script(client, "routing_wind_up")
+        self._waiting = lua.script(client, "routing_waiting")
         self._forget = lua.script(client, "routing_forget")
         self._reconcile = lua.script(client, "routing_reconcile")
         self._update = lua.script(client, "routing_update")
@@ -289,18 +290,17 @@ class Router:
     async def queued(self, purpose: str) -> list[str]:
         return [c.decode() for c in await self.redis.zrange(self.keys.queue(purpose), 0, -1)]
 
-    async def waiting(self, purpose: str, cids: list[str] | None = None) -> list[tuple[str, str, str]]:
+    async def waiting(self, purpose: str) -> list[tuple[str, str, str]] | None:
         """(chat, citizen JID, state) of everyone waiting for this purpose, in queue order
-        (a chat being offered keeps its place); ``cids``: the queue, when just read."""
-        if cids is None:
-            cids = await self.queued(purpose)
-        if not cids:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for cid in cids:
-                pipe.hmget(self.keys.chat(cid), ["citizen", "state"])
-            rows = await pipe.execute()
-        return [(cid, c.decode(), (st or b"").decode()) for cid, (c, st) in zip(cids, rows) if c]
+        (a chat being offered keeps its place), in one step (lua/routing_waiting.lua); None
+        when this topic's citizens were told nobody is on duty."""
+        k = self.keys
+        out = await self._waiting(keys=[k.queue(purpose), k.told_off_duty()],
+                                  args=[purpose, k.chat("")])
+        if out is None:
+            return None
+        return [(out[i].decode(), out[i + 1].decode(), out[i + 2].decode())
+                for i in range(0, len(out), 3)]
 
     async def wind_up(self, chat: Chat, *, handling_ms: int | None, also: list[str]) -> tuple[int, int]:
         """An end's last step (lua/routing_wind_up.lua): the session with its attribute URLs,

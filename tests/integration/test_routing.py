@@ -407,3 +407,38 @@ async def test_an_answer_an_activity_and_an_end_each_take_one_request(tmp_path: 
     finally:
         await client.aclose()
         server.stop()
+
+
+async def test_everyone_waiting_is_read_in_one_request(tmp_path: Path) -> None:
+    """Issue 15: when a queue moves, the places of everyone waiting (queue, each chat's
+    citizen and state, whether they were told nobody is on duty) are one request."""
+    server = RedisServer(tmp_path / "redis").start()
+    client = aioredis.from_url(server.url)
+    sent: list[str] = []
+    execute = client.execute_command
+
+    async def counting(*args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]).upper())
+        return await execute(*args, **options)
+
+    client.execute_command = counting  # type: ignore[method-assign]
+    try:
+        keys = Keys("places")
+        router = Router(client, keys, offer_timeout=30, chat_ttl=600)
+        await client.script_load(lua.source("routing_waiting"))
+        assert await router.waiting("report_move") == []               # nobody waits
+        for n in range(3):
+            await router.open_chat(f"c{n}", f"s{n}", "report_move", f"juliet{n}@guest.example/web")
+        await client.hset(keys.chat("c0"), "state", "offered")
+        await client.delete(keys.chat("c1"))                            # a record gone
+        sent.clear()
+        assert await router.waiting("report_move") == [
+            ("c0", "juliet0@guest.example/web", "offered"),
+            ("c2", "juliet2@guest.example/web", "queued")]
+        assert sent == ["EVALSHA"]
+        await client.sadd(keys.told_off_duty(), "report_move")
+        assert await router.waiting("report_move") is None              # told nobody's there
+        assert await router.waiting("request_permit") == []
+    finally:
+        await client.aclose()
+        server.stop()
