@@ -194,6 +194,17 @@ async def test_wrong_component_secret_is_refused(ejabberd: EjabberdServer) -> No
         await connect_component(COMPONENT_DOMAIN, "not-" + secret(ejabberd), port(ejabberd, "COMPONENT"))
 
 
+def test_the_schedulers_sleep_when_out_of_work(ejabberd: EjabberdServer) -> None:
+    """ejabberd/ejabberdctl.cfg reaches the running node: its schedulers (normal and
+    dirty) sleep at once instead of spinning for more work (issue 15)."""
+    pid = ejabberd._find_beam()
+    assert pid is not None
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    pairs = set(zip(argv, argv[1:]))
+    assert ("-pa", str(ejabberd.ebin_dir)) in pairs          # positive control: our options
+    assert {("-sbwt", "none"), ("-sbwtdcpu", "none"), ("-sbwtdio", "none")} <= pairs, argv
+
+
 async def test_websocket_endpoint_offers_anonymous_login(ejabberd: EjabberdServer) -> None:
     url = f"ws://127.0.0.1:{port(ejabberd, 'HTTP')}/xmpp-websocket"
     async with aiohttp.ClientSession() as http, http.ws_connect(url, protocols=("xmpp",)) as ws:
