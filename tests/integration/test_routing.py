@@ -323,13 +323,10 @@ async def test_a_new_chat_is_opened_and_offered_in_one_round_trip(tmp_path: Path
         server.stop()
 
 
-async def test_an_answer_an_activity_and_an_end_each_take_one_request(tmp_path: Path) -> None:
-    """Issue 15: the accept counts the chat in today's figures (a chat a colleague handed
-    to the queue was counted before, and is not again); the citizen's activity is marked
-    and the attributes for ID Contact's notice read in one step; the release returns the
-    attributes the end's audit and logout notice need. Each is one request to Redis."""
-    server = RedisServer(tmp_path / "redis").start()
-    client = aioredis.from_url(server.url)
+def _counting_client(url: str) -> tuple[aioredis.Redis, list[str]]:
+    """A client that notes the name of every command it sends on its own (a pipeline's
+    commands go past it)."""
+    client = aioredis.from_url(url)
     sent: list[str] = []
     execute = client.execute_command
 
@@ -338,6 +335,16 @@ async def test_an_answer_an_activity_and_an_end_each_take_one_request(tmp_path: 
         return await execute(*args, **options)
 
     client.execute_command = counting  # type: ignore[method-assign]
+    return client, sent
+
+
+async def test_an_answer_an_activity_and_an_end_each_take_one_request(tmp_path: Path) -> None:
+    """Issue 15: the accept counts the chat in today's figures (a chat a colleague handed
+    to the queue was counted before, and is not again); the citizen's activity is marked
+    and the attributes for ID Contact's notice read in one step; the release returns the
+    attributes the end's audit and logout notice need. Each is one request to Redis."""
+    server = RedisServer(tmp_path / "redis").start()
+    client, sent = _counting_client(server.url)
     try:
         keys = Keys("answer")
         router = Router(client, keys, offer_timeout=30, chat_ttl=600)
@@ -413,15 +420,7 @@ async def test_everyone_waiting_is_read_in_one_request(tmp_path: Path) -> None:
     """Issue 15: when a queue moves, the places of everyone waiting (queue, each chat's
     citizen and state, whether they were told nobody is on duty) are one request."""
     server = RedisServer(tmp_path / "redis").start()
-    client = aioredis.from_url(server.url)
-    sent: list[str] = []
-    execute = client.execute_command
-
-    async def counting(*args: Any, **options: Any) -> Any:
-        sent.append(str(args[0]).upper())
-        return await execute(*args, **options)
-
-    client.execute_command = counting  # type: ignore[method-assign]
+    client, sent = _counting_client(server.url)
     try:
         keys = Keys("places")
         router = Router(client, keys, offer_timeout=30, chat_ttl=600)
