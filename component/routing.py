@@ -48,7 +48,8 @@ class Accepted:
 @dataclass(frozen=True)
 class DayCount:
     """How an accept counts its chat in today's figures (component/supervision.py): the
-    day's keys, the service level (s), the waits kept, and the keys' lifetime (s)."""
+    day (its keys are named by it), the service level (s), the waits kept, and the keys'
+    lifetime (s)."""
     day: str
     service_level: int
     samples: int
@@ -360,11 +361,11 @@ class Router:
             return "gone"
         if out[0] != b"released":
             return str(out[0].decode())
-        state, offered_to, offer, transfer_to, transfer_offer, agent, sealed = (
-            v.decode() for v in out[1:8])
-        flat = out[8:]
-        chat = _to_chat(cid, {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)})
-        return Released(state, offered_to, offer, transfer_to, transfer_offer, agent, sealed, chat)
+        flat = out[2:]
+        d = {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+        return Released(d.get("state", ""), d.get("offered_to", ""), d.get("offer", ""),
+                        d.get("transfer_to", ""), d.get("transfer_offer", ""), d.get("agent", ""),
+                        out[1].decode(), _to_chat(cid, d))
 
     async def stale(self, seconds: float) -> list[str]:
         """Ids in the lifetime index not touched for ``seconds``: a record missing for one

@@ -18,12 +18,12 @@
 -- ARGV[7] session_prefix  the session key prefix (the chat's sid appended)
 -- ARGV[8] owner           '' (anyone may), or the agent whose chat it must be (an agent's
 --                         end request: the check and the end in one step)
--- Returns {'released', state, agent the offer was out to, offer id, colleague a transfer
--- was offered to, that offer's id, the agent it was assigned to, the session's sealed
--- attributes ('' while pending or when the session is gone): the end's audit and notices
--- need them, then the chat's record as it was (field, value, ...)}; {'ending'} when it was
--- released already; {'not-yours'} when it is not the owner's (nothing changes); or false
--- when it has no record (without an owner, its stray index entries are taken out).
+-- Returns {'released', the session's sealed attributes ('' while pending or when the
+-- session is gone: the end's audit and notices need them), then the chat's record as it
+-- was before the release (field, value, ...): its state, offer, transfer offer and agent};
+-- {'ending'} when it was released already; {'not-yours'} when it is not the owner's
+-- (nothing changes); or false when it has no record (without an owner, its stray index
+-- entries are taken out).
 local flat = redis.call('HGETALL', KEYS[1])
 if #flat == 0 then
   if ARGV[8] == '' then redis.call('ZREM', KEYS[5], ARGV[1]) redis.call('ZREM', KEYS[6], ARGV[1]) end
@@ -54,7 +54,6 @@ redis.call('DEL', KEYS[2])
 redis.call('HSET', KEYS[1], 'state', 'ending', 'ended_from', state, 'ended_by', ARGV[5])
 redis.call('ZADD', KEYS[5], ARGV[6], ARGV[1])
 local sealed = rec.sid and redis.call('HGET', ARGV[7] .. rec.sid, 'sealed')
-local out = {'released', state, rec.offered_to or '', rec.offer or '', rec.transfer_to or '',
-             rec.transfer_offer or '', rec.agent or '', sealed or ''}
+local out = {'released', sealed or ''}
 for i = 1, #flat do out[#out + 1] = flat[i] end
 return out
