@@ -228,6 +228,97 @@ def servers_cpu_ms(r: RunResult) -> float:
                       for n in ("xmpp", comp, "http", "redis"))
 
 
+# What each of issue 15's targets says, in the order the report checks them.
+TARGET_LABELS = {
+    "servers_cpu": "servers' CPU per chat ≤ 15 ms",
+    "redis_executed": "Redis commands per chat ≤ 40 counted as the commands Redis executes",
+    "redis_requests": "counted as the requests our processes send",
+    "rate": "≥ 0.65 × raw",
+    "setup_p99": "setup p99 ≤ 250 ms",
+    "setup_p50": "setup p50 ≤ 15 ms",
+}
+
+
+def loadgen_cpu_ms(r: RunResult) -> float:
+    """ms of CPU per session of the load generator (this process: the clients' side)."""
+    return 1000 * r.cpu_s_per_session.get("load generator", math.nan)
+
+
+def target_checks(r: RunResult, raw: RunResult) -> dict[str, bool]:
+    """Issue 15's targets for one ID Chat run beside the raw run of the same concurrency:
+    each key of TARGET_LABELS that applies at that concurrency, met or not."""
+    ratio = r.sessions_per_s / raw.sessions_per_s if raw.sessions_per_s else math.nan
+    checks = {"servers_cpu": servers_cpu_ms(r) <= TARGETS["servers_cpu_ms"],
+              "redis_executed": sum(r.redis_calls_per_session.values()) <= TARGETS["redis_commands"],
+              "redis_requests": redis_requests(r) <= TARGETS["redis_commands"]}
+    if r.concurrency == 20:
+        checks["rate"] = ratio >= TARGETS["rate_vs_raw_at_20"]
+        checks["setup_p99"] = r.setup_p99_ms <= TARGETS["setup_p99_ms_at_20"]
+    if r.concurrency == 1:
+        checks["setup_p50"] = r.setup_p50_ms <= TARGETS["setup_p50_ms_at_1"]
+    return checks
+
+
+def _spread(values: list[float], digits: int = 1) -> str:
+    """'median (lowest–highest)' of the runs' values (nan left out), or '–'."""
+    vals = sorted(v for v in values if not math.isnan(v))
+    if not vals:
+        return "–"
+    mid = len(vals) // 2
+    median = vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
+    if len(vals) == 1:
+        return fmt(median, digits)
+    return f"{fmt(median, digits)} ({fmt(vals[0], digits)}–{fmt(vals[-1], digits)})"
+
+
+def repeat_summary(runs: list[tuple[list[RunResult], list[RunResult]]], server_label: str) -> str:
+    """``--repeat``: each figure over the runs (each on a freshly started stack) as its median
+    and range, and how many runs met each of issue 15's targets. ``runs``: per run, (the raw
+    baseline's results, ID Chat's results)."""
+    n = len(runs)
+    out = [f"### Over {n} runs, each on a freshly started stack: median (lowest–highest)", "",
+           "| citizens | | runs | chats/s | × raw | setup p50 ms | setup p99 ms "
+           f"| servers' CPU ms per chat ({server_label} + component + HTTP + Redis) "
+           "| load generator's CPU ms per chat | servers ÷ load generator "
+           "| Redis requests per chat | Redis commands executed per chat | stanzas per chat |",
+           "|---:|---|" + "---:|" * 11]
+    notes: list[str] = []
+    concurrencies = sorted({r.concurrency for raw, idchat in runs for r in (*raw, *idchat)})
+    for c in concurrencies:
+        pairs: list[tuple[RunResult | None, RunResult | None]] = []  # (raw, ID Chat) per run
+        for raw, idchat in runs:
+            pairs.append((next((b for b in raw if b.concurrency == c), None),
+                          next((r for r in idchat if r.concurrency == c), None)))
+        for label, side in (("raw XMPP", 0), ("ID Chat", 1)):
+            rs: list[RunResult] = [x for x in (p[side] for p in pairs) if x is not None]
+            if not rs:
+                continue
+            ratios = [r.sessions_per_s / b.sessions_per_s for b, r in pairs
+                      if side == 1 and b is not None and r is not None and b.sessions_per_s]
+            lg = [loadgen_cpu_ms(r) for r in rs]
+            servers = [servers_cpu_ms(r) for r in rs]
+            stanzas = [sum(r.stanzas_per_session.values()) if r.stanzas_per_session else math.nan
+                       for r in rs]
+            idchat_only = side == 1
+            out.append(
+                f"| {c} | {label} | {len(rs)} | {_spread([r.sessions_per_s for r in rs])} "
+                f"| {_spread(ratios, 2)} | {_spread([r.setup_p50_ms for r in rs])} "
+                f"| {_spread([r.setup_p99_ms for r in rs], 0)} | {_spread(servers, 2)} "
+                f"| {_spread(lg, 2)} | {_spread([s / g for s, g in zip(servers, lg)], 2)} "
+                f"| {_spread([redis_requests(r) for r in rs]) if idchat_only else '–'} "
+                f"| {_spread([sum(r.redis_calls_per_session.values()) for r in rs]) if idchat_only else '–'} "
+                f"| {_spread(stanzas)} |")
+        checked = [target_checks(r, b) for b, r in pairs if b is not None and r is not None]
+        if checked:
+            notes.append(f"- {c} at once, issue 15 targets: " + "; ".join(
+                f"{TARGET_LABELS[key]}: met in {sum(ch[key] for ch in checked)} of {len(checked)}"
+                for key in checked[0]))
+    if notes:
+        out += ["", "Each target checked run by run, against the raw run of the same "
+                "concurrency in the same invocation:", ""] + notes
+    return "\n".join(out)
+
+
 def stanza_cells(r: RunResult) -> tuple[str, str]:
     """(clients: in / out, component: in / out) per session."""
     s = r.stanzas_per_session
@@ -275,21 +366,15 @@ def comparison(raw: list[RunResult], idchat: list[RunResult], server_label: str)
             notes.append(f"- {b.concurrency} at once: ID Chat at {fmt(ratio, 2)} × the raw rate; "
                          f"servers' CPU per chat {fmt(servers_cpu_ms(r), 1)} ms against "
                          f"{fmt(servers_cpu_ms(b), 1)} ms raw "
-                         f"({fmt(servers_cpu_ms(r) / servers_cpu_ms(b), 1)} ×)")
+                         f"({fmt(servers_cpu_ms(r) / servers_cpu_ms(b), 1)} ×), and "
+                         f"{fmt(servers_cpu_ms(r) / loadgen_cpu_ms(r), 2)} × the load "
+                         "generator's own")
             executed, requests = sum(r.redis_calls_per_session.values()), redis_requests(r)
-            checks = [("servers' CPU per chat ≤ 15 ms", servers_cpu_ms(r) <= TARGETS["servers_cpu_ms"]),
-                      (f"Redis commands per chat ≤ 40 counted as the commands Redis executes "
-                       f"({executed:.1f}, a Lua script's commands each)",
-                       executed <= TARGETS["redis_commands"]),
-                      (f"counted as the requests our processes send ({fmt(requests)}, round "
-                       "trips)", requests <= TARGETS["redis_commands"])]
-            if r.concurrency == 20:
-                checks += [("≥ 0.65 × raw", ratio >= TARGETS["rate_vs_raw_at_20"]),
-                           ("setup p99 ≤ 250 ms", r.setup_p99_ms <= TARGETS["setup_p99_ms_at_20"])]
-            if r.concurrency == 1:
-                checks.append(("setup p50 ≤ 15 ms", r.setup_p50_ms <= TARGETS["setup_p50_ms_at_1"]))
+            detail = {"redis_executed": f" ({executed:.1f}, a Lua script's commands each)",
+                      "redis_requests": f" ({fmt(requests)}, round trips)"}
             notes.append("  issue 15 targets: " + "; ".join(
-                f"{name} **{'MET' if ok else 'NOT MET'}**" for name, ok in checks))
+                f"{TARGET_LABELS[key]}{detail.get(key, '')} **{'MET' if ok else 'NOT MET'}**"
+                for key, ok in target_checks(r, b).items()))
     out += [""] + notes if notes else []
     out += ["", "Raw XMPP: where the setup time goes (medians, ms): "
             + "; ".join(f"{b.concurrency} at once: " + ", ".join(
