@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import statistics
 import subprocess
 import sys
 
@@ -264,11 +265,8 @@ def _spread(values: list[float], digits: int = 1) -> str:
     vals = sorted(v for v in values if not math.isnan(v))
     if not vals:
         return "–"
-    mid = len(vals) // 2
-    median = vals[mid] if len(vals) % 2 else (vals[mid - 1] + vals[mid]) / 2
-    if len(vals) == 1:
-        return fmt(median, digits)
-    return f"{fmt(median, digits)} ({fmt(vals[0], digits)}–{fmt(vals[-1], digits)})"
+    mid = fmt(statistics.median(vals), digits)
+    return mid if len(vals) == 1 else f"{mid} ({fmt(vals[0], digits)}–{fmt(vals[-1], digits)})"
 
 
 def repeat_summary(runs: list[tuple[list[RunResult], list[RunResult]]], server_label: str) -> str:
