@@ -40,6 +40,7 @@ export function applyStatus (status) {
     if (chat.get('phase') === 'ended') return;
     const { state, position, wait, agent, by, interrupted, alternatives, transferred = false } = status;
     if (state === 'no-agent') {
+        // `interrupted` stays: a citizen whose agent went away hears that too.
         chat.set({ phase: 'no-agent', alternatives, wait: undefined, agent: undefined });
     } else if (state === 'offered') {
         chat.set({ phase: 'offered', interrupted: false, agent: undefined });

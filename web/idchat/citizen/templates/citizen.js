@@ -52,6 +52,7 @@ function tplPhase (t, s) {
                 <p class="idchat-hint">${t.offered_hint}</p>`;
         case 'no-agent':
             return html`
+                ${s.interrupted ? html`<p class="idchat-notice">${t.interrupted}</p>` : nothing}
                 <p><strong>${t.no_agent}</strong></p>
                 <p class="idchat-alternative">${s.alternatives[s.lang] || s.alternatives.nl || t.no_agent_default}</p>
                 <p class="idchat-hint">${t.no_agent_stay}</p>`;
